@@ -1,0 +1,62 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from personalize.api.scoping import UserSitesField
+from personalize.models import ApiKey, Site, SiteRole, validate_origins
+from personalize.roles import Role
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    allowed_origins = serializers.ListField(child=serializers.CharField(max_length=300), max_length=100)
+
+    class Meta:
+        model = Site
+        fields = ["id", "name", "slug", "timezone", "default_language", "allowed_origins", "config_version", "created_at"]
+        read_only_fields = ["slug", "config_version", "created_at"]
+
+    def validate_allowed_origins(self, value: list[str]) -> list[str]:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        try:
+            validate_origins(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+    def validate_timezone(self, value: str) -> str:
+        from personalize.models import validate_timezone
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        try:
+            validate_timezone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    site = UserSitesField()
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "site", "kind", "name", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The key itself. Shown only in this response.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class SiteRoleSerializer(serializers.ModelSerializer):
+    site = UserSitesField()
+    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    role = serializers.ChoiceField(choices=[r.value for r in Role])
+
+    class Meta:
+        model = SiteRole
+        fields = ["id", "site", "user", "role", "granted_at"]
+        read_only_fields = ["granted_at"]

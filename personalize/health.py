@@ -1,0 +1,62 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache() -> None:
+    token = uuid.uuid4().hex
+    cache.set("readyz:probe", token, 10)
+    if cache.get("readyz:probe") != token:
+        raise RuntimeError("cache did not return what was written")
+
+
+def check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    from personalize.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.PERSONALIZE_READINESS_TIMEOUT)
+    return "ok"
+
+
+CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    results: dict[str, str] = {}
+    failing: list[str] = []
+    for name, check in CHECKS.items():
+        try:
+            results[name] = check() or "ok"
+        except Exception as exc:  # any failure means not ready; say which and why
+            results[name] = f"down: {type(exc).__name__}: {exc}"[:300]
+            failing.append(name)
+    if failing:
+        return JsonResponse(
+            {"status": "unavailable", "failing": failing, "checks": results}, status=503
+        )
+    return JsonResponse({"status": "ok", "checks": results})

@@ -1,0 +1,17 @@
+from segments.models.catalog import Field, FieldType
+from segments.models.people import Event, EventKind, Profile, VisitorLink
+from segments.models.segment import Segment, SegmentKind, SegmentRevision, SegmentStatus, StaticMember
+
+__all__ = [
+    "Event",
+    "EventKind",
+    "Field",
+    "FieldType",
+    "Profile",
+    "Segment",
+    "SegmentKind",
+    "SegmentRevision",
+    "SegmentStatus",
+    "StaticMember",
+    "VisitorLink",
+]

@@ -1,0 +1,79 @@
+from django.db import models
+from django.utils import timezone
+
+from personalize.models import Site
+
+
+class Profile(models.Model):
+    """A known person on a site."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="profiles")
+    user_id = models.CharField(max_length=255, help_text="The site's own id for the person.")
+    traits = models.JSONField(default=dict, blank=True)
+    last_context = models.JSONField(default=dict, blank=True)
+    # Recent events kept on the row so a known visitor's decide needs one query at most.
+    recent_events = models.JSONField(default=list, blank=True, editable=False)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    visit_count = models.PositiveIntegerField(default=0)
+    consent = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id"]
+        constraints = [models.UniqueConstraint(fields=["site", "user_id"], name="unique_profile_user_per_site")]
+        indexes = [models.Index(fields=["site", "last_seen"])]
+
+    def __str__(self) -> str:
+        return self.user_id
+
+
+class VisitorLink(models.Model):
+    """An anonymous visitor id known to belong to a profile."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    visitor_id = models.CharField(max_length=255)
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="visitor_links")
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "visitor_id"], name="unique_visitor_link")]
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id} → {self.profile_id}"
+
+
+class EventKind(models.TextChoices):
+    IMPRESSION = "impression"
+    CLICK = "click"
+    CONVERSION = "conversion"
+    CUSTOM = "custom"
+
+
+class Event(models.Model):
+    """Something a visitor did. Event nodes of criteria count these."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    profile = models.ForeignKey(Profile, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    visitor_id = models.CharField(max_length=255)
+    event_id = models.CharField(max_length=64, null=True, blank=True, help_text="Client id; makes retries idempotent.")
+    kind = models.CharField(max_length=16, choices=EventKind.choices, default=EventKind.CUSTOM)
+    name = models.CharField(max_length=100)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "event_id"], name="unique_event_id_per_site"),
+        ]
+        indexes = [
+            models.Index(fields=["profile", "name", "occurred_at"], name="event_profile_name_time"),
+            models.Index(fields=["site", "name", "occurred_at"], name="event_site_name_time"),
+            models.Index(fields=["site", "visitor_id"], name="event_site_visitor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} by {self.visitor_id}"
