@@ -1,0 +1,49 @@
+# Personalize: `make run` (demo on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench migrate seed builder clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+migrate: install
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+
+seed: migrate
+	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
+
+run: seed
+	@echo "Serving http://$(HOST):$(PORT)/admin/ (login printed above)"
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	DEBUG=false SECRET_KEY=$${SECRET_KEY:-bench-only-secret} $(PY) benchmarks/run.py
+
+# Rebuild the committed segment-builder bundle (needs Node; CI does not).
+builder:
+	cd frontend && npm ci && npm run build
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles

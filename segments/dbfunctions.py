@@ -1,0 +1,1 @@
+"""SQL functions the criteria compiler relies on (registered on SQLite connections)."""
