@@ -44,12 +44,12 @@ class ApiKeyAdmin(ScopedModelAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        key, raw = api_key_create(site=obj.site, kind=obj.kind, name=obj.name, created_by=request.user)
+        key, raw = api_key_create(
+            site=obj.site, kind=obj.kind, name=obj.name, created_by=request.user
+        )
         obj.pk = key.pk
         obj.__dict__.update({f.attname: getattr(key, f.attname) for f in key._meta.concrete_fields})
-        messages.warning(
-            request, f"Copy this key now; it will not be shown again: {raw}"
-        )
+        messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
 
     def delete_model(self, request: HttpRequest, obj: ApiKey) -> None:
         api_key_revoke(key=obj)

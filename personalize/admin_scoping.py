@@ -30,7 +30,9 @@ class SiteScopedAdminMixin:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{self.site_lookup: site_ids_for_user(request.user, self.read_perm)})
+        return queryset.filter(
+            **{self.site_lookup: site_ids_for_user(request.user, self.read_perm)}
+        )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return user_has_any_site_role(request.user)
@@ -51,7 +53,7 @@ class SiteScopedAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self.has_change_permission(request, obj)
 
-    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):  # noqa: ANN001
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "site":
             kwargs["queryset"] = sites_for_user(request.user, self.write_perm)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

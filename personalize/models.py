@@ -21,9 +21,11 @@ def validate_origins(value: object) -> None:
     check = URLValidator(schemes=["http", "https"])
     for origin in value:
         check(origin)
-        scheme, _, rest = origin.partition("://")
+        rest = origin.partition("://")[2]
         if "/" in rest or origin.endswith("/"):
-            raise ValidationError(f"{origin!r} must be an origin (scheme://host[:port]), not a URL.")
+            raise ValidationError(
+                f"{origin!r} must be an origin (scheme://host[:port]), not a URL."
+            )
 
 
 class Site(models.Model):
@@ -75,7 +77,9 @@ class ApiKey(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="api_keys")
     kind = models.CharField(max_length=16, choices=ApiKeyKind.choices)
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, editable=False, help_text="First characters, to tell keys apart.")
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="First characters, to tell keys apart."
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -104,7 +108,9 @@ class SiteRole(models.Model):
     """A role granted to a user on a site. Services mirror it into guardian permissions."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="roles")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_roles"
+    )
     role = models.CharField(max_length=16, choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -113,7 +119,9 @@ class SiteRole(models.Model):
 
     class Meta:
         ordering = ["site", "user", "role"]
-        constraints = [models.UniqueConstraint(fields=["site", "user", "role"], name="unique_site_user_role")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "user", "role"], name="unique_site_user_role")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} is {self.get_role_display()} on {self.site}"

@@ -77,3 +77,7 @@ class DeliveryKeyRequired(_RequiresKey):
 
 class ServerKeyRequired(_RequiresKey):
     kinds = (ApiKeyKind.SERVER,)
+
+
+class AnyApiKey(_RequiresKey):
+    kinds = (ApiKeyKind.DELIVERY, ApiKeyKind.SERVER)

@@ -1,6 +1,7 @@
 """One error shape for the whole API.
 
-    {"error": {"code": "invalid", "message": "…", "fields": [{"path": "events[3].name", "message": "…"}]}}
+{"error": {"code": "invalid", "message": "…",
+           "fields": [{"path": "events[3].name", "message": "…"}]}}
 """
 
 from __future__ import annotations
@@ -36,14 +37,18 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
             if item in ({}, [], None):
                 continue
             if isinstance(item, str):
-                out.append({"path": path, "message": str(item), "code": getattr(item, "code", "invalid")})
+                out.append(
+                    {"path": path, "message": str(item), "code": getattr(item, "code", "invalid")}
+                )
             else:
                 out.extend(flatten_errors(item, f"{path}[{index}]"))
         return out
     return [{"path": path, "message": str(detail), "code": getattr(detail, "code", "invalid")}]
 
 
-def error_response(code: str, message: str, http_status: int, fields: list | None = None) -> Response:
+def error_response(
+    code: str, message: str, http_status: int, fields: list | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields

@@ -48,7 +48,9 @@ class SiteScopedViewSetMixin:
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        return queryset.filter(**{self.site_lookup: site_ids_for_user(self.request.user, self.read_perm)})
+        return queryset.filter(
+            **{self.site_lookup: site_ids_for_user(self.request.user, self.read_perm)}
+        )
 
     def check_site_write(self, site: Site | int) -> None:
         if not user_has_site_perm(self.request.user, self.write_perm, site):

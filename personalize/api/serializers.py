@@ -7,11 +7,22 @@ from personalize.roles import Role
 
 
 class SiteSerializer(serializers.ModelSerializer):
-    allowed_origins = serializers.ListField(child=serializers.CharField(max_length=300), max_length=100)
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(max_length=300), max_length=100
+    )
 
     class Meta:
         model = Site
-        fields = ["id", "name", "slug", "timezone", "default_language", "allowed_origins", "config_version", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "timezone",
+            "default_language",
+            "allowed_origins",
+            "config_version",
+            "created_at",
+        ]
         read_only_fields = ["slug", "config_version", "created_at"]
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:
@@ -24,8 +35,9 @@ class SiteSerializer(serializers.ModelSerializer):
         return value
 
     def validate_timezone(self, value: str) -> str:
-        from personalize.models import validate_timezone
         from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from personalize.models import validate_timezone
 
         try:
             validate_timezone(value)
@@ -40,12 +52,24 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "site", "kind", "name", "prefix", "is_active", "created_at", "last_used_at", "revoked_at"]
+        fields = [
+            "id",
+            "site",
+            "kind",
+            "name",
+            "prefix",
+            "is_active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
-    key = serializers.CharField(read_only=True, help_text="The key itself. Shown only in this response.")
+    key = serializers.CharField(
+        read_only=True, help_text="The key itself. Shown only in this response."
+    )
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
@@ -53,7 +77,9 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 class SiteRoleSerializer(serializers.ModelSerializer):
     site = UserSitesField()
-    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all()
+    )
     role = serializers.ChoiceField(choices=[r.value for r in Role])
 
     class Meta:

@@ -1,10 +1,11 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from personalize.api.views import ApiKeyViewSet, SiteRoleViewSet, SiteViewSet
+from personalize.api.views import ApiKeyViewSet, SiteRoleViewSet, SiteViewSet, whoami
 
 router = SimpleRouter()
 router.register("sites", SiteViewSet)
 router.register("api-keys", ApiKeyViewSet)
 router.register("roles", SiteRoleViewSet)
 
-urlpatterns = router.urls
+urlpatterns = [path("whoami", whoami, name="whoami"), *router.urls]

@@ -1,10 +1,17 @@
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from personalize.api.authentication import AnyApiKey, ApiKeyAuthentication
 from personalize.api.scoping import SiteScopedViewSetMixin
 from personalize.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -12,13 +19,19 @@ from personalize.api.serializers import (
     SiteRoleSerializer,
     SiteSerializer,
 )
-from personalize.models import ApiKey, Site, SiteRole
+from personalize.api.throttling import ApiKeyRateThrottle
+from personalize.models import ApiKey, ApiKeyKind, Site, SiteRole
 from personalize.roles import Perm
 from personalize.services import api_key_create, api_key_revoke, role_grant, role_revoke
 
 
-class SiteViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class SiteViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Sites you hold a role on. Site admins may change settings; sites are created by operators."""
 
     queryset = Site.objects.all()
@@ -35,8 +48,13 @@ class ApiKeyFilter(filters.FilterSet):
         fields = ["site", "kind", "active"]
 
 
-class ApiKeyViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    mixins.CreateModelMixin, viewsets.GenericViewSet):
+class ApiKeyViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     """API keys. The key itself appears only in the response that creates it."""
 
     queryset = ApiKey.objects.select_related("site")
@@ -50,7 +68,9 @@ class ApiKeyViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         self.check_site_write(data["site"])
-        key, raw = api_key_create(site=data["site"], kind=data["kind"], name=data["name"], created_by=request.user)
+        key, raw = api_key_create(
+            site=data["site"], kind=data["kind"], name=data["name"], created_by=request.user
+        )
         key.key = raw
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
@@ -66,8 +86,14 @@ class ApiKeyViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         super().check_object_permissions(request, obj)
 
 
-class SiteRoleViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SiteRoleViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Roles on your sites. Site admins grant and revoke them."""
 
     queryset = SiteRole.objects.select_related("site", "user")
@@ -77,8 +103,28 @@ class SiteRoleViewSet(SiteScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
     def perform_create(self, serializer: SiteRoleSerializer) -> None:
         data = serializer.validated_data
         self.check_site_write(data["site"])
-        serializer.instance = role_grant(site=data["site"], user=data["user"], role=data["role"],
-                                         granted_by=self.request.user)
+        serializer.instance = role_grant(
+            site=data["site"], user=data["user"], role=data["role"], granted_by=self.request.user
+        )
 
     def perform_destroy(self, instance: SiteRole) -> None:
         role_revoke(site_role=instance)
+
+
+class WhoAmISerializer(serializers.Serializer):
+    site = serializers.CharField(help_text="The slug of the key's site.")
+    kind = serializers.ChoiceField(choices=ApiKeyKind.choices)
+
+
+@extend_schema(
+    tags=["keys"],
+    auth=[{"ApiKeyAuth": []}],
+    responses={200: WhoAmISerializer},
+    summary="Check an API key: which site and kind it is.",
+)
+@api_view(["GET"])
+@authentication_classes([ApiKeyAuthentication])
+@permission_classes([AnyApiKey])
+@throttle_classes([ApiKeyRateThrottle])
+def whoami(request: Request) -> Response:
+    return Response({"site": request.auth.site_slug, "kind": request.auth.kind})
