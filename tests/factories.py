@@ -19,11 +19,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    @factory.post_generation
+    def password(user, create, extracted, **kwargs):  # noqa: N805
+        user.set_password(extracted or "pw")
+        if create:
+            user.save(update_fields=["password"])
 
 
 def user_with_role(site: Site, role: str, **kwargs) -> object:

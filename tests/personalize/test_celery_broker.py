@@ -1,0 +1,39 @@
+"""A real Celery worker against a real broker (RabbitMQ in CI)."""
+
+import os
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from personalize.celery import app
+from personalize.models import ApiKey
+from personalize.services import api_key_create
+from personalize.tasks import api_key_mark_used
+
+BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "")
+
+
+@pytest.fixture
+def real_broker():
+    if not BROKER:
+        if os.environ.get("CI"):
+            pytest.fail("CELERY_TEST_BROKER_URL must be set in CI")
+        pytest.skip("set CELERY_TEST_BROKER_URL to run against a real broker")
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "result_backend")}
+    app.conf.update(broker_url=BROKER, task_always_eager=False, result_backend="rpc://")
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.update(saved)
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_task_runs_on_a_real_worker(site, real_broker):
+    key, _ = api_key_create(site=site, kind="delivery", name="Web")
+    used_at = timezone.now().replace(microsecond=0)
+    result = api_key_mark_used.apply_async((key.pk, used_at.isoformat()), ignore_result=False)
+    result.get(timeout=30)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == used_at
