@@ -35,7 +35,10 @@ def _readyz_in_subprocess(env_overrides: dict[str, str]) -> tuple[int, dict]:
     )
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DJANGO_SETTINGS_MODULE": "personalize.settings",
+        "SECRET_KEY": "readiness-test-" + "x" * 40,
+        "ALLOWED_HOSTS": "testserver",
+        "SECURE_SSL_REDIRECT": "false",
         "READINESS_TIMEOUT": "1",
         **env_overrides,
     }
