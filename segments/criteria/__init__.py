@@ -1,0 +1,110 @@
+"""The criteria language of DESIGN §3: parse, validate and compile segment criteria.
+
+Pure package: no ORM import at module level (`Rule.to_q` imports the models lazily).
+
+    rule = compile_criteria(tree, fields=catalog)
+    rule.matches(doc); rule.explain(doc); rule.to_q()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from segments.criteria.catalog import BUILTIN_FIELDS, TYPES, FieldSpec, normalize_fields
+from segments.criteria.compile_memory import compile_node
+from segments.criteria.errors import CriteriaError
+from segments.criteria.explain import explain as _explain
+from segments.criteria.nodes import StaticSegment
+from segments.criteria.parse import MAX_DEPTH, MAX_IN_VALUES, MAX_NODES, MAX_PATTERN, Parser
+
+__all__ = [
+    "BUILTIN_FIELDS",
+    "MAX_DEPTH",
+    "MAX_IN_VALUES",
+    "MAX_NODES",
+    "MAX_PATTERN",
+    "TYPES",
+    "CriteriaError",
+    "FieldSpec",
+    "Rule",
+    "StaticSegment",
+    "compile_criteria",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch(dt: datetime) -> float:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) / timedelta(seconds=1)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Rule:
+    """A compiled criteria tree. Immutable and safe to share between threads."""
+
+    __slots__ = (
+        "_compiled",
+        "_fn",
+        "_now",
+        "_parsed",
+        "has_rollout",
+        "referenced_segments",
+        "tree",
+    )
+
+    def __init__(self, tree: Any, parsed: Any, now: datetime | None) -> None:
+        self.tree = tree
+        self._parsed = parsed
+        self._compiled = compile_node(parsed.root)
+        self._fn = self._compiled.fn
+        self._now = now
+        self.has_rollout: bool = parsed.has_rollout
+        self.referenced_segments: frozenset[str] = frozenset(parsed.referenced_segments)
+
+    @property
+    def uses_now(self) -> bool:
+        return self._parsed.uses_now
+
+    def _now_ts(self, now: datetime | None) -> float | None:
+        if not self._parsed.uses_now:
+            return None
+        return _epoch(now or self._now or _utcnow())
+
+    def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
+        """Does the visitor document match? `now` overrides the rule's clock."""
+        return self._fn(doc, self._now_ts(now) if self._parsed.uses_now else None)
+
+    def explain(self, doc: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+        """The tree with `passed`, a `summary` and the actual values, for previews."""
+        return _explain(self._compiled, doc, self._now_ts(now))
+
+    def to_q(self, now: datetime | None = None) -> Any:
+        """A Django Q over `segments.models.Profile` selecting exactly the matching profiles."""
+        from segments.criteria.compile_sql import to_q
+
+        return to_q(self._parsed.root, now or self._now or _utcnow())
+
+
+def compile_criteria(
+    tree: Any,
+    fields: Any = None,
+    segments: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    segment_key: str | None = None,
+) -> Rule:
+    """Validate and compile `tree`. Raises CriteriaError (with `.errors`) when invalid.
+
+    fields: mapping path→type name (or spec), or Field-like objects; built-ins always included.
+    segments: key → criteria tree, or StaticSegment, for `{"segment": key}` references.
+    now: a fixed clock for relative operators (default: the time of each evaluation).
+    segment_key: the key of the segment being compiled (default salt of its rollouts).
+    """
+    parsed = Parser(normalize_fields(fields), segments, segment_key).parse(tree)
+    return Rule(tree, parsed, now)

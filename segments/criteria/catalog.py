@@ -1,0 +1,106 @@
+"""The built-in field catalog and the normalisation of a site's catalog."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TYPES = frozenset(
+    {"string", "enum", "number", "boolean", "date", "datetime", "version", "list", "geo"}
+)
+
+# A path segment: letters, digits, "_" and "-". Keeps paths safe to inline in SQL JSON paths.
+KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+ROOTS = ("profile", "context", "visitor")
+
+
+def _f(
+    type_: str, label: str, help_text: str = "", allowed: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    return {"type": type_, "label": label, "help_text": help_text, "allowed_values": list(allowed)}
+
+
+BUILTIN_FIELDS: dict[str, dict[str, Any]] = {
+    # Profile traits, stored per person and/or sent inline.
+    "profile.age": _f("number", "Age", "Age in years."),
+    "profile.gender": _f("enum", "Gender", "", ("female", "male", "non_binary", "unknown")),
+    "profile.city": _f("string", "City", "Home city."),
+    "profile.region": _f("string", "Region", "Home region or state."),
+    "profile.country": _f("string", "Country", "Home country (ISO code or name)."),
+    "profile.birth_date": _f("date", "Birth date", "YYYY-MM-DD."),
+    "profile.signup_date": _f("date", "Signup date", "YYYY-MM-DD."),
+    "profile.interests": _f("list", "Interests", "A list of interest tags."),
+    "profile.loyalty_tier": _f(
+        "enum", "Loyalty tier", "", ("bronze", "silver", "gold", "platinum")
+    ),
+    "profile.lifetime_value": _f("number", "Lifetime value", "Total spend."),
+    # Request context.
+    "context.device_type": _f(
+        "enum", "Device type", "", ("desktop", "mobile", "tablet", "tv", "car", "other")
+    ),
+    "context.os": _f("string", "Operating system"),
+    "context.os_version": _f("version", "OS version", "Compared as a version: 17.10 > 17.9."),
+    "context.app_version": _f("version", "App version", "Compared as a version: 3.10 > 3.9."),
+    "context.browser": _f("string", "Browser"),
+    "context.language": _f("string", "Language", "e.g. en-US."),
+    "context.country": _f("string", "Country (request)"),
+    "context.region": _f("string", "Region (request)"),
+    "context.city": _f("string", "City (request)"),
+    "context.location": _f("geo", "Location", '{"lat": .., "lng": ..}'),
+    "context.weather": _f(
+        "enum", "Weather", "", ("clear", "clouds", "rain", "snow", "storm", "fog")
+    ),
+    "context.local_time": _f(
+        "datetime",
+        "Local time",
+        "ISO 8601 with the visitor's UTC offset, e.g. 2026-11-22T19:05-05:00.",
+    ),
+    "context.referrer": _f("string", "Referrer"),
+    "context.landing_page": _f("string", "Landing page"),
+    "context.utm_source": _f("string", "UTM source"),
+    "context.utm_medium": _f("string", "UTM medium"),
+    "context.utm_campaign": _f("string", "UTM campaign"),
+    "context.channel": _f("enum", "Channel", "", ("web", "app", "email", "push", "kiosk")),
+    "context.in_car": _f("boolean", "In a car"),
+    # The visitor.
+    "visitor.id": _f("string", "Visitor id", "The id rollouts bucket by."),
+    "visitor.user_id": _f("string", "User id", "The site's id of a known person."),
+    "visitor.is_known": _f("boolean", "Is known", "The visitor has a stored profile."),
+    "visitor.visit_count": _f("number", "Visit count"),
+    "visitor.first_seen": _f("datetime", "First seen"),
+    "visitor.last_seen": _f("datetime", "Last seen"),
+    "visitor.consent": _f("boolean", "Consent", "The person consented to personalization."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    path: str
+    type: str
+    allowed_values: tuple[Any, ...] = ()
+
+
+def _spec(path: str, raw: Any) -> FieldSpec:
+    if isinstance(raw, str):
+        return FieldSpec(path, raw)
+    if isinstance(raw, Mapping):
+        return FieldSpec(path, raw["type"], tuple(raw.get("allowed_values") or ()))
+    return FieldSpec(path, raw.type, tuple(getattr(raw, "allowed_values", None) or ()))
+
+
+def normalize_fields(fields: Any) -> dict[str, FieldSpec]:
+    """Built-ins overlaid with `fields` (mapping path→type/spec, or Field-like objects)."""
+    specs = {p: _spec(p, raw) for p, raw in BUILTIN_FIELDS.items()}
+    if fields is None:
+        return specs
+    if isinstance(fields, Mapping):
+        items: Iterable[tuple[str, Any]] = fields.items()
+    else:
+        items = ((f.path, f) for f in fields)
+    for path, raw in items:
+        if path.startswith("visitor."):
+            continue  # visitor.* is fixed: it maps onto the document and Profile columns
+        specs[path] = _spec(path, raw)
+    return specs

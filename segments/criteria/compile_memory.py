@@ -1,0 +1,304 @@
+"""Compile validated nodes into closures `fn(doc, now) -> bool` (now: epoch seconds or None).
+
+The JSON is never looked at again after this: each condition becomes one closure that reads
+its field, converts it to the field's type once and applies a pre-computed operand.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import re2
+
+from segments.bucketing import hash_unit
+from segments.criteria import values as V
+from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
+from segments.criteria.parse import re2_options
+
+Fn = Callable[[Any, Any], bool]
+_fold = V.fold
+_CMP = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
+
+
+def _when(v: Any) -> V.When | None:
+    return V.parse_when(v)
+
+
+def _string_ci(v: Any) -> str | None:
+    if v.__class__ is not str:
+        return None
+    return v.lower() if v.isascii() else _fold(v)
+
+
+READERS: dict[str, Callable[[Any], Any]] = {
+    "string": V.as_string,
+    "enum": V.as_string,
+    "number": V.as_number,
+    "boolean": V.as_bool,
+    "date": _when,
+    "datetime": _when,
+    "version": V.as_version,
+    "geo": V.as_geo,
+    "any": lambda v: v,
+}
+
+
+def _raw_getter(root: str, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Raw value at root.keys, None when missing (JSON null counts as missing)."""
+    if len(keys) == 1:
+        (k,) = keys
+
+        def get1(d: Any) -> Any:
+            r = d.get(root)
+            return r.get(k) if r.__class__ is dict else None
+
+        return get1
+
+    def getn(d: Any) -> Any:
+        cur = d.get(root)
+        for k in keys:
+            if cur.__class__ is not dict:
+                return None
+            cur = cur.get(k)
+        return cur
+
+    return getn
+
+
+def typed_getter(c: Condition) -> Callable[[Any], Any]:
+    """Field value converted to the condition's type (folded for case-insensitive text)."""
+    raw = _raw_getter(c.root, c.keys)
+    if c.type in ("string", "enum") and not c.case_sensitive and c.op != "matches":
+        read = _string_ci
+    elif c.type == "list":
+        cs = c.case_sensitive
+        return lambda d: V.string_list(raw(d), cs)
+    else:
+        read = READERS[c.type]
+    if len(c.keys) == 1:
+        root, (k,) = c.root, c.keys
+
+        def get1(d: Any) -> Any:
+            r = d.get(root)
+            return read(r.get(k)) if r.__class__ is dict else None
+
+        return get1
+    return lambda d: read(raw(d))
+
+
+def _test(c: Condition) -> tuple[Callable[..., bool], bool]:
+    """The predicate on a typed value; the flag says whether it also takes `now`."""
+    op, t = c.op, c.value
+    idx = 1 if c.type == "date" else 0  # date fields compare whole days, datetimes instants
+    if c.type in ("date", "datetime"):
+        if op in ("eq", "neq", "lt", "lte", "gt", "gte"):
+            cmp = {"eq": operator.eq, "neq": operator.ne, **_CMP}[op]
+            return (lambda x: cmp(x[idx], t)), False
+        if op == "between":
+            lo, hi = t
+            return (lambda x: lo <= x[idx] <= hi), False
+        if op == "within_last":
+            return (lambda x, now: now - t <= x[idx] <= now), True
+        if op == "more_than_ago":
+            return (lambda x, now: x[idx] < now - t), True
+        if op == "hour_between":
+            lo, hi = t
+            if lo <= hi:
+                return (lambda x: lo <= x[2] < hi), False
+            return (lambda x: x[2] >= lo or x[2] < hi), False
+        if op == "day_of_week_in":
+            return (lambda x: x[3] in t), False
+    if c.type == "version":
+        if op == "between":
+            lo, hi = V.as_version(t[0]), V.as_version(t[1])
+            return (lambda x: lo <= x <= hi), False
+        tv = V.as_version(t)
+        cmp = {"eq": operator.eq, "neq": operator.ne, **_CMP}[op]
+        return (lambda x: cmp(x, tv)), False
+    if c.type == "geo":
+        lat, lng, km = t
+        return (lambda x: V.haversine_km(x[0], x[1], lat, lng) <= km), False
+    if op == "eq":
+        return (lambda x: x == t), False
+    if op == "neq":
+        return (lambda x: x != t), False
+    if op == "in":
+        return t.__contains__, False
+    if op == "not_in":
+        return (lambda x: x not in t), False
+    if op in _CMP:
+        cmp = _CMP[op]
+        return (lambda x: cmp(x, t)), False
+    if op == "between":
+        lo, hi = t
+        return (lambda x: lo <= x <= hi), False
+    if op == "contains":
+        return (lambda x: t in x), False
+    if op == "not_contains":
+        return (lambda x: t not in x), False
+    if op == "starts_with":
+        return (lambda x: x.startswith(t)), False
+    if op == "ends_with":
+        return (lambda x: x.endswith(t)), False
+    if op == "matches":
+        search = re2.compile(t, re2_options(c.case_sensitive)).search
+        limit = V.MAX_REGEX_INPUT
+        return (lambda x: len(x) <= limit and search(x) is not None), False
+    if op == "contains_any":
+        return (lambda x: not t.isdisjoint(x)), False
+    if op == "contains_all":
+        return t.issubset, False
+    if op == "is_true":
+        return (lambda x: x is True), False
+    if op == "is_false":
+        return (lambda x: x is False), False
+    raise AssertionError(f"unhandled operator {op}")  # pragma: no cover
+
+
+def compile_condition(c: Condition) -> Fn:
+    if c.op == "is_not_set":
+        raw = _raw_getter(c.root, c.keys)
+        return lambda d, now: raw(d) is None
+    get = typed_getter(c)
+    if c.op == "is_set":
+        return lambda d, now: get(d) is not None
+    test, needs_now = _test(c)
+    if needs_now:
+
+        def fn_now(d: Any, now: Any) -> bool:
+            x = get(d)
+            return x is not None and test(x, now)
+
+        return fn_now
+
+    def fn(d: Any, now: Any) -> bool:
+        x = get(d)
+        return x is not None and test(x)
+
+    return fn
+
+
+def compile_group(g: Group, children: list[Fn]) -> Fn:
+    fns = tuple(children)
+    if g.kind == "all":
+        if not fns:
+            return lambda d, now: True
+        if len(fns) == 1:
+            return fns[0]
+
+        def all_(d: Any, now: Any) -> bool:
+            for f in fns:
+                if not f(d, now):
+                    return False
+            return True
+
+        return all_
+
+    def any_(d: Any, now: Any) -> bool:
+        for f in fns:
+            if f(d, now):
+                return True
+        return False
+
+    if g.kind == "any":
+        return any_
+    return lambda d, now: not any_(d, now)
+
+
+def count_test(op: str, v: Any) -> Callable[[int], bool]:
+    if op == "between":
+        lo, hi = v
+        return lambda n: lo <= n <= hi
+    return {
+        "gte": lambda n: n >= v,
+        "gt": lambda n: n > v,
+        "eq": lambda n: n == v,
+        "lte": lambda n: n <= v,
+        "lt": lambda n: n < v,
+    }[op]
+
+
+def compile_event(e: EventNode, where: Fn | None) -> Fn:
+    name, secs, ok = e.name, e.within_seconds, count_test(e.count_op, e.count_value)
+
+    def fn(d: Any, now: Any) -> bool:
+        events = d.get("events")
+        n = 0
+        if events.__class__ is list:
+            cutoff = now - secs if secs is not None else None
+            for ev in events:
+                if ev.__class__ is not dict or ev.get("name") != name:
+                    continue
+                if cutoff is not None:
+                    w = V.parse_when(ev.get("timestamp"))
+                    if w is None or w[0] < cutoff:
+                        continue
+                if where is not None:
+                    props = ev.get("properties")
+                    if not where({"properties": props if props.__class__ is dict else {}}, now):
+                        continue
+                n += 1
+        return ok(n)
+
+    return fn
+
+
+def compile_static(s: StaticSegment) -> Fn:
+    ids = s.user_ids
+
+    def fn(d: Any, now: Any) -> bool:
+        v = d.get("visitor")
+        uid = v.get("user_id") if v.__class__ is dict else None
+        return uid.__class__ is str and uid in ids
+
+    return fn
+
+
+def compile_rollout(r: Rollout) -> Fn:
+    salt, limit = r.salt, r.percent / 100.0
+
+    def fn(d: Any, now: Any) -> bool:
+        v = d.get("visitor")
+        vid = v.get("id") if v.__class__ is dict else None
+        return vid.__class__ is str and hash_unit(salt, vid) < limit
+
+    return fn
+
+
+class Compiled:
+    """A compiled node: its closure plus what explain() needs."""
+
+    __slots__ = ("children", "fn", "node")
+
+    def __init__(self, node: Any, fn: Fn, children: tuple[Compiled, ...] = ()) -> None:
+        self.node, self.fn, self.children = node, fn, children
+
+
+def compile_node(node: Any, memo: dict[int, Compiled] | None = None) -> Compiled:
+    memo = {} if memo is None else memo
+    if id(node) in memo:  # a segment referenced twice compiles once
+        return memo[id(node)]
+    if isinstance(node, Group):
+        kids = tuple(compile_node(ch, memo) for ch in node.children)
+        out = Compiled(node, compile_group(node, [k.fn for k in kids]), kids)
+    elif isinstance(node, Condition):
+        out = Compiled(node, compile_condition(node))
+    elif isinstance(node, EventNode):
+        where = compile_node(node.where, memo) if node.where is not None else None
+        out = Compiled(
+            node, compile_event(node, where.fn if where else None), (where,) if where else ()
+        )
+    elif isinstance(node, SegmentRef):
+        if isinstance(node.target, StaticSegment):
+            out = Compiled(node, compile_static(node.target))
+        else:
+            inner = compile_node(node.target, memo)
+            out = Compiled(node, inner.fn, (inner,))
+    elif isinstance(node, Rollout):
+        out = Compiled(node, compile_rollout(node))
+    else:  # pragma: no cover
+        raise TypeError(node)
+    memo[id(node)] = out
+    return out
