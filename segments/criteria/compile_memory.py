@@ -189,7 +189,7 @@ def compile_group(g: Group, children: list[Fn]) -> Fn:
             return fns[0]
 
         def all_(d: Any, now: Any) -> bool:
-            for f in fns:
+            for f in fns:  # noqa: SIM110 (a plain loop is faster than all(genexpr))
                 if not f(d, now):
                     return False
             return True
@@ -197,7 +197,7 @@ def compile_group(g: Group, children: list[Fn]) -> Fn:
         return all_
 
     def any_(d: Any, now: Any) -> bool:
-        for f in fns:
+        for f in fns:  # noqa: SIM110
             if f(d, now):
                 return True
         return False

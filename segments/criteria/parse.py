@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +44,10 @@ class _Invalid(Exception):
     """Internal: this node is invalid (the error is already recorded)."""
 
 
+def _count_ok(x: Any) -> bool:
+    return type(x) is int and x >= 0
+
+
 def _is_num(v: Any) -> bool:
     return V.as_number(v) is not None
 
@@ -78,10 +83,8 @@ class Parser:
 
     # -- entry ---------------------------------------------------------------------------
     def parse(self, tree: Any) -> Parsed:
-        try:
+        with contextlib.suppress(_Invalid):
             self.parsed.root = self.node(tree, "$", 1)
-        except _Invalid:
-            pass
         if self.nodes > MAX_NODES:
             self.errors.insert(
                 0,
@@ -127,7 +130,8 @@ class Parser:
             return self.rollout(tree, path)
         raise self.fail(
             path,
-            f"Unknown rule {sorted(tree)!r}: expected all/any/none, field, event, segment or rollout.",
+            f"Unknown rule {sorted(tree)!r}: expected all/any/none, field, event, segment"
+            " or rollout.",
         )
 
     def group(self, kind: str, items: Any, path: str, depth: int, in_where: bool) -> Group:
@@ -391,7 +395,7 @@ class Parser:
         self._extra(tree, EVENT_KEYS, path, "behaviour rule")
         name = tree["event"]
         if not isinstance(name, str) or not name or len(name) > 100:
-            raise self.fail(f"{path}.event", "The event name must be text of 1–100 characters.")
+            raise self.fail(f"{path}.event", "The event name must be text of 1 to 100 characters.")
         where = None
         if tree.get("where") is not None:
             w = tree["where"]
@@ -408,15 +412,17 @@ class Parser:
             if count_op not in COUNT_OPS:
                 raise self.fail(f"{cpath}.op", f"Unknown count operator {count_op!r}.")
             cv = c["value"]
-            ok = lambda x: type(x) is int and x >= 0
             if count_op == "between":
                 if not (
-                    isinstance(cv, list) and len(cv) == 2 and all(map(ok, cv)) and cv[0] <= cv[1]
+                    isinstance(cv, list)
+                    and len(cv) == 2
+                    and all(map(_count_ok, cv))
+                    and cv[0] <= cv[1]
                 ):
                     raise self.fail(f"{cpath}.value", "Expected two whole numbers [from, to].")
                 count_value = (cv[0], cv[1])
             else:
-                if not ok(cv):
+                if not _count_ok(cv):
                     raise self.fail(f"{cpath}.value", "Expected a whole number of at least 0.")
                 count_value = cv
         seconds = None
