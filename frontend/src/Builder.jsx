@@ -1,0 +1,429 @@
+// The segment builder: RQB editor, live audience, visitor tester and JSON view.
+import React, { useEffect, useId, useMemo, useRef, useState } from "react";
+import { QueryBuilder } from "react-querybuilder";
+import { RAW_FIELD, fromRQB, keyForPath, newId, ruleKeys, toRQB } from "./adapter.js";
+import { ApiError, fetchAudience, fetchFields, fetchPreview, fetchSegments } from "./api.js";
+import { defaultValue, fieldOptions, operatorOptions, operatorsFor, OPERATORS_BY_TYPE } from "./config.js";
+import {
+  ActionButton,
+  CombinatorSelector,
+  FieldSelector,
+  OperatorSelector,
+  PropertyFieldInput,
+  RuleWithFeedback,
+} from "./controls.jsx";
+import { ValueEditor, useStableEmptyGroup } from "./editors.jsx";
+
+const COMBINATORS = [
+  { name: "all", value: "all", label: "ALL of these (and)" },
+  { name: "any", value: "any", label: "ANY of these (or)" },
+  { name: "none", value: "none", label: "NONE of these (not)" },
+];
+
+const TRANSLATIONS = {
+  addRule: { label: "+ Condition", title: "Add condition" },
+  addGroup: { label: "+ Group", title: "Add group" },
+  removeRule: { label: "✕", title: "Remove condition" },
+  removeGroup: { label: "✕", title: "Remove group" },
+};
+const PROPERTY_TRANSLATIONS = {
+  addRule: { label: "+ Property filter", title: "Add property filter" },
+  addGroup: { label: "+ Filter group", title: "Add filter group" },
+  removeRule: { label: "✕", title: "Remove property filter" },
+  removeGroup: { label: "✕", title: "Remove filter group" },
+};
+
+const CONTROLS = {
+  actionElement: ActionButton,
+  combinatorSelector: CombinatorSelector,
+  fieldSelector: FieldSelector,
+  operatorSelector: OperatorSelector,
+  valueEditor: ValueEditor,
+  rule: RuleWithFeedback,
+};
+const PROPERTY_CONTROLS = { ...CONTROLS, fieldSelector: PropertyFieldInput };
+const PROPERTY_FIELDS = [{ name: "properties.", value: "properties.", label: "properties." }];
+const PROPERTY_OPERATORS = operatorOptions(OPERATORS_BY_TYPE.property);
+
+const DEFAULT_DOCUMENT = JSON.stringify(
+  { profile: { age: 25, gender: "female", city: "Detroit" }, context: { device_type: "mobile" }, events: [] },
+  null,
+  2,
+);
+
+const siteParam = (site) => (/^\d+$/.test(String(site)) ? Number(site) : site);
+
+function indexRules(group, map = new Map()) {
+  for (const r of group.rules || []) {
+    if (Array.isArray(r.rules)) indexRules(r, map);
+    else map.set(r.id, r);
+  }
+  return map;
+}
+
+// A rule whose field changed must not keep flags that belonged to the old field.
+function dropStaleProps(prev, next) {
+  const old = indexRules(prev);
+  const fix = (group) => {
+    let changed = false;
+    const rules = (group.rules || []).map((r) => {
+      if (Array.isArray(r.rules)) {
+        const f = fix(r);
+        changed ||= f !== r;
+        return f;
+      }
+      const o = old.get(r.id);
+      if (o && o.field !== r.field && ("case_sensitive" in r || "noValue" in r)) {
+        changed = true;
+        const { case_sensitive: _c, noValue: _n, ...rest } = r;
+        return rest;
+      }
+      return r;
+    });
+    return changed ? { ...group, rules } : group;
+  };
+  return fix(next);
+}
+
+function PropertyBuilder({ query, prefix, ctx, onChange }) {
+  const empty = useStableEmptyGroup();
+  const nested = useMemo(() => ({ ...ctx, nested: true, prefix }), [ctx, prefix]);
+  return (
+    <QueryBuilder
+      fields={PROPERTY_FIELDS}
+      query={query || empty}
+      onQueryChange={onChange}
+      combinators={COMBINATORS}
+      getOperators={() => PROPERTY_OPERATORS}
+      getDefaultValue={(rule) => defaultValue("property", rule.operator)}
+      controlElements={PROPERTY_CONTROLS}
+      translations={PROPERTY_TRANSLATIONS}
+      context={nested}
+      resetOnFieldChange={false}
+      resetOnOperatorChange
+      enableMountQueryChange={false}
+      idGenerator={newId}
+      controlClassnames={{ queryBuilder: "pz-qb pz-qb-nested" }}
+    />
+  );
+}
+
+function ExplanationTree({ node }) {
+  if (!node || typeof node !== "object") return null;
+  const children = Array.isArray(node.children) ? node.children : [];
+  return (
+    <li className={node.passed ? "pz-pass" : "pz-fail"}>
+      <span aria-hidden="true">{node.passed ? "✓ " : "✗ "}</span>
+      <span className="pz-sr-only">{node.passed ? "passed: " : "failed: "}</span>
+      {node.summary || node.path || ""}
+      {node.path && <code className="pz-path">{node.path}</code>}
+      {children.length > 0 && (
+        <ul>
+          {children.map((c, i) => (
+            <ExplanationTree key={`${c.path || ""}-${i}`} node={c} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid }) {
+  const [mode, setMode] = useState("document");
+  const [doc, setDoc] = useState(DEFAULT_DOCUMENT);
+  const [userId, setUserId] = useState("");
+  const [result, setResult] = useState(null);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const run = async () => {
+    setError("");
+    if (!site) return setError("Choose a site first.");
+    const body = { site: siteParam(site), criteria };
+    if (mode === "document") {
+      try {
+        body.document = JSON.parse(doc);
+      } catch {
+        return setError("The visitor document is not valid JSON.");
+      }
+    } else {
+      if (!userId.trim()) return setError("Enter a profile's user id.");
+      body.user_id = userId.trim();
+    }
+    setBusy(true);
+    try {
+      const data = await fetchPreview(cfg, root, body);
+      setResult(data);
+      onExplain(data.explanation || null);
+    } catch (e) {
+      setResult(null);
+      onExplain(null);
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <details className="pz-panel pz-tester">
+      <summary>Test a visitor</summary>
+      <fieldset className="pz-mode">
+        <legend>Test with</legend>
+        <label>
+          <input type="radio" name={`${uid}-mode`} checked={mode === "document"} onChange={() => setMode("document")} />
+          a visitor document (JSON)
+        </label>
+        <label>
+          <input type="radio" name={`${uid}-mode`} checked={mode === "profile"} onChange={() => setMode("profile")} />
+          a stored profile
+        </label>
+      </fieldset>
+      {mode === "document" ? (
+        <label className="pz-block">
+          Visitor document: <code>profile</code>, <code>context</code>, <code>visitor</code>, <code>events</code>
+          <textarea rows={8} value={doc} spellCheck={false} onChange={(e) => setDoc(e.target.value)} />
+        </label>
+      ) : (
+        <label className="pz-block">
+          Profile user id
+          <input type="text" value={userId} list={`${uid}-users`} onChange={(e) => setUserId(e.target.value)} />
+          <datalist id={`${uid}-users`}>
+            {sampleIds.map((id) => (
+              <option key={id} value={id} />
+            ))}
+          </datalist>
+        </label>
+      )}
+      <button type="button" className="button" onClick={run} disabled={busy}>
+        {busy ? "Testing…" : "Test visitor"}
+      </button>
+      <div role="status" aria-live="polite" className="pz-tester-result">
+        {error && <span className="pz-error">{error}</span>}
+        {result && !error && (
+          <strong className={result.matches ? "pz-pass" : "pz-fail"} data-testid="pz-match">
+            {result.matches ? "✓ Match: this visitor is in the segment" : "✗ No match: this visitor is not in the segment"}
+          </strong>
+        )}
+      </div>
+      {result && result.explanation && (
+        <ul className="pz-explain" aria-label="Explanation per rule">
+          <ExplanationTree node={result.explanation} />
+        </ul>
+      )}
+    </details>
+  );
+}
+
+function explanationMap(query, explanation) {
+  const map = new Map();
+  const walk = (node) => {
+    if (!node || typeof node !== "object") return;
+    if (typeof node.path === "string") map.set(keyForPath(query, node.path), node);
+    (node.children || []).forEach(walk);
+  };
+  walk(explanation);
+  return map;
+}
+
+function traitsSummary(traits) {
+  if (!traits || typeof traits !== "object") return "";
+  return Object.entries(traits)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`)
+    .join(" · ");
+}
+
+export function Builder({ root, textarea, cfg, initial }) {
+  const uid = `pz${useId().replace(/[^A-Za-z0-9]/g, "")}`;
+  const [query, setQuery] = useState(() => toRQB(initial));
+  const criteria = useMemo(() => fromRQB(query), [query]);
+  const json = useMemo(() => JSON.stringify(criteria), [criteria]);
+  const queryRef = useRef(query);
+  queryRef.current = query;
+
+  useEffect(() => {
+    textarea.value = json;
+  }, [json, textarea]);
+
+  // The site comes from the admin form's site field and follows its changes.
+  const siteEl = useMemo(() => {
+    const form = root.closest("form");
+    return form ? form.querySelector(`[name="${CSS.escape(cfg.siteField)}"]`) : null;
+  }, [root, cfg.siteField]);
+  const [site, setSite] = useState(() => (siteEl && siteEl.value) || cfg.site || "");
+  useEffect(() => {
+    if (!siteEl) return undefined;
+    const onChange = () => setSite(siteEl.value || cfg.site || "");
+    siteEl.addEventListener("change", onChange);
+    return () => siteEl.removeEventListener("change", onChange);
+  }, [siteEl, cfg.site]);
+  const currentKey = useMemo(() => {
+    const el = root.closest("form")?.querySelector('[name="key"]');
+    return el ? el.value : cfg.segmentKey;
+  }, [root, cfg.segmentKey]);
+
+  const [catalog, setCatalog] = useState([]);
+  const [segments, setSegments] = useState([]);
+  const [loadError, setLoadError] = useState("");
+  useEffect(() => {
+    if (!site) {
+      setCatalog([]);
+      setSegments([]);
+      return undefined;
+    }
+    const ac = new AbortController();
+    Promise.all([fetchFields(cfg, site, ac.signal), fetchSegments(cfg, site, ac.signal).catch(() => [])])
+      .then(([f, s]) => {
+        setCatalog(f);
+        setSegments(s);
+        setLoadError("");
+      })
+      .catch((e) => {
+        if (e.name !== "AbortError") setLoadError(`Could not load the field catalog: ${e.message}`);
+      });
+    return () => ac.abort();
+  }, [site, cfg]);
+
+  const fields = useMemo(() => fieldOptions(catalog), [catalog]);
+  const fieldMap = useMemo(() => new Map(fields.flatMap((g) => g.options).map((o) => [o.name, o])), [fields]);
+  const typeOf = (field, fieldData) =>
+    field === RAW_FIELD ? "raw" : (fieldData && fieldData.ftype) || fieldMap.get(field)?.ftype || "string";
+
+  // Live audience, debounced.
+  const [audience, setAudience] = useState({ state: "idle" });
+  const [errors, setErrors] = useState([]);
+  useEffect(() => {
+    if (!site) {
+      setAudience({ state: "nosite" });
+      return undefined;
+    }
+    const ac = new AbortController();
+    const submitted = queryRef.current;
+    setAudience((a) => ({ ...a, state: "pending" }));
+    const timer = setTimeout(() => {
+      fetchAudience(cfg, root, { site: siteParam(site), criteria, sample: 5 }, ac.signal)
+        .then((d) => {
+          setAudience({ state: "ok", count: d.count, sample: d.sample || [] });
+          setErrors([]);
+        })
+        .catch((e) => {
+          if (e.name === "AbortError") return;
+          if (e instanceof ApiError && e.status === 400) {
+            const items = (e.body && e.body.error && e.body.error.fields) || [];
+            const list = items.length ? items : [{ path: "", message: e.message }];
+            setErrors(list.map((f) => ({ ...f, key: keyForPath(submitted, f.path) })));
+            setAudience({ state: "invalid" });
+          } else {
+            setAudience({ state: "error", message: e.message });
+          }
+        });
+    }, cfg.debounce);
+    return () => {
+      clearTimeout(timer);
+      ac.abort();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [json, site]);
+
+  const [explanation, setExplanation] = useState(null);
+  useEffect(() => setExplanation(null), [json]);
+
+  const ruleKeySet = useMemo(() => new Set(ruleKeys(query)), [query]);
+  const errorMap = useMemo(() => {
+    const m = new Map();
+    for (const e of errors) {
+      if (!ruleKeySet.has(e.key)) continue;
+      m.set(e.key, m.has(e.key) ? `${m.get(e.key)} ${e.message}` : e.message);
+    }
+    return m;
+  }, [errors, ruleKeySet]);
+  const generalErrors = errors.filter((e) => !ruleKeySet.has(e.key));
+  const explainMap = useMemo(() => (explanation ? explanationMap(query, explanation) : null), [explanation, query]);
+
+  const ctx = useMemo(
+    () => ({ uid, prefix: "", errors: errorMap, explain: explainMap, segments, currentKey, PropertyBuilder }),
+    [uid, errorMap, explainMap, segments, currentKey],
+  );
+
+  const count = audience.count;
+  let status;
+  if (audience.state === "nosite") status = "Choose a site to see how many profiles match.";
+  else if (audience.state === "invalid") status = "Fix the highlighted conditions to see the audience.";
+  else if (audience.state === "error") status = `Could not count the audience: ${audience.message}`;
+  else if (count === undefined) status = "Counting matching profiles…";
+  else
+    status = (
+      <>
+        <strong data-testid="pz-count">{count}</strong> matching {count === 1 ? "profile" : "profiles"}
+        {audience.state === "pending" && <span className="pz-muted"> (updating…)</span>}
+      </>
+    );
+
+  return (
+    <div
+      className="pz-app"
+      onKeyDown={(e) => {
+        // Enter in a builder input must not submit the whole admin form.
+        if (e.key === "Enter" && e.target instanceof HTMLInputElement) e.preventDefault();
+      }}
+    >
+      <div className="pz-audience">
+        <div role="status" aria-live="polite" aria-atomic="true" className="pz-count-line" data-state={audience.state}>
+          {status}
+        </div>
+        {audience.state !== "invalid" && audience.sample && audience.sample.length > 0 && (
+          <ul className="pz-sample" aria-label="Sample members">
+            {audience.sample.map((m) => (
+              <li key={m.user_id}>
+                <code>{m.user_id}</code> <span className="pz-muted">{traitsSummary(m.traits)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      {loadError && <p className="pz-error">{loadError}</p>}
+      {generalErrors.length > 0 && (
+        <ul className="pz-general-errors" role="alert">
+          {generalErrors.map((e, i) => (
+            <li key={`${e.path}-${i}`}>
+              {e.message} {e.path && <code>{e.path}</code>}
+            </li>
+          ))}
+        </ul>
+      )}
+      <QueryBuilder
+        fields={fields}
+        query={query}
+        onQueryChange={(q) => setQuery((prev) => dropStaleProps(prev, q))}
+        combinators={COMBINATORS}
+        getOperators={(field, misc) => operatorOptions(operatorsFor(typeOf(field, misc && misc.fieldData)))}
+        getDefaultValue={(rule, misc) => {
+          const fd = (misc && misc.fieldData) || fieldMap.get(rule.field);
+          return defaultValue(typeOf(rule.field, fd), rule.operator, fd);
+        }}
+        controlElements={CONTROLS}
+        translations={TRANSLATIONS}
+        context={ctx}
+        resetOnOperatorChange
+        enableMountQueryChange={false}
+        idGenerator={newId}
+        controlClassnames={{ queryBuilder: "pz-qb" }}
+      />
+      <VisitorTester
+        cfg={cfg}
+        root={root}
+        site={site}
+        criteria={criteria}
+        uid={uid}
+        sampleIds={(audience.sample || []).map((m) => m.user_id)}
+        onExplain={setExplanation}
+      />
+      <details className="pz-panel pz-json">
+        <summary>JSON (read-only)</summary>
+        <pre tabIndex={0} aria-label="Criteria as JSON (read-only)" data-testid="pz-json">
+          {JSON.stringify(criteria, null, 2)}
+        </pre>
+      </details>
+    </div>
+  );
+}
