@@ -11,8 +11,9 @@ TYPES = frozenset(
     {"string", "enum", "number", "boolean", "date", "datetime", "version", "list", "geo"}
 )
 
-# A path segment: letters, digits, "_" and "-". Keeps paths safe to inline in SQL JSON paths.
-KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+# A path segment: a letter or "_", then letters, digits, "_" or "-". Safe to inline in SQL
+# JSON paths, and never read as an array index by PostgreSQL.
+KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 ROOTS = ("profile", "context", "visitor")
 
 

@@ -1,0 +1,43 @@
+"""The visitor document (DESIGN §3) of a stored profile, as the criteria engine reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def _iso(dt: Any) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+def event_document(event: Any) -> dict[str, Any]:
+    return {
+        "name": event.name,
+        "properties": event.properties if isinstance(event.properties, dict) else {},
+        "timestamp": _iso(event.occurred_at),
+    }
+
+
+def profile_document(profile: Any, events: Iterable[Any] | None = None) -> dict[str, Any]:
+    """{"visitor", "profile", "context", "events"} for a stored Profile.
+
+    The visitor id of a stored profile is its `user_id`, so rollouts over stored profiles
+    bucket by user id (the same unit `to_q()` hashes in SQL). `events` defaults to the
+    profile's stored events (one query); pass them in to avoid it.
+    """
+    if events is None:
+        events = profile.events.all() if profile.pk else ()
+    return {
+        "visitor": {
+            "id": profile.user_id,
+            "user_id": profile.user_id,
+            "is_known": True,
+            "visit_count": profile.visit_count,
+            "first_seen": _iso(profile.first_seen),
+            "last_seen": _iso(profile.last_seen),
+            "consent": profile.consent,
+        },
+        "profile": profile.traits if isinstance(profile.traits, dict) else {},
+        "context": profile.last_context if isinstance(profile.last_context, dict) else {},
+        "events": [event_document(e) for e in events],
+    }
