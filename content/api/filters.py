@@ -1,0 +1,71 @@
+from django_filters import rest_framework as filters
+
+from content.models import (
+    AuditEntry,
+    ContentVariant,
+    Placement,
+    PublishSchedule,
+    Screen,
+    ScreenVariant,
+)
+
+
+class PlacementFilter(filters.FilterSet):
+    is_live = filters.BooleanFilter(field_name="live_revision", lookup_expr="isnull", exclude=True)
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = Placement
+        fields = ["site", "key", "kind", "is_live", "q"]
+
+
+class ScreenFilter(filters.FilterSet):
+    is_live = filters.BooleanFilter(field_name="live_revision", lookup_expr="isnull", exclude=True)
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+
+    class Meta:
+        model = Screen
+        fields = ["site", "key", "is_live", "q"]
+
+
+class ContentVariantFilter(filters.FilterSet):
+    site = filters.NumberFilter(field_name="placement__site")
+    is_default = filters.BooleanFilter(field_name="segment", lookup_expr="isnull")
+    segment_key = filters.CharFilter(field_name="segment__key")
+
+    class Meta:
+        model = ContentVariant
+        fields = ["placement", "site", "segment", "segment_key", "is_default", "key"]
+
+
+class ScreenVariantFilter(filters.FilterSet):
+    site = filters.NumberFilter(field_name="screen__site")
+    is_default = filters.BooleanFilter(field_name="segment", lookup_expr="isnull")
+    segment_key = filters.CharFilter(field_name="segment__key")
+
+    class Meta:
+        model = ScreenVariant
+        fields = ["screen", "site", "segment", "segment_key", "is_default", "key"]
+
+
+class PublishScheduleFilter(filters.FilterSet):
+    class Meta:
+        model = PublishSchedule
+        fields = ["site", "status", "action", "placement", "screen"]
+
+
+class AuditEntryFilter(filters.FilterSet):
+    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "site",
+            "action",
+            "slot_kind",
+            "slot_key",
+            "placement",
+            "screen",
+            "actor",
+            "since",
+        ]
