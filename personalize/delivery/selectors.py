@@ -1,0 +1,79 @@
+"""Reads for delivery. The known-visitor read is the only SQL a decide may run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from segments.models import Event, Profile, VisitorLink
+
+DECIDE_PROFILE_COLUMNS = (
+    "traits",
+    "recent_events",
+    "visit_count",
+    "first_seen",
+    "last_seen",
+    "consent",
+)
+
+
+def profile_for_decide(*, site_id: int, user_id: str) -> dict[str, Any] | None:
+    """The stored person for a decide: one query (traits, recent events, visit data)."""
+    return (
+        Profile.objects.filter(site_id=site_id, user_id=user_id)
+        .values(*DECIDE_PROFILE_COLUMNS)
+        .first()
+    )
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def profile_export(*, site_id: int, user_id: str) -> dict[str, Any] | None:
+    """Everything held about a person on a site: profile, linked ids, events."""
+    profile = Profile.objects.filter(site_id=site_id, user_id=user_id).first()
+    if profile is None:
+        return None
+    links = list(
+        VisitorLink.objects.filter(site_id=site_id, profile=profile)
+        .order_by("linked_at", "pk")
+        .values("visitor_id", "linked_at")
+    )
+    linked_ids = [link["visitor_id"] for link in links]
+    events = (
+        Event.objects.filter(site_id=site_id)
+        .filter(Q(profile=profile) | Q(visitor_id__in=linked_ids, profile__isnull=True))
+        .order_by("occurred_at", "pk")
+        .values(
+            "event_id", "kind", "name", "properties", "visitor_id", "occurred_at", "received_at"
+        )
+    )
+    return {
+        "user_id": profile.user_id,
+        "traits": profile.traits,
+        "consent": profile.consent,
+        "visit_count": profile.visit_count,
+        "first_seen": _iso(profile.first_seen),
+        "last_seen": _iso(profile.last_seen),
+        "last_context": profile.last_context,
+        "recent_events": profile.recent_events,
+        "created_at": _iso(profile.created_at),
+        "updated_at": _iso(profile.updated_at),
+        "visitor_ids": [
+            {"visitor_id": x["visitor_id"], "linked_at": _iso(x["linked_at"])} for x in links
+        ],
+        "events": [
+            {
+                "id": e["event_id"],
+                "kind": e["kind"],
+                "name": e["name"],
+                "properties": e["properties"],
+                "visitor_id": e["visitor_id"],
+                "timestamp": _iso(e["occurred_at"]),
+                "received_at": _iso(e["received_at"]),
+            }
+            for e in events
+        ],
+    }

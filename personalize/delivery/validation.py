@@ -1,0 +1,415 @@
+"""Fast, hand-written validation of delivery payloads (decide is on the hot path).
+
+Errors are collected as `{"path", "message"}` with paths like `events[3].name` and raised
+together as a DRF ValidationError, so the API answers with the usual error envelope.
+The DRF serializers in `serializers.py` describe the same shapes for OpenAPI.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from rest_framework.exceptions import ValidationError
+
+from segments.models import EventKind
+
+MAX_DECIDE_BODY = 64 * 1024
+MAX_EVENTS_BODY = 1024 * 1024
+MAX_PROFILE_BODY = 256 * 1024
+MAX_EVENTS_PER_BATCH = 500
+MAX_ID_LENGTH = 255
+MAX_EVENT_ID_LENGTH = 64
+MAX_NAME_LENGTH = 100
+MAX_KEYS_REQUESTED = 200
+MAX_JSON_DEPTH = 5  # nesting of objects/arrays inside profile, context and properties
+MAX_OBJECT_KEYS = 100  # keys in one object (properties, traits, context)
+MAX_PROPERTIES_BYTES = 8 * 1024
+MAX_TRAITS_BYTES = 64 * 1024
+MAX_CONTEXT_BYTES = 16 * 1024
+MAX_VISITOR_IDS = 100
+FUTURE_SKEW = timedelta(days=1)
+EVENT_KINDS = frozenset(EventKind.values)
+
+
+class PayloadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than {limit // 1024} KB.")
+        self.limit = limit
+
+
+class DeliveryValidationError(ValidationError):
+    """A 400 whose `fields` are already flat paths (the delivery views render it)."""
+
+    def __init__(self, items: list[dict[str, str]]) -> None:
+        super().__init__(
+            detail=[f"{i['path']}: {i['message']}" if i["path"] else i["message"] for i in items]
+        )
+        self.items = items
+
+
+class Errors:
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append({"path": path, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise DeliveryValidationError(self.items)
+
+
+def raise_errors(items: list[dict[str, str]]) -> NoReturn:
+    """Raise the envelope's 400 with these exact paths (see views' exception handling)."""
+    raise DeliveryValidationError(items)
+
+
+def parse_json_body(body: bytes, *, limit: int) -> Any:
+    if len(body) > limit:
+        raise PayloadTooLarge(limit)
+    if not body.strip():
+        raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise_errors([{"path": "", "message": "The JSON is nested too deeply."}])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise_errors([{"path": "", "message": f"Malformed JSON: {exc}"}])
+
+
+def json_shape_error(value: Any, *, max_depth: int, max_keys: int, max_bytes: int) -> str | None:
+    """Why `value` is too deep, too wide or too big; None when it is fine."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth >= max_depth:
+                return f"is nested more than {max_depth} levels deep"
+            if len(node) > max_keys:
+                return f"has more than {max_keys} keys"
+            for key, child in node.items():
+                if not isinstance(key, str) or len(key) > MAX_NAME_LENGTH:
+                    return f"has a key longer than {MAX_NAME_LENGTH} characters"
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+        elif isinstance(node, list):
+            if depth >= max_depth:
+                return f"is nested more than {max_depth} levels deep"
+            if len(node) > max_keys * 10:
+                return f"has a list longer than {max_keys * 10} items"
+            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+    if len(json.dumps(value, separators=(",", ":"), default=str)) > max_bytes:
+        return f"is larger than {max_bytes // 1024} KB"
+    return None
+
+
+def _id(
+    value: Any, path: str, errors: Errors, *, required: bool, max_length: int = MAX_ID_LENGTH
+) -> str | None:
+    if value is None:
+        if required:
+            errors.add(path, "This field is required.")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        errors.add(path, "Must be a non-empty string.")
+        return None
+    if len(value) > max_length:
+        errors.add(path, f"At most {max_length} characters.")
+        return None
+    return value
+
+
+def _object(value: Any, path: str, errors: Errors, *, max_bytes: int) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.add(path, "Must be a JSON object.")
+        return {}
+    problem = json_shape_error(
+        value, max_depth=MAX_JSON_DEPTH, max_keys=MAX_OBJECT_KEYS, max_bytes=max_bytes
+    )
+    if problem:
+        errors.add(path, f"The object {problem}.")
+        return {}
+    return value
+
+
+def _keys(value: Any, path: str, errors: Errors) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        errors.add(path, "Must be a list of keys.")
+        return None
+    if len(value) > MAX_KEYS_REQUESTED:
+        errors.add(path, f"At most {MAX_KEYS_REQUESTED} keys.")
+        return None
+    out = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item or len(item) > MAX_NAME_LENGTH:
+            errors.add(f"{path}[{index}]", f"Must be a key of 1 to {MAX_NAME_LENGTH} characters.")
+        else:
+            out.append(item)
+    return tuple(dict.fromkeys(out))
+
+
+def _bool(value: Any, path: str, errors: Errors, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        errors.add(path, "Must be true or false.")
+        return default
+    return value
+
+
+def _unknown(data: dict[str, Any], allowed: frozenset[str], prefix: str, errors: Errors) -> None:
+    for key in data:
+        if key not in allowed:
+            errors.add(f"{prefix}{key}", "Unknown field.")
+
+
+# --- decide -----------------------------------------------------------------------------------
+
+DECIDE_KEYS = frozenset({"visitor", "profile", "context", "placements", "screens", "explain"})
+VISITOR_KEYS = frozenset({"id", "user_id", "consent", "visit_count", "first_seen", "last_seen"})
+
+
+@dataclass(frozen=True, slots=True)
+class DecideInput:
+    visitor_id: str | None
+    user_id: str | None
+    consent: bool
+    visitor_extra: dict[str, Any]
+    profile: dict[str, Any]
+    context: dict[str, Any]
+    placements: tuple[str, ...] | None
+    screens: tuple[str, ...] | None
+    explain: bool
+
+
+def validate_decide(data: Any) -> DecideInput:
+    errors = Errors()
+    if not isinstance(data, dict):
+        raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
+    _unknown(data, DECIDE_KEYS, "", errors)
+    visitor = data.get("visitor")
+    visitor_id = user_id = None
+    consent = True
+    extra: dict[str, Any] = {}
+    if not isinstance(visitor, dict):
+        errors.add("visitor", "Required: an object with an `id` (and optionally `user_id`).")
+    else:
+        _unknown(visitor, VISITOR_KEYS, "visitor.", errors)
+        visitor_id = _id(visitor.get("id"), "visitor.id", errors, required=False)
+        user_id = _id(visitor.get("user_id"), "visitor.user_id", errors, required=False)
+        if (
+            visitor_id is None
+            and user_id is None
+            and "id" not in visitor
+            and "user_id" not in visitor
+        ):
+            errors.add("visitor.id", "Send an anonymous `id`, a `user_id`, or both.")
+        consent = _bool(visitor.get("consent"), "visitor.consent", errors, True)
+        count = visitor.get("visit_count")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 2**31:
+                errors.add("visitor.visit_count", "Must be a non-negative integer.")
+            else:
+                extra["visit_count"] = count
+        for key in ("first_seen", "last_seen"):
+            value = visitor.get(key)
+            if value is not None:
+                if _datetime(value) is None:
+                    errors.add(f"visitor.{key}", "Must be an ISO 8601 date-time.")
+                else:
+                    extra[key] = value
+    profile = _object(data.get("profile"), "profile", errors, max_bytes=MAX_TRAITS_BYTES)
+    context = _object(data.get("context"), "context", errors, max_bytes=MAX_CONTEXT_BYTES)
+    placements = _keys(data.get("placements"), "placements", errors)
+    screens = _keys(data.get("screens"), "screens", errors)
+    explain = _bool(data.get("explain"), "explain", errors, False)
+    if errors.items:
+        raise_errors(errors.items)
+    return DecideInput(
+        visitor_id=visitor_id,
+        user_id=user_id,
+        consent=consent,
+        visitor_extra=extra,
+        profile=profile,
+        context=context,
+        placements=placements,
+        screens=screens,
+        explain=explain,
+    )
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(
+            value.replace("Z", "+00:00") if value.endswith("Z") else value
+        )
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+# --- events -----------------------------------------------------------------------------------
+
+BATCH_KEYS = frozenset({"visitor", "events"})
+BATCH_VISITOR_KEYS = frozenset({"id", "user_id", "consent"})
+EVENT_KEYS = frozenset({"id", "kind", "name", "properties", "timestamp", "visitor_id", "user_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    event_id: str | None
+    kind: str
+    name: str
+    properties: dict[str, Any]
+    occurred_at: datetime
+    visitor_id: str
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    consent: bool
+    events: list[EventInput] = field(default_factory=list)
+
+
+def validate_events(data: Any, *, now: datetime) -> EventBatch:
+    """The whole batch or nothing: every problem is reported, and nothing is stored."""
+    errors = Errors()
+    if not isinstance(data, dict):
+        raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
+    _unknown(data, BATCH_KEYS, "", errors)
+    visitor = data.get("visitor")
+    default_visitor = default_user = None
+    consent = True
+    if visitor is not None:
+        if not isinstance(visitor, dict):
+            errors.add("visitor", "Must be a JSON object.")
+        else:
+            _unknown(visitor, BATCH_VISITOR_KEYS, "visitor.", errors)
+            default_visitor = _id(visitor.get("id"), "visitor.id", errors, required=False)
+            default_user = _id(visitor.get("user_id"), "visitor.user_id", errors, required=False)
+            consent = _bool(visitor.get("consent"), "visitor.consent", errors, True)
+    events = data.get("events")
+    if not isinstance(events, list):
+        errors.add("events", "Required: a list of events.")
+        raise_errors(errors.items)
+    if not events:
+        errors.add("events", "Send at least one event.")
+    if len(events) > MAX_EVENTS_PER_BATCH:
+        errors.add(
+            "events", f"At most {MAX_EVENTS_PER_BATCH} events per batch; send several batches."
+        )
+        raise_errors(errors.items)
+    out: list[EventInput] = []
+    seen_ids: dict[str, int] = {}
+    for index, raw in enumerate(events):
+        path = f"events[{index}]"
+        if not isinstance(raw, dict):
+            errors.add(path, "Must be a JSON object.")
+            continue
+        before = len(errors.items)
+        _unknown(raw, EVENT_KEYS, f"{path}.", errors)
+        event_id = _id(
+            raw.get("id"), f"{path}.id", errors, required=False, max_length=MAX_EVENT_ID_LENGTH
+        )
+        if event_id is not None:
+            if event_id in seen_ids:
+                errors.add(f"{path}.id", f"Repeats the id of events[{seen_ids[event_id]}].")
+            seen_ids.setdefault(event_id, index)
+        kind = raw.get("kind", EventKind.CUSTOM.value)
+        if kind not in EVENT_KINDS:
+            errors.add(f"{path}.kind", f"Must be one of {', '.join(sorted(EVENT_KINDS))}.")
+        name = _id(
+            raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH
+        )
+        properties = _object(
+            raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
+        )
+        occurred_at = now
+        if raw.get("timestamp") is not None:
+            parsed = _datetime(raw["timestamp"])
+            if parsed is None:
+                errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
+            elif parsed > now + FUTURE_SKEW:
+                errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+            else:
+                occurred_at = parsed
+        visitor_id = _id(raw.get("visitor_id"), f"{path}.visitor_id", errors, required=False)
+        user_id = _id(raw.get("user_id"), f"{path}.user_id", errors, required=False)
+        visitor_id = visitor_id or default_visitor
+        user_id = user_id or default_user
+        if visitor_id is None and user_id is None and len(errors.items) == before:
+            errors.add(
+                f"{path}.visitor_id",
+                "No visitor: set `visitor.id` on the batch or `visitor_id` here.",
+            )
+        if len(errors.items) == before:
+            out.append(
+                EventInput(
+                    event_id=event_id,
+                    kind=kind,
+                    name=name or "",
+                    properties=properties,
+                    occurred_at=occurred_at,
+                    visitor_id=visitor_id or user_id or "",
+                    user_id=user_id,
+                )
+            )
+    if errors.items:
+        raise_errors(errors.items)
+    return EventBatch(consent=consent, events=out)
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+PROFILE_KEYS = frozenset({"traits", "visitor_ids", "consent"})
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileInput:
+    traits: dict[str, Any]
+    visitor_ids: tuple[str, ...]
+    consent: bool | None
+
+
+def validate_user_id(user_id: str) -> str:
+    if not user_id or len(user_id) > MAX_ID_LENGTH:
+        raise_errors([{"path": "user_id", "message": f"Must be 1 to {MAX_ID_LENGTH} characters."}])
+    return user_id
+
+
+def validate_profile(data: Any) -> ProfileInput:
+    errors = Errors()
+    if not isinstance(data, dict):
+        raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
+    _unknown(data, PROFILE_KEYS, "", errors)
+    traits = _object(data.get("traits"), "traits", errors, max_bytes=MAX_TRAITS_BYTES)
+    ids: list[str] = []
+    raw_ids = data.get("visitor_ids")
+    if raw_ids is not None:
+        if not isinstance(raw_ids, list):
+            errors.add("visitor_ids", "Must be a list of anonymous visitor ids.")
+        elif len(raw_ids) > MAX_VISITOR_IDS:
+            errors.add("visitor_ids", f"At most {MAX_VISITOR_IDS} ids per request.")
+        else:
+            for index, item in enumerate(raw_ids):
+                value = _id(item, f"visitor_ids[{index}]", errors, required=True)
+                if value is not None:
+                    ids.append(value)
+    consent = data.get("consent")
+    if consent is not None and not isinstance(consent, bool):
+        errors.add("consent", "Must be true or false.")
+    if errors.items:
+        raise_errors(errors.items)
+    return ProfileInput(traits=traits, visitor_ids=tuple(dict.fromkeys(ids)), consent=consent)

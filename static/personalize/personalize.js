@@ -1,0 +1,246 @@
+/*! Personalize JS client — dependency-free, no build step.
+ *
+ *   <div data-personalize="home_hero">fallback content</div>
+ *   <script src="/static/personalize/personalize.js"></script>
+ *   <script>
+ *     var pz = Personalize.init({key: "pk_…", endpoint: "https://personalize.example.com/api/v1"});
+ *     pz.run();   // decide the placements on the page, fill them, record impressions and clicks
+ *   </script>
+ *
+ * Consent: with `consent: false` (or pz.setConsent(false)) nothing is written to the browser
+ * (no cookie, no localStorage), the visitor id lives only in memory for this page, decide
+ * is told `consent: false` (the server stores nothing) and no events are sent.
+ */
+(function (global) {
+  "use strict";
+
+  var VID = "pz_vid";
+  var YEAR = 365 * 24 * 3600;
+
+  function randomId(prefix) {
+    var c = global.crypto;
+    if (c && c.randomUUID) return prefix + c.randomUUID();
+    var bytes = new Uint8Array(16);
+    if (c && c.getRandomValues) c.getRandomValues(bytes);
+    else for (var i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    return prefix + Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function readCookie(name) {
+    var parts = (global.document ? document.cookie : "").split("; ");
+    for (var i = 0; i < parts.length; i++) {
+      var kv = parts[i].split("=");
+      if (kv[0] === name) return decodeURIComponent(kv.slice(1).join("="));
+    }
+    return null;
+  }
+
+  function writeCookie(name, value, maxAge) {
+    document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=" + maxAge + "; SameSite=Lax";
+  }
+
+  function storage() {
+    try { return global.localStorage; } catch (e) { return null; }
+  }
+
+  function isoLocalTime(d) {
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    var off = -d.getTimezoneOffset();
+    var sign = off >= 0 ? "+" : "-";
+    off = Math.abs(off);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) +
+      sign + pad(Math.floor(off / 60)) + ":" + pad(off % 60);
+  }
+
+  function pageContext() {
+    var ctx = {local_time: isoLocalTime(new Date())};
+    if (global.navigator && navigator.language) ctx.language = navigator.language;
+    if (global.location) {
+      ctx.landing_page = location.pathname;
+      var params = new URLSearchParams(location.search);
+      ["utm_source", "utm_medium", "utm_campaign"].forEach(function (k) {
+        if (params.get(k)) ctx[k] = params.get(k);
+      });
+    }
+    if (global.document && document.referrer) ctx.referrer = document.referrer;
+    return ctx;
+  }
+
+  function assign(target) {
+    for (var i = 1; i < arguments.length; i++) {
+      var src = arguments[i] || {};
+      for (var k in src) if (Object.prototype.hasOwnProperty.call(src, k)) target[k] = src[k];
+    }
+    return target;
+  }
+
+  function Client(options) {
+    if (!options || !options.key) throw new Error("Personalize.init needs {key: 'pk_…'}");
+    this.key = options.key;
+    this.endpoint = (options.endpoint || "/api/v1").replace(/\/+$/, "");
+    this.userId = options.userId || null;
+    this.context = options.context || {};
+    this.profile = options.profile || {};
+    this.trackImpressions = options.trackImpressions !== false;
+    this.trackClicks = options.trackClicks !== false;
+    this._memoryId = null;
+    this.setConsent(options.consent !== false);
+  }
+
+  Client.prototype.setConsent = function (consent) {
+    this.consent = !!consent;
+    if (!this.consent) {
+      // Forget everything this client stored.
+      var s = storage();
+      if (s) { try { s.removeItem(VID); } catch (e) { /* ignore */ } }
+      if (global.document) document.cookie = VID + "=; path=/; max-age=0; SameSite=Lax";
+    }
+    return this;
+  };
+
+  Client.prototype.visitorId = function () {
+    if (!this.consent) {
+      if (!this._memoryId) this._memoryId = randomId("anon-");
+      return this._memoryId;
+    }
+    var s = storage();
+    var id = (s && s.getItem(VID)) || readCookie(VID) || this._memoryId || randomId("anon-");
+    try { if (s) s.setItem(VID, id); } catch (e) { /* private mode */ }
+    writeCookie(VID, id, YEAR); // lets the server-side template tag see the same visitor
+    this._memoryId = id;
+    return id;
+  };
+
+  Client.prototype._visitor = function (extra) {
+    var v = {id: this.visitorId(), consent: this.consent};
+    if (this.userId) v.user_id = this.userId;
+    return assign(v, extra);
+  };
+
+  Client.prototype._post = function (path, body, keepalive) {
+    return fetch(this.endpoint + path, {
+      method: "POST",
+      headers: {"Authorization": "Api-Key " + this.key, "Content-Type": "application/json"},
+      body: JSON.stringify(body),
+      keepalive: !!keepalive,
+      credentials: "omit"
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) {
+          var err = new Error((data.error && data.error.message) || ("HTTP " + r.status));
+          err.status = r.status;
+          err.body = data;
+          throw err;
+        }
+        return data;
+      });
+    });
+  };
+
+  /** POST /decide. opts: {placements, screens, context, profile, visitor, explain} */
+  Client.prototype.decide = function (opts) {
+    opts = opts || {};
+    var body = {
+      visitor: this._visitor(opts.visitor),
+      context: assign({}, pageContext(), this.context, opts.context),
+      profile: assign({}, this.profile, opts.profile)
+    };
+    if (opts.placements) body.placements = opts.placements;
+    if (opts.screens) body.screens = opts.screens;
+    if (opts.explain) body.explain = true;
+    if (body.visitor.consent === false && opts.visitor && opts.visitor.consent === false) {
+      body.visitor.id = randomId("anon-"); // a one-off id: nothing ties requests together
+    }
+    return this._post("/decide", body);
+  };
+
+  /** POST /events. Each event gets an id so a retry is idempotent. No consent: nothing sent. */
+  Client.prototype.track = function (events, visitorExtra) {
+    if (!this.consent || (visitorExtra && visitorExtra.consent === false)) return Promise.resolve({stored: 0, consent: false});
+    var list = (Array.isArray(events) ? events : [events]).map(function (e) {
+      return assign({id: randomId("evt-"), timestamp: new Date().toISOString()}, e);
+    });
+    if (!list.length) return Promise.resolve({stored: 0});
+    var self = this;
+    var body = {visitor: this._visitor(visitorExtra), events: list};
+    return this._post("/events", body, true).catch(function (err) {
+      if (err.status && err.status < 500 && err.status !== 429) throw err;
+      return self._post("/events", body, true); // one retry; ids make it safe
+    });
+  };
+
+  function render(el, content) {
+    if (!content) return;
+    var kind = content.kind, body = content.body;
+    if (kind === "html") {
+      el.innerHTML = body || ""; // sanitised by Personalize when the editor saved it
+    } else if (kind === "image" && body && typeof body === "object") {
+      var img = document.createElement("img");
+      img.src = body.src || ""; img.alt = body.alt || "";
+      var node = img;
+      if (body.href) { node = document.createElement("a"); node.href = body.href; node.appendChild(img); }
+      el.textContent = ""; el.appendChild(node);
+    } else if (kind === "text") {
+      el.textContent = body == null ? "" : String(body);
+    }
+    // json: left to the page, through the "personalize:content" event
+  }
+
+  /** Fill [data-personalize] elements from a decision; record impressions and clicks. */
+  Client.prototype.fill = function (decision, root, visitorExtra) {
+    root = root || document;
+    var self = this, impressions = [];
+    var placements = (decision && decision.placements) || {};
+    var nodes = root.querySelectorAll("[data-personalize]");
+    Array.prototype.forEach.call(nodes, function (el) {
+      var key = el.getAttribute("data-personalize");
+      var d = placements[key];
+      if (!d) return;
+      render(el, d.content);
+      el.setAttribute("data-variant", d.variant);
+      el.setAttribute("data-reason", d.reason && d.reason.kind || "");
+      var props = {placement: key, variant: d.variant, reason: d.reason && d.reason.kind};
+      if (d.reason && d.reason.segment) props.segment = d.reason.segment;
+      impressions.push({kind: "impression", name: "impression", properties: props});
+      if (self.trackClicks && !el.__pzClick) {
+        el.__pzClick = true;
+        el.addEventListener("click", function () {
+          var p = {placement: key, variant: el.getAttribute("data-variant")};
+          self.track([{kind: "click", name: "click", properties: p}], el.__pzVisitor);
+        });
+      }
+      el.__pzVisitor = visitorExtra;
+      try {
+        el.dispatchEvent(new CustomEvent("personalize:content", {detail: d, bubbles: true}));
+      } catch (e) { /* very old browsers */ }
+    });
+    if (this.trackImpressions && impressions.length) {
+      return this.track(impressions, visitorExtra).then(function (r) { return {decision: decision, events: r}; });
+    }
+    return Promise.resolve({decision: decision, events: null});
+  };
+
+  /** Decide the placements present on the page and fill them. */
+  Client.prototype.run = function (opts) {
+    opts = opts || {};
+    var root = opts.root || document;
+    var keys = [];
+    Array.prototype.forEach.call(root.querySelectorAll("[data-personalize]"), function (el) {
+      var k = el.getAttribute("data-personalize");
+      if (keys.indexOf(k) < 0) keys.push(k);
+    });
+    var self = this;
+    return this.decide(assign({placements: keys}, opts)).then(function (decision) {
+      return self.fill(decision, root, opts.visitor).then(function () { return decision; });
+    });
+  };
+
+  global.Personalize = {
+    init: function (options) { return new Client(options); },
+    Client: Client,
+    version: "1.0.0"
+  };
+})(typeof window !== "undefined" ? window : this);
