@@ -1,0 +1,390 @@
+"""Property: for random trees, profiles and events, matches(profile_document(p)) is exactly
+membership in Profile.objects.filter(rule.to_q()) — on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segments.criteria import compile_criteria
+from segments.documents import profile_document
+from segments.models import Event, Profile
+
+NOW = datetime(2026, 11, 22, 12, 0, 0, 250000, tzinfo=UTC)
+FIELDS = {"profile.address.city": "string", "context.plan": "enum"}
+
+TEXTS = [
+    "Detroit",
+    "detroit",
+    "DETROIT",
+    "Détroit",
+    "DÉTROIT",
+    "Ann Arbor",
+    "ann",
+    "roit",
+    "École",
+    "école",
+    "x",
+    "",
+    "A_b%",
+    "straße",
+    "Ωmega",
+    "ωMEGA",
+    "😀 smile",
+]
+NUMBERS = [0, 1, -3, 20, 25.5, 30, 30.0, 1000000, 49.99]
+DATES = ["1990-05-01", "2000-02-29", "2026-11-20", "2026-11-22", "2026-10-01", "1999-12-31"]
+TIMES = [
+    "2026-11-22T19:05:00-05:00",
+    "2026-11-22T23:30:00+02:00",
+    "2026-11-21T06:00:00Z",
+    "2026-11-22T11:59:59.750000Z",
+    "2026-11-15 08:00:00",
+    "2026-11-22",
+    "2026-11-22T05:59:00+14:00",
+]
+BAD_WHEN = ["2026-02-30", "2026-11-22T24:00:00Z", "yesterday", "2026-1-2", 20261122]
+VERSIONS = ["17.2", "17.10", "17.9", "3.2", "3.2.0", "v3.10.1", "3.2.0-beta", "10", "abc", ""]
+MISTYPED = [None, True, False, "27", 27, ["a"], {"a": 1}]
+INTERESTS = ["shoes", "Shoes", "books", "travel", "Travel", "é"]
+GEO = [
+    {"lat": 42.33, "lng": -83.05},
+    {"lat": 40.71, "lng": -74.0},
+    {"lat": 42.28, "lng": -83.74},
+    {"lat": "42", "lng": -83},
+    {"lat": 42.33},
+]
+
+texts, numbers = st.sampled_from(TEXTS), st.sampled_from(NUMBERS)
+mistyped = st.sampled_from(MISTYPED)
+
+
+def _value(*good):
+    return st.one_of(*good, mistyped)
+
+
+trait_values = {
+    "age": _value(numbers),
+    "lifetime_value": _value(numbers),
+    "city": _value(texts),
+    "gender": _value(st.sampled_from(["female", "male", "Female", "unknown"])),
+    "birth_date": _value(st.sampled_from(DATES + TIMES + BAD_WHEN)),
+    "interests": _value(st.lists(st.one_of(st.sampled_from(INTERESTS), st.just(3)), max_size=4)),
+    "address": st.one_of(st.fixed_dictionaries({"city": _value(texts)}), mistyped),
+}
+context_values = {
+    "referrer": _value(texts),
+    "weather": _value(st.sampled_from(["rain", "Rain", "clear", "snow"])),
+    "os_version": _value(st.sampled_from(VERSIONS)),
+    "local_time": _value(st.sampled_from(TIMES + BAD_WHEN)),
+    "location": _value(st.sampled_from(GEO)),
+    "in_car": _value(st.booleans()),
+    "plan": _value(st.sampled_from(["pro", "Pro", "free"])),
+}
+
+
+def _partial(values):
+    return st.fixed_dictionaries({}, optional=values)
+
+
+moments = st.integers(min_value=-200 * 86400, max_value=2 * 86400).map(
+    lambda s: NOW + timedelta(seconds=s, microseconds=(s * 7919) % 1000000)
+)
+events = st.lists(
+    st.fixed_dictionaries(
+        {
+            "name": st.sampled_from(["purchase", "view", "Purchase"]),
+            "properties": _partial(
+                {"price": _value(numbers), "category": _value(texts), "gift": _value(st.booleans())}
+            ),
+            "occurred_at": st.one_of(moments, st.sampled_from([NOW - timedelta(days=30)])),
+        }
+    ),
+    max_size=4,
+)
+profiles = st.lists(
+    st.fixed_dictionaries(
+        {
+            "traits": _partial(trait_values),
+            "last_context": _partial(context_values),
+            "visit_count": st.integers(0, 50),
+            "consent": st.booleans(),
+            "first_seen": moments,
+            "last_seen": moments,
+            "events": events,
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+# -- trees ----------------------------------------------------------------------------------
+cs = st.booleans()
+
+
+def cond(field, op, value=None, **extra):
+    node = {"field": field, "op": op}
+    if value is not None:
+        node["value"] = value
+    node.update(extra)
+    return st.just(node)
+
+
+def _c(field, ops_values):
+    return st.one_of(
+        *[
+            st.builds(lambda v, c, o=op: {"field": field, "op": o, "value": v, **c}, vals, extra)
+            for op, vals, extra in ops_values
+        ]
+    )
+
+
+no_cs = st.just({})
+with_cs = st.one_of(st.just({}), st.builds(lambda b: {"case_sensitive": b}, st.booleans()))
+nonempty_texts = st.sampled_from([t for t in TEXTS if t])
+
+
+def string_conditions(field):
+    return _c(
+        field,
+        [
+            ("eq", texts, with_cs),
+            ("neq", texts, with_cs),
+            ("in", st.lists(texts, min_size=1, max_size=3), with_cs),
+            ("not_in", st.lists(texts, min_size=1, max_size=3), with_cs),
+            ("contains", texts, with_cs),
+            ("not_contains", texts, with_cs),
+            ("starts_with", texts, with_cs),
+            ("ends_with", texts, with_cs),
+            ("matches", st.sampled_from(["^det", "roit$", "[0-9]", "a|b", "^$", "o.*o"]), with_cs),
+        ],
+    )
+
+
+def number_conditions(field):
+    pair = st.lists(numbers, min_size=2, max_size=2).map(sorted)
+    return _c(
+        field,
+        [(op, numbers, no_cs) for op in ("eq", "neq", "lt", "lte", "gt", "gte")]
+        + [
+            ("between", pair, no_cs),
+            ("in", st.lists(numbers, min_size=1, max_size=3), no_cs),
+            ("not_in", st.lists(numbers, min_size=1, max_size=3), no_cs),
+        ],
+    )
+
+
+durations = st.sampled_from([{"days": 7}, {"hours": 36}, {"weeks": 2}, {"days": 0.5}])
+
+
+def when_conditions(field, kind):
+    vals = st.sampled_from(DATES if kind == "date" else TIMES)
+    pairs = st.lists(vals, min_size=2, max_size=2).map(sorted)
+    ops = [(op, vals, no_cs) for op in ("eq", "neq", "lt", "lte", "gt", "gte")]
+    ops += [
+        ("between", pairs.filter(lambda p: compile_ok(field, "between", p)), no_cs),
+        ("within_last", durations, no_cs),
+        ("more_than_ago", durations, no_cs),
+        (
+            "day_of_week_in",
+            st.lists(st.one_of(st.integers(1, 7), st.just("sat")), min_size=1, max_size=3),
+            no_cs,
+        ),
+    ]
+    if kind == "datetime":
+        hours = st.tuples(st.integers(0, 23), st.integers(0, 24)).filter(lambda t: t[0] != t[1])
+        ops.append(("hour_between", hours.map(list), no_cs))
+    return _c(field, ops)
+
+
+def compile_ok(field, op, value):
+    try:
+        compile_criteria({"field": field, "op": op, "value": value}, fields=FIELDS)
+        return True
+    except Exception:
+        return False
+
+
+def version_conditions(field):
+    good = st.sampled_from([v for v in VERSIONS if v not in ("abc", "")])
+    return _c(
+        field,
+        [(op, good, no_cs) for op in ("eq", "neq", "lt", "lte", "gt", "gte")]
+        + [("between", st.just(["3.2", "17.9"]), no_cs)],
+    )
+
+
+def set_conditions(field):
+    return st.sampled_from(["is_set", "is_not_set"]).map(lambda op: {"field": field, "op": op})
+
+
+leaves = st.one_of(
+    string_conditions("profile.city"),
+    string_conditions("context.referrer"),
+    string_conditions("profile.address.city"),
+    string_conditions("visitor.user_id"),
+    _c(
+        "profile.gender",
+        [
+            ("eq", st.sampled_from(["female", "male"]), with_cs),
+            ("in", st.lists(st.sampled_from(["female", "unknown"]), min_size=1), no_cs),
+        ],
+    ),
+    _c("context.plan", [("eq", st.sampled_from(["pro", "free"]), with_cs)]),
+    number_conditions("profile.age"),
+    number_conditions("profile.lifetime_value"),
+    number_conditions("visitor.visit_count"),
+    st.sampled_from(
+        [
+            {"field": f, "op": op}
+            for f in ("context.in_car", "visitor.consent", "visitor.is_known")
+            for op in ("is_true", "is_false")
+        ]
+    ),
+    _c("context.in_car", [("eq", st.booleans(), no_cs), ("neq", st.booleans(), no_cs)]),
+    when_conditions("profile.birth_date", "date"),
+    when_conditions("context.local_time", "datetime"),
+    when_conditions("visitor.first_seen", "datetime"),
+    when_conditions("visitor.last_seen", "datetime"),
+    version_conditions("context.os_version"),
+    _c(
+        "profile.interests",
+        [
+            ("contains_any", st.lists(st.sampled_from(INTERESTS), min_size=1), with_cs),
+            ("contains_all", st.lists(st.sampled_from(INTERESTS), min_size=1), with_cs),
+        ],
+    ),
+    _c(
+        "context.location",
+        [
+            (
+                "within_km",
+                st.sampled_from(
+                    [
+                        {"lat": 42.33, "lng": -83.05, "km": 50},
+                        {"lat": 42.33, "lng": -83.05, "km": 0.001},
+                        {"lat": 40.7, "lng": -74.0, "km": 800},
+                    ]
+                ),
+                no_cs,
+            )
+        ],
+    ),
+    st.sampled_from(
+        [
+            "profile.age",
+            "profile.city",
+            "profile.interests",
+            "profile.birth_date",
+            "context.location",
+            "context.os_version",
+            "context.local_time",
+            "context.in_car",
+            "profile.address.city",
+            "visitor.first_seen",
+        ]
+    ).flatmap(set_conditions),
+    st.builds(
+        lambda p, s: {"rollout": p, "salt": s},
+        st.sampled_from([0, 10, 50, 90, 100]),
+        st.sampled_from(["spring", "é-salt"]),
+    ),
+)
+
+where_leaves = st.one_of(
+    _c(
+        "properties.price",
+        [(op, numbers, no_cs) for op in ("eq", "gt", "lte")]
+        + [("in", st.lists(numbers, min_size=1, max_size=2), no_cs)],
+    ),
+    _c("properties.category", [("eq", texts, with_cs), ("contains", texts, with_cs)]),
+    st.sampled_from(
+        [{"field": "properties.gift", "op": op} for op in ("is_true", "is_false")]
+        + [{"field": "properties.price", "op": op} for op in ("is_set", "is_not_set")]
+    ),
+)
+count_specs = st.one_of(
+    st.none(),
+    st.builds(
+        lambda op, v: {"op": op, "value": v},
+        st.sampled_from(["gte", "gt", "eq", "lte", "lt"]),
+        st.integers(0, 3),
+    ),
+    st.just({"op": "between", "value": [1, 2]}),
+)
+
+
+@st.composite
+def event_nodes(draw):
+    node = {"event": draw(st.sampled_from(["purchase", "view"]))}
+    if draw(st.booleans()):
+        kind = draw(st.sampled_from(["all", "any", "none"]))
+        node["where"] = {kind: draw(st.lists(where_leaves, max_size=2))}
+    count = draw(count_specs)
+    if count:
+        node["count"] = count
+    within = draw(st.sampled_from([None, 30, 90, 0.5]))
+    if within:
+        node["within_days"] = within
+    return node
+
+
+def groups(children):
+    return st.builds(
+        lambda k, xs: {k: xs},
+        st.sampled_from(["all", "any", "none"]),
+        st.lists(children, max_size=4),
+    )
+
+
+trees = st.recursive(st.one_of(leaves, event_nodes()), groups, max_leaves=12)
+
+
+@pytest.fixture
+def site(db):
+    from tests.factories import SiteFactory
+
+    return SiteFactory(slug="prop", name="Prop")
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tree=trees, people=profiles)
+def test_memory_and_sql_agree(site, tree, people):
+    rule = compile_criteria(tree, fields=FIELDS, now=NOW)
+    Profile.objects.filter(site=site).delete()
+    created = []
+    for i, p in enumerate(people):
+        prof = Profile.objects.create(
+            site=site,
+            user_id=f"u-{i}-é" if i % 2 else f"user{i}",
+            traits=p["traits"],
+            last_context=p["last_context"],
+            visit_count=p["visit_count"],
+            consent=p["consent"],
+            first_seen=p["first_seen"],
+            last_seen=p["last_seen"],
+        )
+        Event.objects.bulk_create(
+            Event(
+                site=site,
+                profile=prof,
+                visitor_id=prof.user_id,
+                name=e["name"],
+                properties=e["properties"],
+                occurred_at=e["occurred_at"],
+            )
+            for e in p["events"]
+        )
+        created.append(prof)
+    in_sql = set(Profile.objects.filter(site=site).filter(rule.to_q()).values_list("pk", flat=True))
+    for prof in Profile.objects.filter(site=site):
+        expected = rule.matches(profile_document(prof))
+        assert (prof.pk in in_sql) == expected, (tree, profile_document(prof))
