@@ -53,7 +53,7 @@ export const OPERATORS_BY_TYPE = {
 
 // Operators whose string comparison honours `case_sensitive`.
 export const CASE_OPS = new Set(["eq", "neq", "in", "not_in", ...TEXT]);
-export const CASE_TYPES = new Set(["string", "enum", "property"]);
+export const CASE_TYPES = new Set(["string", "property"]);
 
 export const PSEUDO_FIELDS = [
   { name: EVENT_FIELD, label: "Did an event…", ftype: "event" },

@@ -126,11 +126,11 @@ function ListInput({ value, onChange, kind, label, aria }) {
   );
 }
 
-function EnumSelect({ value, onChange, options, multiple, label, aria }) {
+function EnumSelect({ value, onChange, options, multiple, label, aria, unknown = "not allowed" }) {
   const known = new Set(options.map((o) => String(o.value)));
   const current = multiple ? (Array.isArray(value) ? value : []) : [value];
   const extra = current.filter((v) => v !== undefined && v !== null && v !== "" && !known.has(String(v)));
-  const all = [...options, ...extra.map((v) => ({ value: v, label: `${v} (not allowed)` }))];
+  const all = [...options, ...extra.map((v) => ({ value: v, label: `${v} (${unknown})` }))];
   const byText = new Map(all.map((o) => [String(o.value), o.value]));
   return (
     <select
@@ -268,7 +268,7 @@ function SegmentPicker({ value, onChange, ctx, aria }) {
   const options = (ctx.segments || [])
     .filter((s) => s.key !== ctx.currentKey)
     .map((s) => ({ value: s.key, label: `${s.name} (${s.key})${s.status && s.status !== "active" ? ` · ${s.status}` : ""}` }));
-  return <EnumSelect value={value} onChange={onChange} options={options} label="Segment" aria={aria} />;
+  return <EnumSelect value={value} onChange={onChange} options={options} label="Segment" aria={aria} unknown="unknown segment" />;
 }
 
 function RolloutEditor({ value, onChange, aria }) {
