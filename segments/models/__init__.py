@@ -1,6 +1,13 @@
 from segments.models.catalog import Field, FieldType
 from segments.models.people import Event, EventKind, Profile, VisitorLink
-from segments.models.segment import Segment, SegmentKind, SegmentRevision, SegmentStatus, StaticMember
+from segments.models.segment import (
+    Segment,
+    SegmentKind,
+    SegmentRevision,
+    SegmentStatus,
+    StaticMember,
+    StaticSource,
+)
 
 __all__ = [
     "Event",
@@ -13,5 +20,6 @@ __all__ = [
     "SegmentRevision",
     "SegmentStatus",
     "StaticMember",
+    "StaticSource",
     "VisitorLink",
 ]

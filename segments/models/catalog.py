@@ -28,7 +28,9 @@ class Field(models.Model):
 
     class Meta:
         ordering = ["path"]
-        constraints = [models.UniqueConstraint(fields=["site", "path"], name="unique_field_path_per_site")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "path"], name="unique_field_path_per_site")
+        ]
 
     def __str__(self) -> str:
         return self.path

@@ -22,7 +22,9 @@ class Profile(models.Model):
 
     class Meta:
         ordering = ["user_id"]
-        constraints = [models.UniqueConstraint(fields=["site", "user_id"], name="unique_profile_user_per_site")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "user_id"], name="unique_profile_user_per_site")
+        ]
         indexes = [models.Index(fields=["site", "last_seen"])]
 
     def __str__(self) -> str:
@@ -38,7 +40,9 @@ class VisitorLink(models.Model):
     linked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["site", "visitor_id"], name="unique_visitor_link")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "visitor_id"], name="unique_visitor_link")
+        ]
 
     def __str__(self) -> str:
         return f"{self.visitor_id} → {self.profile_id}"
@@ -55,9 +59,13 @@ class Event(models.Model):
     """Something a visitor did. Event nodes of criteria count these."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
-    profile = models.ForeignKey(Profile, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    profile = models.ForeignKey(
+        Profile, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     visitor_id = models.CharField(max_length=255)
-    event_id = models.CharField(max_length=64, null=True, blank=True, help_text="Client id; makes retries idempotent.")
+    event_id = models.CharField(  # noqa: DJ001 - NULL keeps the (site, event_id) constraint optional
+        max_length=64, null=True, blank=True, help_text="Client id; makes retries idempotent."
+    )
     kind = models.CharField(max_length=16, choices=EventKind.choices, default=EventKind.CUSTOM)
     name = models.CharField(max_length=100)
     properties = models.JSONField(default=dict, blank=True)

@@ -29,7 +29,17 @@ class Segment(models.Model):
     kind = models.CharField(max_length=16, choices=SegmentKind.choices, default=SegmentKind.DYNAMIC)
     static_source = models.CharField(max_length=16, choices=StaticSource.choices, blank=True)
     criteria = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=SegmentStatus.choices, default=SegmentStatus.DRAFT)
+    snapshot_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="snapshots",
+        help_text="For a frozen snapshot: the dynamic segment it was taken from.",
+    )
+    status = models.CharField(
+        max_length=16, choices=SegmentStatus.choices, default=SegmentStatus.DRAFT
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -38,10 +48,16 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["site", "key"], name="unique_segment_key_per_site")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "key"], name="unique_segment_key_per_site")
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_static(self) -> bool:
+        return self.kind == SegmentKind.STATIC
 
 
 class SegmentRevision(models.Model):
@@ -60,6 +76,9 @@ class SegmentRevision(models.Model):
     class Meta:
         ordering = ["-changed_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.segment_id} @ {self.changed_at:%Y-%m-%d %H:%M}"
+
 
 class StaticMember(models.Model):
     """A member of a static segment, by the site's user id."""
@@ -69,5 +88,10 @@ class StaticMember(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["segment", "user_id"], name="unique_static_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "user_id"], name="unique_static_member")
+        ]
         indexes = [models.Index(fields=["user_id"])]
+
+    def __str__(self) -> str:
+        return self.user_id

@@ -1,0 +1,377 @@
+"""Admin for the field catalog, segments, profiles and events. Scoped per site; saving goes
+through the services so that validation runs and history is recorded."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.html import format_html
+
+from personalize.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
+from personalize.roles import Perm
+from segments.criteria import CriteriaError
+from segments.forms import FieldAdminForm, SegmentAdminForm
+from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
+from segments.selectors import segment_count, segment_export_csv
+from segments.services import (
+    field_create,
+    field_delete,
+    field_update,
+    field_validate,
+    segment_archive,
+    segment_create,
+    segment_delete,
+    segment_snapshot,
+    segment_update,
+    static_segment_upload_csv,
+)
+from segments.services.static import UploadError, parse_user_ids_csv
+
+
+class SegmentsAdminMixin:
+    read_perm = Perm.VIEW
+    write_perm = Perm.MANAGE_SEGMENTS
+
+
+@admin.register(Field)
+class FieldAdmin(SegmentsAdminMixin, ScopedModelAdmin):
+    form = FieldAdminForm
+    list_display = ["path", "type", "label", "builtin", "site"]
+    list_filter = ["site", "type", "builtin"]
+    search_fields = ["path", "label"]
+    ordering = ["site", "path"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Field | None = None) -> list[str]:
+        if obj is None:
+            return []
+        if obj.builtin:
+            return ["site", "path", "type", "builtin"]
+        return ["site", "path", "builtin"]
+
+    def get_form(self, request: HttpRequest, obj: Field | None = None, **kwargs: object):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class ServiceValidatedForm(form_class):
+            def clean(self) -> dict:
+                data = super().clean()
+                if self.errors:
+                    return data
+                site = obj.site_id if obj else data.get("site")
+                try:
+                    data["allowed_values"] = field_validate(
+                        site=site,
+                        path=obj.path if obj else data.get("path", ""),
+                        type=data.get("type", obj.type if obj else ""),
+                        allowed_values=data.get("allowed_values"),
+                        field=obj,
+                    )
+                except ValidationError as exc:
+                    for name, errors in exc.message_dict.items():
+                        self.add_error(name if name in self.fields else None, errors)
+                return data
+
+        return ServiceValidatedForm
+
+    def save_model(
+        self, request: HttpRequest, obj: Field, form: FieldAdminForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if change:
+            original = Field.objects.get(pk=obj.pk)
+            saved = field_update(
+                field=original,
+                type=data.get("type", original.type),
+                label=data.get("label"),
+                help_text=data.get("help_text"),
+                allowed_values=data.get("allowed_values"),
+            )
+        else:
+            saved = field_create(
+                site=data["site"],
+                path=data["path"],
+                type=data["type"],
+                label=data.get("label", ""),
+                help_text=data.get("help_text", ""),
+                allowed_values=data.get("allowed_values"),
+            )
+        obj.pk = saved.pk
+        obj.__dict__.update(
+            {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Field | None = None) -> bool:
+        if obj is not None and obj.builtin:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Field) -> None:
+        try:
+            field_delete(field=obj)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Field]) -> None:
+        for field in queryset:
+            try:
+                field_delete(field=field)
+            except ValidationError as exc:
+                messages.error(request, f"{field.path}: {' '.join(exc.messages)}")
+
+
+class SegmentRevisionInline(SegmentsAdminMixin, SiteScopedInlineMixin, admin.TabularInline):
+    model = SegmentRevision
+    site_lookup = "segment__site_id__in"
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "changed_by", "summary", "name", "status", "criteria"]
+    readonly_fields = fields
+    verbose_name = "change"
+    verbose_name_plural = "History"
+
+    def has_add_permission(self, request: HttpRequest, obj: Segment | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Segment | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Segment | None = None) -> bool:
+        return False
+
+
+@admin.register(Segment)
+class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
+    form = SegmentAdminForm
+    change_form_template = "admin/segments/segment/change_form.html"
+    list_display = ["name", "key", "site", "kind", "status", "updated_at"]
+    list_filter = ["site", "status", "kind"]
+    search_fields = ["name", "key", "description"]
+    inlines = [SegmentRevisionInline]
+    actions = ["export_csv", "snapshot_segments", "archive_segments"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Segment | None = None) -> list:
+        main = ["site", "key", "name", "description", "kind", "status"]
+        if obj is None:
+            return [
+                (None, {"fields": main}),
+                ("Criteria (dynamic segments)", {"fields": ["criteria"]}),
+                ("Members (static segments)", {"fields": ["members_csv", "upload_mode"]}),
+            ]
+        sets = [(None, {"fields": [*main, "live_member_count"]})]
+        if obj.kind == SegmentKind.STATIC:
+            sets.append(
+                (
+                    "Members",
+                    {"fields": ["static_source", "snapshot_of", "members_csv", "upload_mode"]},
+                )
+            )
+        else:
+            sets.append(("Criteria", {"fields": ["criteria"]}))
+        sets.append(
+            (
+                "About",
+                {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},
+            )
+        )
+        return sets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Segment | None = None) -> list[str]:
+        fixed = [
+            "live_member_count",
+            "static_source",
+            "snapshot_of",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        if obj is None:
+            return fixed
+        return ["site", "key", "kind", *fixed]
+
+    @admin.display(description="Members now")
+    def live_member_count(self, obj: Segment) -> str:
+        if obj.pk is None:
+            return "-"
+        try:
+            return f"{segment_count(segment=obj):,}"
+        except CriteriaError as exc:
+            return format_html("<strong>Invalid criteria</strong>: {}", str(exc))
+
+    def get_form(self, request: HttpRequest, obj: Segment | None = None, **kwargs: object):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class UploadCheckingForm(form_class):
+            def clean(self) -> dict:
+                data = super().clean()
+                upload = data.get("members_csv")
+                if upload and not self.has_error("members_csv"):
+                    try:
+                        ids, result = parse_user_ids_csv(upload)
+                    except UploadError as exc:
+                        self.add_error("members_csv", exc.messages)
+                    else:
+                        for row in result.errors:
+                            self.add_error("members_csv", f"Row {row['row']}: {row['message']}")
+                        if not ids and not result.errors:
+                            self.add_error("members_csv", "The file has no user ids.")
+                    upload.seek(0)
+                return data
+
+        return UploadCheckingForm
+
+    def save_model(
+        self, request: HttpRequest, obj: Segment, form: SegmentAdminForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if change:
+            original = Segment.objects.get(pk=obj.pk)
+            saved = segment_update(
+                segment=original,
+                changed_by=request.user,
+                name=data.get("name"),
+                description=data.get("description"),
+                criteria=data.get("criteria") if original.kind == SegmentKind.DYNAMIC else None,
+                status=data.get("status"),
+            )
+        else:
+            saved = segment_create(
+                site=data["site"],
+                key=data["key"],
+                name=data["name"],
+                description=data.get("description", ""),
+                kind=data["kind"],
+                criteria=data.get("criteria"),
+                status=data["status"],
+                created_by=request.user,
+            )
+        obj.pk = saved.pk
+        obj.__dict__.update(
+            {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
+        )
+        upload = data.get("members_csv")
+        if upload and saved.kind == SegmentKind.STATIC:
+            result = static_segment_upload_csv(
+                segment=saved,
+                file=upload,
+                mode=data.get("upload_mode") or "replace",
+                changed_by=request.user,
+            )
+            messages.success(
+                request,
+                f"Uploaded: {result.added} added, {result.removed} removed, "
+                f"{result.total} members.",
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Segment) -> None:
+        try:
+            segment_delete(segment=obj)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
+        for segment in queryset:
+            self.delete_model(request, segment)
+
+    @admin.action(description="Export members of the selected segment as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Segment]) -> HttpResponse | None:
+        if queryset.count() != 1:
+            messages.warning(request, "Choose exactly one segment to export.")
+            return None
+        segment = queryset.get()
+        try:
+            rows = segment_export_csv(segment=segment)
+            first = next(rows)
+        except CriteriaError as exc:
+            messages.error(request, f"{segment.key}: {exc}")
+            return None
+
+        def stream():
+            yield first
+            yield from rows
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="segment-{segment.key}.csv"'
+        return response
+
+    @admin.action(description="Snapshot the selected dynamic segments", permissions=["change"])
+    def snapshot_segments(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
+        for segment in queryset:
+            if not self.has_change_permission(request, segment):
+                continue
+            if segment.kind != SegmentKind.DYNAMIC:
+                messages.warning(
+                    request, f"{segment.key}: only dynamic segments can be snapshotted."
+                )
+                continue
+            try:
+                snapshot = segment_snapshot(segment=segment, created_by=request.user)
+            except (CriteriaError, ValidationError) as exc:
+                messages.error(request, f"{segment.key}: {exc}")
+                continue
+            messages.success(request, f"Snapshot {snapshot.key} created.")
+
+    @admin.action(description="Archive the selected segments", permissions=["change"])
+    def archive_segments(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
+        archived = 0
+        for segment in queryset:
+            if self.has_change_permission(request, segment):
+                segment_archive(segment=segment, changed_by=request.user)
+                archived += 1
+        messages.success(request, f"Archived {archived} segment(s).")
+
+
+class ReadOnlyAdminMixin(SegmentsAdminMixin, SiteScopedAdminMixin):
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
+    list_filter = ["site", "consent"]
+    search_fields = ["=user_id", "user_id"]
+    show_full_result_count = False
+    fields = [
+        "site",
+        "user_id",
+        "traits",
+        "last_context",
+        "first_seen",
+        "last_seen",
+        "visit_count",
+        "consent",
+    ]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Profile | None = None) -> bool:
+        # Erasure: those who manage segments may delete a person.
+        return SiteScopedAdminMixin.has_change_permission(self, request, obj)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "kind", "visitor_id", "profile", "site", "occurred_at"]
+    list_filter = ["site", "kind"]
+    search_fields = ["=visitor_id", "name"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    list_select_related = ["profile", "site"]
+    fields = [
+        "site",
+        "name",
+        "kind",
+        "visitor_id",
+        "profile",
+        "event_id",
+        "properties",
+        "occurred_at",
+        "received_at",
+    ]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from personalize.api.scoping import UserSitesField
+from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
+from segments.selectors import MAX_SAMPLE
+from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
+
+CRITERIA_HELP = (
+    'A criteria tree (DESIGN.md §3), e.g. {"all": [{"field": "profile.age", "op": "between", '
+    '"value": [20, 30]}]}. Invalid trees are rejected with the JSON path of the offending node.'
+)
+
+
+class FieldSerializer(serializers.ModelSerializer):
+    site = UserSitesField()
+    type = serializers.ChoiceField(choices=FieldType.choices)
+    allowed_values = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=1000, required=False
+    )
+
+    class Meta:
+        model = Field
+        fields = ["id", "site", "path", "type", "label", "help_text", "allowed_values", "builtin"]
+        read_only_fields = ["builtin"]
+        extra_kwargs = {"label": {"required": False}, "path": {"validators": []}}
+        validators: list = []  # uniqueness is the service's job (with a clear message)
+
+
+class FieldUpdateSerializer(FieldSerializer):
+    """Path and site are fixed once a field exists."""
+
+    class Meta(FieldSerializer.Meta):
+        read_only_fields = ["site", "path", "builtin"]
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    site = UserSitesField()
+    criteria = serializers.JSONField(required=False, allow_null=True, help_text=CRITERIA_HELP)
+    kind = serializers.ChoiceField(choices=SegmentKind.choices, default=SegmentKind.DYNAMIC)
+    status = serializers.ChoiceField(choices=SegmentStatus.choices, default=SegmentStatus.DRAFT)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id",
+            "site",
+            "key",
+            "name",
+            "description",
+            "kind",
+            "static_source",
+            "snapshot_of",
+            "criteria",
+            "status",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "static_source",
+            "snapshot_of",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"key": {"validators": []}}
+        validators: list = []
+
+
+class SegmentUpdateSerializer(SegmentSerializer):
+    """Site, key and kind are fixed once a segment exists."""
+
+    site = serializers.PrimaryKeyRelatedField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=SegmentStatus.choices, required=False)
+
+    class Meta(SegmentSerializer.Meta):
+        read_only_fields = [*SegmentSerializer.Meta.read_only_fields, "key"]
+
+
+class SegmentRevisionSerializer(serializers.ModelSerializer):
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SegmentRevision
+        fields = ["id", "changed_at", "changed_by", "summary", "name", "status", "criteria"]
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class MemberSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    traits = serializers.JSONField(allow_null=True)
+    last_seen = serializers.DateTimeField(allow_null=True)
+    visit_count = serializers.IntegerField(allow_null=True)
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=f"CSV of user ids: a `user_id` column (with a header row) or one id per line. "
+        f"At most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    )
+    mode = serializers.ChoiceField(choices=UPLOAD_MODES, default="replace")
+
+    def validate_file(self, value: Any) -> Any:
+        if value.size > MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError(
+                f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+            )
+        return value
+
+
+class UploadResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Members after the upload.")
+    rows = serializers.IntegerField(help_text="Non-blank data rows read.")
+    duplicates = serializers.IntegerField()
+
+
+class SnapshotRequestSerializer(serializers.Serializer):
+    key = serializers.SlugField(max_length=100, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+
+
+def _json_object(value: Any, what: str) -> Any:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(f"{what} must be a JSON object.")
+    return value
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    site = UserSitesField()
+    criteria = serializers.JSONField(help_text=CRITERIA_HELP)
+    document = serializers.JSONField(
+        required=False,
+        help_text='A visitor document: {"visitor": {...}, "profile": {...}, "context": {...}, '
+        '"events": [{"name", "properties", "timestamp"}]}. '
+        "With user_id, it overrides stored values.",
+    )
+    user_id = serializers.CharField(
+        max_length=255, required=False, help_text="Load this stored profile's document instead."
+    )
+
+    def validate_criteria(self, value: Any) -> Any:
+        return _json_object(value, "criteria")
+
+    def validate_document(self, value: Any) -> Any:
+        value = _json_object(value, "document")
+        events = value.get("events")
+        if events is not None and (not isinstance(events, list) or len(events) > 1000):
+            raise serializers.ValidationError(
+                "document.events must be a list of at most 1000 events."
+            )
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if "document" not in attrs and not attrs.get("user_id"):
+            raise serializers.ValidationError({"document": "Send a visitor document or a user_id."})
+        return attrs
+
+
+class PreviewResponseSerializer(serializers.Serializer):
+    matches = serializers.BooleanField()
+    explanation = serializers.JSONField(help_text="Which nodes passed or failed, from the engine.")
+    document = serializers.JSONField(help_text="The document that was evaluated.")
+
+
+class AudienceRequestSerializer(serializers.Serializer):
+    site = UserSitesField()
+    criteria = serializers.JSONField(help_text=CRITERIA_HELP)
+    sample = serializers.IntegerField(min_value=0, max_value=MAX_SAMPLE, default=10)
+
+    def validate_criteria(self, value: Any) -> Any:
+        return _json_object(value, "criteria")
+
+
+class AudienceMemberSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    traits = serializers.JSONField()
+
+
+class AudienceResponseSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Exact number of stored profiles that match.")
+    sample = AudienceMemberSerializer(many=True, help_text="Most recently seen matching profiles.")

@@ -1,0 +1,466 @@
+"""Management API for fields and segments. Views validate input and call services/selectors."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from personalize.api.scoping import SiteScopedViewSetMixin
+from personalize.roles import Perm
+from segments.api.filters import FieldFilter, SegmentFilter
+from segments.api.parsers import BoundedJSONParser
+from segments.api.serializers import (
+    AudienceRequestSerializer,
+    AudienceResponseSerializer,
+    CountSerializer,
+    FieldSerializer,
+    FieldUpdateSerializer,
+    MemberSerializer,
+    PreviewRequestSerializer,
+    PreviewResponseSerializer,
+    SegmentRevisionSerializer,
+    SegmentSerializer,
+    SegmentUpdateSerializer,
+    SnapshotRequestSerializer,
+    UploadRequestSerializer,
+    UploadResultSerializer,
+)
+from segments.criteria import CriteriaError
+from segments.models import Field, Profile, Segment
+from segments.selectors import (
+    criteria_audience,
+    criteria_errors,
+    criteria_preview,
+    segment_count,
+    segment_export_csv,
+    segment_members,
+    segment_revisions,
+)
+from segments.services import (
+    UploadError,
+    field_create,
+    field_delete,
+    field_update,
+    segment_archive,
+    segment_create,
+    segment_delete,
+    segment_snapshot,
+    segment_update,
+    static_segment_upload_csv,
+)
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(
+        description='Invalid input: {"error": {"code", "message", "fields": [{"path", "message"}]}}'
+    ),
+    404: OpenApiResponse(description="Not found, or on a site you may not read."),
+}
+CRITERIA_EXAMPLE = {
+    "all": [
+        {"field": "profile.gender", "op": "eq", "value": "female"},
+        {"field": "profile.age", "op": "between", "value": [20, 30]},
+        {"field": "profile.city", "op": "eq", "value": "Detroit"},
+        {
+            "event": "purchase",
+            "where": {
+                "all": [
+                    {"field": "properties.category", "op": "eq", "value": "shoes"},
+                    {"field": "properties.price", "op": "lt", "value": 50},
+                ]
+            },
+            "count": {"op": "gte", "value": 2},
+            "within_days": 90,
+        },
+    ]
+}
+
+
+@contextmanager
+def as_api_errors(prefix: str = "criteria"):
+    """Service errors become 400s in the API's error envelope, criteria errors with paths."""
+    try:
+        yield
+    except CriteriaError as exc:
+        detail: dict[str, list[str]] = {}
+        for err in criteria_errors(exc, prefix=prefix):
+            detail.setdefault(err["path"], []).append(err["message"])
+        raise ValidationError(detail) from exc
+    except UploadError as exc:
+        if exc.rows:
+            raise ValidationError(
+                {"file": {row["row"]: [f"Row {row['row']}: {row['message']}"] for row in exc.rows}}
+            ) from exc
+        raise ValidationError({"file": exc.messages}) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        ) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List fields of your sites' catalogs"),
+    retrieve=extend_schema(summary="A field", responses={200: FieldSerializer, **ERROR_RESPONSES}),
+    create=extend_schema(
+        summary="Add a custom field",
+        description="The path starts with `profile.` or `context.`. "
+        "Enum fields need allowed values.",
+        responses={201: FieldSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Custom number field",
+                value={"site": 1, "path": "profile.balance", "type": "number", "label": "Balance"},
+                request_only=True,
+            )
+        ],
+    ),
+    update=extend_schema(summary="Change a field", request=FieldUpdateSerializer),
+    partial_update=extend_schema(summary="Change a field", request=FieldUpdateSerializer),
+    destroy=extend_schema(summary="Delete a custom field (not built-ins, not fields in use)"),
+)
+class FieldViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
+    """The field catalog: built-in fields (seeded per site) and each site's custom fields."""
+
+    queryset = Field.objects.all()
+    serializer_class = FieldSerializer
+    read_perm = Perm.VIEW
+    write_perm = Perm.MANAGE_SEGMENTS
+    filterset_class = FieldFilter
+    parser_classes = [BoundedJSONParser]
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self) -> type:
+        if self.action in ("update", "partial_update"):
+            return FieldUpdateSerializer
+        return FieldSerializer
+
+    def perform_create(self, serializer: FieldSerializer) -> None:
+        data = serializer.validated_data
+        self.check_site_write(data["site"])
+        with as_api_errors():
+            serializer.instance = field_create(**data)
+
+    def perform_update(self, serializer: FieldUpdateSerializer) -> None:
+        with as_api_errors():
+            serializer.instance = field_update(
+                field=serializer.instance, **serializer.validated_data
+            )
+
+    def perform_destroy(self, instance: Field) -> None:
+        with as_api_errors():
+            field_delete(field=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List segments of your sites"),
+    retrieve=extend_schema(
+        summary="A segment", responses={200: SegmentSerializer, **ERROR_RESPONSES}
+    ),
+    create=extend_schema(
+        summary="Create a segment",
+        description="Dynamic segments are validated against the site's field catalog and its other "
+        "segments; an invalid tree is a 400 whose `fields[].path` points into `criteria`.",
+        responses={201: SegmentSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Detroit shoe shoppers",
+                value={
+                    "site": 1,
+                    "key": "detroit-shoes",
+                    "name": "Women 20-30 in Detroit buying cheap shoes",
+                    "criteria": CRITERIA_EXAMPLE,
+                    "status": "active",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Invalid criteria",
+                value={
+                    "error": {
+                        "code": "invalid",
+                        "message": "criteria.all[1].value: Expected a number.",
+                        "fields": [
+                            {"path": "criteria.all[1].value", "message": "Expected a number."}
+                        ],
+                    }
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    ),
+    update=extend_schema(summary="Change a segment", request=SegmentUpdateSerializer),
+    partial_update=extend_schema(summary="Change a segment", request=SegmentUpdateSerializer),
+    destroy=extend_schema(summary="Delete a segment no other segment references"),
+)
+class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
+    """Segments: audiences defined by criteria (dynamic) or by a list of user ids (static)."""
+
+    queryset = Segment.objects.select_related("created_by")
+    serializer_class = SegmentSerializer
+    read_perm = Perm.VIEW
+    write_perm = Perm.MANAGE_SEGMENTS
+    filterset_class = SegmentFilter
+    parser_classes = [BoundedJSONParser]
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self) -> type:
+        if self.action in ("update", "partial_update"):
+            return SegmentUpdateSerializer
+        return SegmentSerializer
+
+    def perform_create(self, serializer: SegmentSerializer) -> None:
+        data = serializer.validated_data
+        self.check_site_write(data["site"])
+        with as_api_errors():
+            serializer.instance = segment_create(created_by=self.request.user, **data)
+
+    def perform_update(self, serializer: SegmentUpdateSerializer) -> None:
+        with as_api_errors():
+            serializer.instance = segment_update(
+                segment=serializer.instance,
+                changed_by=self.request.user,
+                **serializer.validated_data,
+            )
+
+    def perform_destroy(self, instance: Segment) -> None:
+        with as_api_errors():
+            segment_delete(segment=instance)
+
+    @extend_schema(
+        summary="Exact member count", responses={200: CountSerializer, **ERROR_RESPONSES}
+    )
+    @action(detail=True, methods=["get"])
+    def count(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        with as_api_errors():
+            return Response({"count": segment_count(segment=segment)})
+
+    @extend_schema(
+        summary="Page through members",
+        parameters=[
+            OpenApiParameter("limit", int, description="Page size (default 50)."),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: MemberSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def members(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        from rest_framework.pagination import LimitOffsetPagination
+
+        paginator = LimitOffsetPagination()
+        paginator.max_limit = 500
+        with as_api_errors():
+            page = paginator.paginate_queryset(segment_members(segment=segment), request, view=self)
+        return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Export members as CSV",
+        description="Streams `user_id`, one column per profile field of the catalog, and "
+        "`other_traits` (JSON).",
+        responses={(200, "text/csv"): OpenApiResponse(description="CSV file")},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        segment = self.get_object()
+        with as_api_errors():
+            # Compile now so an invalid segment is a 400, not a broken download.
+            rows = segment_export_csv(segment=segment)
+            first = next(rows)
+        response = StreamingHttpResponse(
+            _chain(first, rows), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="segment-{segment.key}.csv"'
+        return response
+
+    @extend_schema(
+        summary="History of changes", responses={200: SegmentRevisionSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        page = self.paginate_queryset(segment_revisions(segment=segment))
+        return self.get_paginated_response(SegmentRevisionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Upload user ids of a static segment (CSV)",
+        description="All or nothing: any invalid row rejects the file; "
+        "`fields[].path` is `file[<row>]`.",
+        request={"multipart/form-data": UploadRequestSerializer},
+        responses={200: UploadResultSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def upload(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        serializer = UploadRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with as_api_errors():
+            result = static_segment_upload_csv(
+                segment=segment,
+                file=serializer.validated_data["file"],
+                mode=serializer.validated_data["mode"],
+                changed_by=request.user,
+            )
+        return Response(UploadResultSerializer(result).data)
+
+    @extend_schema(
+        summary="Freeze current members into a new static segment",
+        request=SnapshotRequestSerializer,
+        responses={201: SegmentSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["post"])
+    def snapshot(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        serializer = SnapshotRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with as_api_errors():
+            snapshot = segment_snapshot(
+                segment=segment, created_by=request.user, **serializer.validated_data
+            )
+        return Response(
+            SegmentSerializer(snapshot, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(summary="Archive", request=None, responses={200: SegmentSerializer})
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        with as_api_errors():
+            segment = segment_archive(segment=segment, changed_by=request.user)
+        return Response(SegmentSerializer(segment, context=self.get_serializer_context()).data)
+
+
+def _chain(first: str, rest: Any):
+    yield first
+    yield from rest
+
+
+class _BuilderView(APIView):
+    """Base of the builder's live endpoints: signed-in staff, small JSON bodies."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [BoundedJSONParser]
+
+
+class PreviewParser(BoundedJSONParser):
+    max_bytes = 256 * 1024
+
+
+class SegmentPreviewView(_BuilderView):
+    parser_classes = [PreviewParser]
+
+    @extend_schema(
+        operation_id="segments_preview",
+        summary="Does a visitor match these criteria?",
+        description="Evaluates criteria (unsaved) against a visitor document, or a stored "
+        "profile's "
+        "document when `user_id` is sent, and explains which nodes passed. Needs read access to "
+        "the site. Body at most 256 KB.",
+        request=PreviewRequestSerializer,
+        responses={200: PreviewResponseSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Rainy evening",
+                value={
+                    "site": 1,
+                    "criteria": {
+                        "all": [
+                            {"field": "context.weather", "op": "eq", "value": "rain"},
+                            {"field": "context.local_time", "op": "hour_between", "value": [18, 6]},
+                        ]
+                    },
+                    "document": {
+                        "visitor": {"id": "anon-7f3"},
+                        "context": {"weather": "rain", "local_time": "2026-11-22T19:05:00-05:00"},
+                    },
+                },
+                request_only=True,
+            )
+        ],
+        tags=["segments"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PreviewRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with as_api_errors():
+            try:
+                preview = criteria_preview(
+                    site=data["site"],
+                    criteria=data["criteria"],
+                    document=data.get("document"),
+                    user_id=data.get("user_id"),
+                )
+            except Profile.DoesNotExist as exc:
+                raise ValidationError({"user_id": [str(exc)]}) from exc
+        return Response(PreviewResponseSerializer(preview).data)
+
+
+class SegmentAudienceView(_BuilderView):
+    parser_classes = [PreviewParser]
+
+    @extend_schema(
+        operation_id="segments_audience",
+        summary="How many stored profiles match these criteria?",
+        description="Exact count over the site's stored profiles and a sample (0-50) of the most "
+        "recently seen members. Needs read access to the site.",
+        request=AudienceRequestSerializer,
+        responses={200: AudienceResponseSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "iOS below 17",
+                value={
+                    "site": 1,
+                    "criteria": {
+                        "all": [{"field": "context.os_version", "op": "lt", "value": "17"}]
+                    },
+                    "sample": 5,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Answer",
+                value={"count": 412, "sample": [{"user_id": "u-42", "traits": {"age": 27}}]},
+                response_only=True,
+            ),
+        ],
+        tags=["segments"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AudienceRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with as_api_errors():
+            audience = criteria_audience(
+                site=data["site"], criteria=data["criteria"], sample=data["sample"]
+            )
+        return Response(AudienceResponseSerializer(audience).data)
+
+
+@extend_schema(exclude=True)
+class SegmentPreviewSlashView(SegmentPreviewView):
+    """Same as SegmentPreviewView, for clients that add a trailing slash."""
+
+
+@extend_schema(exclude=True)
+class SegmentAudienceSlashView(SegmentAudienceView):
+    """Same as SegmentAudienceView, for clients that add a trailing slash."""
