@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -189,13 +189,17 @@ class Variant(models.Model):
         return self.name or self.key
 
     @property
-    def parent(self) -> Slot:
-        return getattr(self, self.parent_field)
+    def parent(self) -> Slot | None:
+        """The placement or screen (possibly unsaved, while an admin form adds both)."""
+        try:
+            return getattr(self, self.parent_field)
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def site_id(self) -> int | None:
-        parent_id = getattr(self, f"{self.parent_field}_id")
-        return self.parent.site_id if parent_id else None
+        parent = self.parent
+        return parent.site_id if parent is not None else None
 
     @property
     def is_default(self) -> bool:
@@ -203,8 +207,8 @@ class Variant(models.Model):
 
     def clean_targeting(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = {}
-        parent_id = getattr(self, f"{self.parent_field}_id")
-        if self.segment_id and parent_id and self.segment.site_id != self.parent.site_id:
+        parent = self.parent
+        if self.segment_id and parent is not None and self.segment.site_id != parent.site_id:
             errors.setdefault("segment", []).append("Choose a segment of the same site.")
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors.setdefault("ends_at", []).append("The end must be after the start.")
@@ -239,7 +243,7 @@ class ContentVariant(Variant):
 
     def clean(self) -> None:
         errors = self.clean_targeting()
-        if self.placement_id:
+        if self.parent is not None:
             errors.update(body_errors(self.placement, self.body))
             if not errors and self.placement.kind == PlacementKind.HTML:
                 self.body = sanitize_html(self.body)
@@ -270,8 +274,8 @@ class ScreenVariant(Variant):
 
     def clean(self) -> None:
         errors = self.clean_targeting()
-        if self.screen_id:
-            errors.update(design_errors(self.screen.site, self.design))
+        if self.parent is not None and self.screen.site_id:
+            errors.update(design_errors(self.screen.site_id, self.design))
         if errors:
             raise ValidationError(errors)
 

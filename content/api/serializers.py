@@ -210,7 +210,8 @@ class PublishScheduleSerializer(serializers.ModelSerializer):
 class AuditEntrySerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.get_username", default=None, read_only=True)
     action = serializers.CharField(
-        read_only=True, help_text="publish, unpublish, rollback, schedule, schedule_cancel or delete"
+        read_only=True,
+        help_text="publish, unpublish, rollback, schedule, schedule_cancel or delete",
     )
 
     class Meta:

@@ -148,7 +148,8 @@ def test_html_is_sanitised(api_client, site):
             "key": "x",
             "name": "X",
             "segment": SegmentFactory(site=site).pk,
-            "body": '<p onclick="steal()">Hi<script>alert(1)</script><a href="javascript:alert(1)">x</a></p>',
+            "body": '<p onclick="steal()">Hi<script>alert(1)</script>'
+            '<a href="javascript:alert(1)">x</a></p>',
         },
         format="json",
     )
@@ -281,9 +282,12 @@ def test_filters(api_client, site):
     PlacementFactory(site=site, key="cfg", kind="json")
     client = client_for(api_client, site, "publisher")
     client.post(f"/api/v1/placements/{live.pk}/publish/")
-    keys = lambda q: sorted(
-        p["key"] for p in client.get(f"/api/v1/placements/?{q}").json()["results"]
-    )  # noqa: E731
+
+    def keys(query):
+        return sorted(
+            p["key"] for p in client.get(f"/api/v1/placements/?{query}").json()["results"]
+        )
+
     assert keys("is_live=true") == ["live_one"]
     assert keys("is_live=false") == ["cfg", "draft_one"]
     assert keys("kind=json") == ["cfg"]

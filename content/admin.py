@@ -1,0 +1,466 @@
+"""Content admin: placements and screens with inline variants, publishing buttons, revision
+history with diffs, scheduling, and the "preview as visitor / as segment" views.
+
+Drafts are edited through model forms (validation lives in the models' `clean`); every
+publishing action goes through `content.services`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from content import services
+from content.forms import PreviewSegmentForm, PreviewVisitorForm, ScheduleForm, VariantFormSet
+from content.models import (
+    AuditEntry,
+    ContentVariant,
+    DesignSchema,
+    Placement,
+    PublishSchedule,
+    ScheduleStatus,
+    Screen,
+    ScreenVariant,
+    Slot,
+)
+from content.preview import preview_segment, preview_visitor, profile_visitor_document
+from content.selectors import (
+    revision_diff,
+    slot_audit,
+    slot_has_unpublished_changes,
+    slot_live_revision,
+    slot_revision_get,
+    slot_revisions,
+    slot_schedules,
+)
+from personalize.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
+from personalize.roles import Perm
+from personalize.selectors import sites_for_user, user_has_site_perm
+from segments.models import Segment
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
+    read_perm = Perm.VIEW
+    write_perm = Perm.EDIT_CONTENT
+    formset = VariantFormSet
+    extra = 0
+    ordering = ["priority", "key"]
+    autocomplete_fields: list[str] = []
+
+    def get_formset(self, request: HttpRequest, obj: Slot | None = None, **kwargs: Any) -> Any:
+        request._content_parent = obj  # read by formfield_for_foreignkey
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "segment":
+            parent = getattr(request, "_content_parent", None)
+            if parent is not None:
+                kwargs["queryset"] = Segment.objects.filter(site_id=parent.site_id)
+            else:
+                kwargs["queryset"] = Segment.objects.filter(
+                    site__in=sites_for_user(request.user, self.write_perm)
+                )
+            kwargs["required"] = False
+            kwargs["empty_label"] = "— default (everyone else) —"
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ContentVariantInline(VariantInline):
+    model = ContentVariant
+    site_lookup = "placement__site_id__in"
+    fields = [("key", "name"), ("segment", "priority"), ("starts_at", "ends_at"), "body"]
+
+
+class ScreenVariantInline(VariantInline):
+    model = ScreenVariant
+    site_lookup = "screen__site_id__in"
+    fields = [("key", "name"), ("segment", "priority"), ("starts_at", "ends_at"), "design"]
+
+
+class SlotAdmin(ScopedModelAdmin):
+    read_perm = Perm.VIEW
+    write_perm = Perm.EDIT_CONTENT
+    change_form_template = "admin/content/slot_change_form.html"
+    change_list_template = "admin/content/slot_change_list.html"
+    list_filter = ["site"]
+    search_fields = ["key", "name"]
+    readonly_fields = ["publishing_status", "created_at", "updated_at"]
+    serves_previews = False  # the preview views live under the placement admin
+
+    # --- permissions -------------------------------------------------------------------------
+
+    def can_publish(self, request: HttpRequest, obj: Slot) -> bool:
+        return user_has_site_perm(request.user, Perm.PUBLISH_CONTENT, obj.site_id)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Slot | None = None) -> bool:
+        if obj is not None and obj.is_live and not self.can_publish(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields += ["site", "key"]  # delivery and revisions refer to them
+        return fields
+
+    def delete_model(self, request: HttpRequest, obj: Slot) -> None:
+        self.slot_delete(obj, request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            if self.has_delete_permission(request, obj):
+                self.slot_delete(obj, request.user)
+
+    def slot_delete(self, obj: Slot, user: Any) -> None:
+        raise NotImplementedError
+
+    @admin.display(description="Publishing")
+    def publishing_status(self, obj: Slot) -> str:
+        if obj.pk is None:
+            return "Not saved yet"
+        live = slot_live_revision(slot=obj)
+        changed = slot_has_unpublished_changes(slot=obj)
+        if live is None:
+            return "Not published" + (" (draft only)" if changed else "")
+        suffix = " — the draft has unpublished changes" if changed else " — the draft matches it"
+        return f"Live: revision {live.number} ({live.created_at:%Y-%m-%d %H:%M} UTC){suffix}"
+
+    @admin.display(description="Live revision", ordering="live_revision__number")
+    def live(self, obj: Slot) -> str:
+        return f"r{obj.live_revision.number}" if obj.live_revision_id else "—"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("site", "live_revision")
+
+    # --- extra views -------------------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        urls = [
+            path("<int:pk>/publish/", wrap(self.publish_view), name=f"{info}_publish"),
+            path("<int:pk>/unpublish/", wrap(self.unpublish_view), name=f"{info}_unpublish"),
+            path("<int:pk>/revisions/", wrap(self.revisions_view), name=f"{info}_revisions"),
+            path(
+                "<int:pk>/revisions/<int:number>/",
+                wrap(self.revision_view),
+                name=f"{info}_revision",
+            ),
+            path(
+                "<int:pk>/revisions/<int:number>/rollback/",
+                wrap(self.rollback_view),
+                name=f"{info}_rollback",
+            ),
+            path("<int:pk>/schedule/", wrap(self.schedule_view), name=f"{info}_schedule"),
+        ]
+        if self.serves_previews:
+            visitor, segment = self.preview_visitor_view, self.preview_segment_view
+            urls += [
+                path("preview/visitor/", wrap(visitor), name="content_preview_visitor"),
+                path("preview/segment/", wrap(segment), name="content_preview_segment"),
+            ]
+        return urls + super().get_urls()
+
+    def _slot(self, request: HttpRequest, pk: int, *, perm: Perm = Perm.VIEW) -> Slot:
+        obj = self.get_queryset(request).filter(pk=pk).first()
+        if obj is None or not user_has_site_perm(request.user, Perm.VIEW, obj.site_id):
+            raise Http404
+        if not user_has_site_perm(request.user, perm, obj.site_id):
+            raise PermissionDenied
+        return obj
+
+    def _change_url(self, obj: Slot) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+
+    def _context(self, request: HttpRequest, obj: Slot | None, title: str, **extra: Any) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": title,
+            "has_view_permission": True,
+            **extra,
+        }
+
+    def _post_only(self, request: HttpRequest) -> None:
+        if request.method != "POST":
+            raise PermissionDenied("Use the buttons (POST).")
+
+    def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._post_only(request)
+        obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        try:
+            revision = services.slot_publish(
+                slot=obj, user=request.user, note=request.POST.get("note", "")
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, f"Not published: {message}")
+        else:
+            messages.success(request, f"Published “{obj}” as revision {revision.number}.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def unpublish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self._post_only(request)
+        obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        try:
+            services.slot_unpublish(slot=obj, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"“{obj}” is no longer delivered.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def rollback_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
+        self._post_only(request)
+        obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        try:
+            revision = services.slot_rollback(slot=obj, revision=number, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, "Not rolled back: " + " ".join(exc.messages))
+        else:
+            messages.success(
+                request, f"Restored revision {number}; live as revision {revision.number}."
+            )
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def revisions_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self._slot(request, pk)
+        context = self._context(
+            request,
+            obj,
+            f"Revisions of {obj}",
+            revisions=slot_revisions(slot=obj),
+            audit=slot_audit(slot=obj)[:50],
+            schedules=slot_schedules(slot=obj)[:50],
+            can_publish=self.can_publish(request, obj),
+            change_url=self._change_url(obj),
+            info=f"{self.opts.app_label}_{self.opts.model_name}",
+        )
+        return TemplateResponse(request, "admin/content/revisions.html", context)
+
+    def revision_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
+        obj = self._slot(request, pk)
+        revision = slot_revision_get(slot=obj, number=number)
+        if revision is None:
+            raise Http404
+        context = self._context(
+            request,
+            obj,
+            f"{obj}: revision {number}",
+            revision=revision,
+            diff_draft=revision_diff(revision=revision, against="draft"),
+            diff_live=revision_diff(revision=revision, against="live"),
+            snapshot=revision.snapshot,
+            can_publish=self.can_publish(request, obj),
+            change_url=self._change_url(obj),
+            info=f"{self.opts.app_label}_{self.opts.model_name}",
+        )
+        return TemplateResponse(request, "admin/content/revision.html", context)
+
+    def schedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        form = ScheduleForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                schedule = services.slot_schedule(slot=obj, user=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
+                    form.add_error(field if field in form.fields else None, errors)
+                if not hasattr(exc, "error_dict"):
+                    form.add_error(None, exc.messages)
+            else:
+                messages.success(request, f"Scheduled: {schedule}.")
+                return HttpResponseRedirect(self._change_url(obj))
+        context = self._context(
+            request,
+            obj,
+            f"Schedule {obj}",
+            form=form,
+            schedules=slot_schedules(slot=obj)[:20],
+            change_url=self._change_url(obj),
+        )
+        return TemplateResponse(request, "admin/content/schedule.html", context)
+
+    def preview_visitor_view(self, request: HttpRequest) -> HttpResponse:
+        sites = sites_for_user(request.user, Perm.VIEW)
+        if not sites.exists():
+            raise PermissionDenied
+        form = PreviewVisitorForm(request.POST or None, sites=sites)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            document: dict[str, Any] = {}
+            if data["profile"] is not None:
+                document = profile_visitor_document(data["profile"])
+            if data["document"]:
+                document = _merge(document, data["document"])
+            result = preview_visitor(
+                site=data["site"], document=document, source=data["source"], now=data["now"]
+            )
+        context = self._context(
+            request, None, "Preview as visitor", form=form, result=result, mode="visitor"
+        )
+        return TemplateResponse(request, "admin/content/preview.html", context)
+
+    def preview_segment_view(self, request: HttpRequest) -> HttpResponse:
+        sites = sites_for_user(request.user, Perm.VIEW)
+        if not sites.exists():
+            raise PermissionDenied
+        form = PreviewSegmentForm(request.POST or request.GET or None, sites=sites)
+        result = None
+        if (request.method == "POST" or request.GET) and form.is_valid():
+            data = form.cleaned_data
+            result = preview_segment(
+                site=data["site"], segment=data["segment"], source=data["source"], now=data["now"]
+            )
+        context = self._context(
+            request, None, "Preview as segment", form=form, result=result, mode="segment"
+        )
+        return TemplateResponse(request, "admin/content/preview.html", context)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = kwargs.get("obj") or context.get("original")
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        context.update(
+            {
+                "can_publish": obj is not None and obj.pk and self.can_publish(request, obj),
+                "slot_info": info,
+            }
+        )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(Placement)
+class PlacementAdmin(SlotAdmin):
+    serves_previews = True
+    list_display = ["key", "name", "site", "kind", "live", "variant_count", "updated_at"]
+    list_filter = ["site", "kind"]
+    inlines = [ContentVariantInline]
+    fields = ["site", "key", "name", "description", "kind", "json_schema", "publishing_status"]
+
+    @admin.display(description="Variants")
+    def variant_count(self, obj: Placement) -> int:
+        return obj.variants.count()
+
+    def slot_delete(self, obj: Slot, user: Any) -> None:
+        services.placement_delete(placement=obj, user=user)
+
+
+@admin.register(Screen)
+class ScreenAdmin(SlotAdmin):
+    list_display = ["key", "name", "site", "live", "variant_count", "updated_at"]
+    inlines = [ScreenVariantInline]
+    fields = ["site", "key", "name", "description", "publishing_status"]
+
+    @admin.display(description="Designs")
+    def variant_count(self, obj: Screen) -> int:
+        return obj.variants.count()
+
+    def slot_delete(self, obj: Slot, user: Any) -> None:
+        services.screen_delete(screen=obj, user=user)
+
+
+@admin.register(DesignSchema)
+class DesignSchemaAdmin(ScopedModelAdmin):
+    read_perm = Perm.VIEW
+    write_perm = Perm.MANAGE_SITE
+    list_display = ["site", "updated_at", "updated_by"]
+    fields = ["site", "schema", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def save_model(self, request: HttpRequest, obj: DesignSchema, form: Any, change: bool) -> None:
+        try:
+            saved = services.design_schema_update(
+                site=obj.site, schema=obj.schema, user=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, "Not saved: " + "; ".join(exc.messages))
+            return
+        obj.pk = saved.pk
+
+
+@admin.register(PublishSchedule)
+class PublishScheduleAdmin(ScopedModelAdmin):
+    read_perm = Perm.VIEW
+    write_perm = Perm.PUBLISH_CONTENT
+    list_display = [
+        "__str__",
+        "site",
+        "action",
+        "slot_link",
+        "run_at",
+        "status",
+        "created_by",
+        "executed_at",
+    ]
+    list_filter = ["status", "action", "site"]
+    actions = ["cancel_schedules"]
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False  # scheduled from a placement's or screen's page
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Slot")
+    def slot_link(self, obj: PublishSchedule) -> str:
+        slot = obj.slot
+        url = reverse(f"admin:content_{slot._meta.model_name}_change", args=[slot.pk])
+        return format_html('<a href="{}">{}</a>', url, slot.key)
+
+    @admin.action(description="Cancel selected pending schedules")
+    def cancel_schedules(self, request: HttpRequest, queryset: QuerySet[PublishSchedule]) -> None:
+        done = 0
+        for schedule in queryset.filter(status=ScheduleStatus.PENDING):
+            if user_has_site_perm(request.user, Perm.PUBLISH_CONTENT, schedule.site_id):
+                services.publish_schedule_cancel(schedule=schedule, user=request.user)
+                done += 1
+        messages.success(request, f"Cancelled {done} schedule(s).")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ScopedModelAdmin):
+    read_perm = Perm.VIEW
+    list_display = [
+        "created_at",
+        "site",
+        "actor",
+        "action",
+        "slot_kind",
+        "slot_key",
+        "revision_number",
+    ]
+    list_filter = ["action", "slot_kind", "site"]
+    search_fields = ["slot_key", "actor__username"]
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

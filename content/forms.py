@@ -1,0 +1,124 @@
+"""Forms of the content admin: variant formsets, previews and scheduling."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.forms.models import BaseInlineFormSet
+
+from content.models import ScheduleAction
+from content.preview import SOURCES
+from personalize.models import Site
+from segments.models import Profile, Segment
+
+
+class VariantFormSet(BaseInlineFormSet):
+    """Exactly one default variant (no segment) per placement or screen."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        defaults = 0
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE"):
+                continue
+            if data.get("segment") is None:
+                defaults += 1
+        if defaults != 1:
+            raise forms.ValidationError(
+                f"Exactly one variant must be the default (no segment); there are {defaults}."
+            )
+
+
+class SiteChoiceMixin(forms.Form):
+    site = forms.ModelChoiceField(queryset=Site.objects.none())
+    source = forms.ChoiceField(
+        choices=list(SOURCES.items()), initial="published", widget=forms.RadioSelect
+    )
+    now = forms.SplitDateTimeField(
+        required=False,
+        widget=AdminSplitDateTime,
+        label="At time",
+        help_text="Leave empty for now. Variants' active dates are checked against it.",
+    )
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        if sites.count() == 1:
+            self.fields["site"].initial = sites.first().pk
+
+
+class PreviewVisitorForm(SiteChoiceMixin):
+    profile = forms.ModelChoiceField(
+        queryset=Profile.objects.none(),
+        required=False,
+        label="Stored profile",
+        help_text="A known person; their traits, last context and recent events are used.",
+    )
+    document = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}),
+        label="Visitor document (JSON)",
+        help_text='{"visitor": {...}, "profile": {...}, "context": {...}, "events": [...]}. '
+        "With a profile too, these values override the stored ones.",
+    )
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, sites=sites, **kwargs)
+        self.fields["profile"].queryset = Profile.objects.filter(site__in=sites).select_related(
+            "site"
+        )
+        self.fields["profile"].label_from_instance = lambda p: f"{p.user_id} ({p.site})"
+
+    def clean_document(self) -> dict | None:
+        text = self.cleaned_data.get("document", "").strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError("The visitor document must be a JSON object.")
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        site, profile = data.get("site"), data.get("profile")
+        if profile is not None and site is not None and profile.site_id != site.pk:
+            self.add_error("profile", "This profile belongs to another site.")
+        if profile is None and not data.get("document") and not self.errors:
+            raise forms.ValidationError("Pick a stored profile or enter a visitor document.")
+        return data
+
+
+class PreviewSegmentForm(SiteChoiceMixin):
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none())
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, sites=sites, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.filter(site__in=sites).select_related(
+            "site"
+        )
+        self.fields["segment"].label_from_instance = lambda s: (
+            f"{s.name} [{s.key}] ({s.site}, {s.status})"
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        site, segment = data.get("site"), data.get("segment")
+        if site is not None and segment is not None and segment.site_id != site.pk:
+            self.add_error("segment", "This segment belongs to another site.")
+        return data
+
+
+class ScheduleForm(forms.Form):
+    action = forms.ChoiceField(choices=ScheduleAction.choices)
+    run_at = forms.SplitDateTimeField(widget=AdminSplitDateTime, label="Run at")
+    note = forms.CharField(max_length=500, required=False)

@@ -1,0 +1,166 @@
+"""Previews for the admin: which variant of every placement and screen a visitor (or the
+members of a segment) would get, and why. Uses the same resolution as delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from content.published import PublishedSite
+from content.resolution import resolve_all
+from content.schemas import pretty
+from content.selectors import draft_site_load, published_site_load
+from personalize.models import Site
+from segments.models import Profile, Segment, SegmentStatus
+
+SOURCES = {
+    "published": "Published (what visitors get now)",
+    "draft": "Drafts (as if published now)",
+}
+
+
+@dataclass
+class PreviewRow:
+    slot_kind: str
+    slot_key: str
+    revision: int
+    variant_key: str
+    variant_name: str
+    reason: dict
+    content: str
+
+    @property
+    def reason_text(self) -> str:
+        if self.reason.get("kind") == "segment":
+            return f"segment “{self.reason['segment']}”"
+        return "default (no targeted variant matched)"
+
+
+@dataclass
+class PreviewResult:
+    rows: list[PreviewRow]
+    source: str
+    now: datetime
+    matched_segments: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+
+
+def _load(site: Site, source: str) -> tuple[PublishedSite, dict[str, str]]:
+    if source == "draft":
+        return draft_site_load(site_id=site.pk)
+    return published_site_load(site_id=site.pk), {}
+
+
+def _rows(
+    published: PublishedSite, is_member: Callable[[str], bool], now: datetime
+) -> list[PreviewRow]:
+    resolved = resolve_all(published, is_member, now)
+    rows = []
+    for group, kind in (("placements", "placement"), ("screens", "screen")):
+        slots = published.placements if kind == "placement" else published.screens
+        for key in sorted(resolved[group]):
+            res = resolved[group][key]
+            payload = res.variant.payload
+            content = payload.get("body") if kind == "placement" else payload.get("design")
+            rows.append(
+                PreviewRow(
+                    slot_kind=kind,
+                    slot_key=key,
+                    revision=slots[key].revision,
+                    variant_key=res.variant.key,
+                    variant_name=res.variant.name,
+                    reason=res.reason,
+                    content=content if isinstance(content, str) else pretty(content),
+                )
+            )
+    return rows
+
+
+def profile_visitor_document(profile: Profile) -> dict[str, Any]:
+    """The visitor document of a stored profile (as delivery would build it)."""
+    try:
+        from segments.documents import profile_document
+    except ImportError:  # pragma: no cover - the segments app provides it
+        profile_document = None
+    if profile_document is not None:
+        return profile_document(profile)
+    return {
+        "visitor": {"id": profile.user_id, "is_known": True, "visit_count": profile.visit_count},
+        "profile": dict(profile.traits or {}),
+        "context": dict(profile.last_context or {}),
+        "events": list(profile.recent_events or []),
+    }
+
+
+def _matching_segments(site: Site, document: dict[str, Any], now: datetime) -> list[str]:
+    """Keys of the site's active segments the document matches (draft/archived never match)."""
+    try:
+        from segments.selectors import segments_matching
+    except ImportError:  # pragma: no cover - minimal equivalent until segments provides it
+        segments_matching = None
+    if segments_matching is not None:
+        return list(segments_matching(site, document, now=now))
+    from segments.criteria import CriteriaError, compile_criteria
+
+    rows = Segment.objects.filter(site=site).values_list("key", "criteria", "status")
+    definitions = {key: criteria or {} for key, criteria, _ in rows}
+    keys = []
+    for key, criteria, status in rows:
+        if status != SegmentStatus.ACTIVE:
+            continue
+        try:
+            if compile_criteria(criteria or {}, segments=definitions, now=now).matches(document):
+                keys.append(key)
+        except CriteriaError:
+            continue
+    return sorted(keys)
+
+
+def preview_visitor(
+    *, site: Site, document: dict[str, Any], source: str = "published", now: datetime | None = None
+) -> PreviewResult:
+    now = now or timezone.now()
+    published, skipped = _load(site, source)
+    matched = _matching_segments(site, document, now)
+    member = set(matched)
+    rows = _rows(published, member.__contains__, now)
+    return PreviewResult(
+        rows=rows,
+        source=source,
+        now=now,
+        matched_segments=matched,
+        skipped=skipped,
+        document=document,
+    )
+
+
+def preview_segment(
+    *, site: Site, segment: Segment, source: str = "published", now: datetime | None = None
+) -> PreviewResult:
+    """What members of `segment` see: resolution with only that segment considered matched."""
+    now = now or timezone.now()
+    published, skipped = _load(site, source)
+    rows = _rows(published, lambda key: key == segment.key, now)
+    warnings = []
+    if segment.status != SegmentStatus.ACTIVE:
+        warnings.append(
+            f"“{segment.key}” is {segment.status}: live visitors never match it until it is active."
+        )
+    if segment.key not in published.segment_keys:
+        warnings.append(
+            f"No {source} variant targets “{segment.key}”: its members get the defaults."
+        )
+    return PreviewResult(
+        rows=rows,
+        source=source,
+        now=now,
+        matched_segments=[segment.key],
+        skipped=skipped,
+        warnings=warnings,
+    )

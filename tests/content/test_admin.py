@@ -1,0 +1,276 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from content import services
+from content.models import ContentVariant, Placement, PublishSchedule
+from tests.content.factories import (
+    ScreenFactory,
+    ScreenVariantFactory,
+    SegmentFactory,
+    placement_with_variants,
+)
+from tests.factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def login(site, role):
+    user = user_with_role(site, role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def change_data(placement, bodies=None, **overrides):
+    variants = list(placement.variants.order_by("priority", "key"))
+    data = {
+        "name": placement.name,
+        "description": placement.description,
+        "kind": placement.kind,
+        "json_schema": "",
+        "variants-TOTAL_FORMS": str(len(variants)),
+        "variants-INITIAL_FORMS": str(len(variants)),
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+    }
+    for i, v in enumerate(variants):
+        data.update(
+            {
+                f"variants-{i}-id": str(v.pk),
+                f"variants-{i}-placement": str(placement.pk),
+                f"variants-{i}-key": v.key,
+                f"variants-{i}-name": v.name,
+                f"variants-{i}-segment": str(v.segment_id or ""),
+                f"variants-{i}-priority": str(v.priority),
+                f"variants-{i}-starts_at_0": "",
+                f"variants-{i}-starts_at_1": "",
+                f"variants-{i}-ends_at_0": "",
+                f"variants-{i}-ends_at_1": "",
+                f"variants-{i}-body": (bodies or {}).get(v.key, v.body),
+            }
+        )
+    data.update(overrides)
+    return data
+
+
+def url(name, *args):
+    return reverse(f"admin:content_placement_{name}", args=args)
+
+
+@pytest.mark.parametrize("role", ["viewer", "marketer", "editor", "publisher", "site_admin"])
+def test_admin_permissions_by_role(site, role):
+    seg = SegmentFactory(site=site, key="vip")
+    placement = placement_with_variants(site, targeted=[("vip", seg, 10)])
+    client = login(site, role)
+    assert client.get(url("changelist")).status_code == 200
+    assert client.get(url("change", placement.pk)).status_code == 200
+    default = placement.variants.get(key="default")
+    res = client.post(
+        url("change", placement.pk), change_data(placement, bodies={"default": "<p>Edited</p>"})
+    )
+    edited = ContentVariant.objects.get(pk=default.pk).body == "<p>Edited</p>"
+    publish = client.post(url("publish", placement.pk))
+    placement.refresh_from_db()
+    if role in ("editor", "publisher", "site_admin"):
+        assert res.status_code == 302, res.context["errors"] if res.context else res
+        assert edited
+    else:
+        assert res.status_code == 403 and not edited
+    if role in ("publisher", "site_admin"):
+        assert publish.status_code == 302 and placement.live_revision.number == 1
+    else:
+        assert publish.status_code == 403 and placement.live_revision_id is None
+
+
+def test_admin_tenant_isolation(site, other_site):
+    theirs = placement_with_variants(other_site, key="their_hero")
+    placement_with_variants(site)
+    client = login(site, "site_admin")
+    page = client.get(url("changelist"))
+    assert b"their_hero" not in page.content and b"home_hero" in page.content
+    assert client.get(url("change", theirs.pk)).status_code == 302  # "does not exist" → index
+    assert client.post(url("publish", theirs.pk)).status_code == 404
+    assert client.get(url("revisions", theirs.pk)).status_code == 404
+
+
+def test_segment_picker_lists_only_the_sites_segments(site, other_site):
+    SegmentFactory(site=site, key="ours")
+    theirs = SegmentFactory(site=other_site, key="theirs")
+    placement = placement_with_variants(site)
+    client = login(site, "editor")
+    page = client.get(url("change", placement.pk))
+    form = page.context["inline_admin_formsets"][0].formset.forms[0]
+    keys = {s.key for s in form.fields["segment"].queryset}
+    assert keys == {"ours"}
+    data = change_data(placement, **{"variants-0-segment": str(theirs.pk)})
+    res = client.post(url("change", placement.pk), data)
+    assert res.status_code == 200  # re-rendered with errors
+    assert ContentVariant.objects.get(placement=placement, key="default").segment_id is None
+
+
+def test_exactly_one_default_in_admin(site):
+    seg = SegmentFactory(site=site)
+    placement = placement_with_variants(site, targeted=[("t", seg, 1)])
+    client = login(site, "editor")
+    data = change_data(placement)
+    data = {k: ("" if k.endswith("-segment") else v) for k, v in data.items()}  # two defaults
+    res = client.post(url("change", placement.pk), data)
+    assert res.status_code == 200
+    assert "Exactly one variant must be the default" in res.content.decode()
+
+
+def test_admin_sanitises_html(site):
+    placement = placement_with_variants(site)
+    client = login(site, "editor")
+    body = '<p>Hi</p><script>alert("x")</script><img src=x onerror="alert(1)">'
+    res = client.post(url("change", placement.pk), change_data(placement, bodies={"default": body}))
+    assert res.status_code == 302
+    stored = placement.variants.get(key="default").body
+    assert "<script" not in stored and "onerror" not in stored and "<p>Hi</p>" in stored
+
+
+def test_admin_revisions_diff_and_rollback(site):
+    placement = placement_with_variants(site)
+    client = login(site, "publisher")
+    client.post(url("publish", placement.pk))
+    client.post(
+        url("change", placement.pk), change_data(placement, bodies={"default": "<p>Two</p>"})
+    )
+    client.post(url("publish", placement.pk))
+    history = client.get(url("revisions", placement.pk))
+    assert history.status_code == 200 and b"r2" in history.content
+    detail = client.get(url("revision", placement.pk, 1))
+    assert detail.status_code == 200
+    assert (
+        "<p>Two</p>" in detail.context["diff_live"]
+        and "<p>Default</p>" in detail.context["diff_live"]
+    )
+    assert client.post(url("rollback", placement.pk, 1)).status_code == 302
+    placement.refresh_from_db()
+    assert placement.live_revision.number == 3 and placement.live_revision.restored_from == 1
+    assert placement.variants.get(key="default").body == "<p>Default</p>"
+    # An editor can read the history but not roll back.
+    editor = login(site, "editor")
+    assert editor.get(url("revision", placement.pk, 1)).status_code == 200
+    assert editor.post(url("rollback", placement.pk, 2)).status_code == 403
+
+
+def test_admin_schedule(site):
+    placement = placement_with_variants(site)
+    client = login(site, "publisher")
+    res = client.post(
+        url("schedule", placement.pk),
+        {"action": "publish", "run_at_0": "2099-01-01", "run_at_1": "09:00:00", "note": "new year"},
+    )
+    assert res.status_code == 302
+    assert PublishSchedule.objects.get().snapshot["key"] == "home_hero"
+    assert login(site, "editor").get(url("schedule", placement.pk)).status_code == 403
+
+
+def _demo_slots(site):
+    rain = SegmentFactory(
+        site=site,
+        key="rainy",
+        criteria={"all": [{"field": "context.weather", "op": "eq", "value": "rain"}]},
+    )
+    placement = placement_with_variants(site, targeted=[("umbrella", rain, 1)])
+    screen = ScreenFactory(site=site, key="home")
+    ScreenVariantFactory(screen=screen, key="default")
+    ScreenVariantFactory(screen=screen, key="rainy-design", segment=rain, priority=1)
+    services.placement_publish(placement=placement)
+    services.screen_publish(screen=screen)
+    return rain
+
+
+def test_preview_as_visitor(site):
+    _demo_slots(site)
+    client = login(site, "viewer")
+    assert client.get(reverse("admin:content_preview_visitor")).status_code == 200
+    res = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": '{"context": {"weather": "rain"}}'},
+    )
+    assert res.status_code == 200, res.context["form"].errors
+    rows = {(r.slot_kind, r.slot_key): r for r in res.context["result"].rows}
+    assert rows[("placement", "home_hero")].variant_key == "umbrella"
+    assert rows[("placement", "home_hero")].reason == {"kind": "segment", "segment": "rainy"}
+    assert rows[("screen", "home")].variant_key == "rainy-design"
+    assert res.context["result"].matched_segments == ["rainy"]
+    dry = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": '{"context": {"weather": "sun"}}'},
+    )
+    rows = {r.slot_key: r for r in dry.context["result"].rows}
+    assert rows["home_hero"].variant_key == "default" and rows["home_hero"].reason == {
+        "kind": "default"
+    }
+    bad = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": "{"},
+    )
+    assert "Not valid JSON" in bad.content.decode()
+
+
+def test_preview_as_visitor_with_stored_profile(site):
+    from segments.models import Profile
+
+    _demo_slots(site)
+    profile = Profile.objects.create(site=site, user_id="u-1", last_context={"weather": "rain"})
+    client = login(site, "viewer")
+    res = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "profile": profile.pk},
+    )
+    assert res.status_code == 200
+    rows = {r.slot_key: r for r in res.context["result"].rows}
+    assert "home_hero" in rows
+
+
+def test_preview_as_segment_and_drafts(site):
+    rain = _demo_slots(site)
+    client = login(site, "editor")
+    res = client.post(
+        reverse("admin:content_preview_segment"),
+        {"site": site.pk, "segment": rain.pk, "source": "published"},
+    )
+    rows = {r.slot_key: r for r in res.context["result"].rows}
+    assert (
+        rows["home_hero"].variant_key == "umbrella" and rows["home"].variant_key == "rainy-design"
+    )
+    # Drafts: a new, unpublished targeted variant shows up only in the draft preview.
+    placement = Placement.objects.get(key="home_hero")
+    services.content_variant_create(
+        placement=placement, key="storm", name="Storm", body="x", segment=rain, priority=0
+    )
+    published = client.post(
+        reverse("admin:content_preview_segment"),
+        {"site": site.pk, "segment": rain.pk, "source": "published"},
+    )
+    draft = client.post(
+        reverse("admin:content_preview_segment"),
+        {"site": site.pk, "segment": rain.pk, "source": "draft"},
+    )
+    assert {r.slot_key: r.variant_key for r in published.context["result"].rows}[
+        "home_hero"
+    ] == "umbrella"
+    assert {r.slot_key: r.variant_key for r in draft.context["result"].rows}["home_hero"] == "storm"
+
+
+def test_preview_inactive_segment_never_matches_visitors(site):
+    from segments.models import SegmentStatus
+
+    rain = _demo_slots(site)
+    rain.status = SegmentStatus.ARCHIVED
+    rain.save()
+    client = login(site, "viewer")
+    res = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": '{"context": {"weather": "rain"}}'},
+    )
+    assert {r.slot_key: r.variant_key for r in res.context["result"].rows}["home_hero"] == "default"
+    seg = client.post(
+        reverse("admin:content_preview_segment"),
+        {"site": site.pk, "segment": rain.pk, "source": "published"},
+    )
+    assert any("archived" in w for w in seg.context["result"].warnings)
