@@ -36,9 +36,10 @@ ROOT_COLUMNS = {"profile": "traits", "context": "last_context", "properties": "p
 class SqlBool(Expression):
     """A boolean SQL fragment built per vendor from compiled source expressions."""
 
-    def __init__(self, build: Any, *sources: Any) -> None:
+    def __init__(self, build: Any, *sources: Any, exact: bool = True) -> None:
         super().__init__(output_field=BooleanField())
         self.build = build
+        self.exact = exact
         self.sources = list(sources)
 
     def get_source_expressions(self) -> list[Any]:
@@ -50,6 +51,8 @@ class SqlBool(Expression):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         compiled = [compiler.compile(s) for s in self.sources]
         sql, params = self.build(connection.vendor, compiled)
+        if not self.exact:  # outside NOT a NULL filters like false; bare SQL stays indexable
+            return f"({sql})", list(params)
         return f"COALESCE(({sql}), false)", list(params)
 
 
@@ -249,7 +252,7 @@ def _condition_sql(c: Condition, r: Reader, now_ts: float) -> tuple[str, list[An
     raise AssertionError(f"unhandled operator {op}")  # pragma: no cover
 
 
-def _condition_q(c: Condition, now_ts: float) -> Q:
+def _condition_q(c: Condition, now_ts: float, neg: bool) -> Q:
     if c.root == "visitor":
         key = c.keys[0]
         if key == "is_known":  # every stored profile is a known visitor
@@ -262,17 +265,17 @@ def _condition_q(c: Condition, now_ts: float) -> Q:
     def build(vendor: str, src: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
         return _condition_sql(c, Reader(vendor, src[0][0], keys), now_ts)
 
-    return Q(SqlBool(build, column))
+    return Q(SqlBool(build, column, exact=neg))
 
 
-def _event_q(e: EventNode, now: datetime, now_ts: float) -> Q:
+def _event_q(e: EventNode, now: datetime, now_ts: float, neg: bool) -> Q:
     from segments.models import Event
 
     qs = Event.objects.filter(profile_id=OuterRef("pk"), name=e.name)
     if e.within_seconds is not None:
         qs = qs.filter(occurred_at__gte=now - timedelta(seconds=e.within_seconds))
     if e.where is not None:
-        qs = qs.filter(_node_q(e.where, now, now_ts))
+        qs = qs.filter(_node_q(e.where, now, now_ts, False))
     counted = qs.order_by().values("profile_id").annotate(n=Count("id")).values("n")
     op, v = e.count_op, e.count_value
 
@@ -283,7 +286,7 @@ def _event_q(e: EventNode, now: datetime, now_ts: float) -> Q:
             return f"{n} BETWEEN %s AND %s", [*sub_params, v[0], v[1]]
         return f"{n} {_CMP[op]} %s", [*sub_params, v]
 
-    return Q(SqlBool(build, Subquery(counted)))
+    return Q(SqlBool(build, Subquery(counted), exact=neg))
 
 
 def _static_q(s: StaticSegment) -> Q:
@@ -298,32 +301,34 @@ def _static_q(s: StaticSegment) -> Q:
     return Q(user_id__in=Subquery(members.values("user_id")))
 
 
-def _rollout_q(r: Rollout) -> Q:
+def _rollout_q(r: Rollout, neg: bool) -> Q:
     salt, limit = r.salt, r.percent / 100.0
 
     def build(vendor: str, src: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
         return f"personalize_hash_unit(%s, {src[0][0]}) < %s", [salt, limit]
 
-    return Q(SqlBool(build, F("user_id")))
+    return Q(SqlBool(build, F("user_id"), exact=neg))
 
 
-def _node_q(node: Any, now: datetime, now_ts: float) -> Q:
+def _node_q(node: Any, now: datetime, now_ts: float, neg: bool) -> Q:
+    """`neg`: under a NOT (`none`), where every leaf must be strictly true/false."""
     if isinstance(node, Group):
-        parts = [_node_q(ch, now, now_ts) for ch in node.children]
+        inner = neg or node.kind == "none"
+        parts = [_node_q(ch, now, now_ts, inner) for ch in node.children]
         if node.kind == "all":
             return reduce(lambda a, b: a & b, parts) if parts else _always(True)
         anyq = reduce(lambda a, b: a | b, parts) if parts else _always(False)
         return anyq if node.kind == "any" else ~anyq
     if isinstance(node, Condition):
-        return _condition_q(node, now_ts)
+        return _condition_q(node, now_ts, neg)
     if isinstance(node, EventNode):
-        return _event_q(node, now, now_ts)
+        return _event_q(node, now, now_ts, neg)
     if isinstance(node, SegmentRef):
         if isinstance(node.target, StaticSegment):
             return _static_q(node.target)
-        return _node_q(node.target, now, now_ts)
+        return _node_q(node.target, now, now_ts, neg)
     if isinstance(node, Rollout):
-        return _rollout_q(node)
+        return _rollout_q(node, neg)
     raise TypeError(node)  # pragma: no cover
 
 
@@ -331,4 +336,4 @@ def to_q(root: Any, now: datetime) -> Q:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     now_ts = (now - _EPOCH) / timedelta(seconds=1)
-    return _node_q(root, now, now_ts)
+    return _node_q(root, now, now_ts, False)
