@@ -2,7 +2,7 @@
 import React, { useEffect, useId, useMemo, useRef, useState } from "react";
 import { QueryBuilder } from "react-querybuilder";
 import { RAW_FIELD, fromRQB, keyForPath, newId, ruleKeys, toRQB } from "./adapter.js";
-import { ApiError, fetchAudience, fetchFields, fetchPreview, fetchSegments } from "./api.js";
+import { ApiError, fetchAudience, fetchFields, fetchPreview, fetchSegment, fetchSegments } from "./api.js";
 import { defaultValue, fieldOptions, operatorOptions, operatorsFor, OPERATORS_BY_TYPE } from "./config.js";
 import {
   ActionButton,
@@ -251,6 +251,21 @@ export function Builder({ root, textarea, cfg, initial }) {
     return form ? form.querySelector(`[name="${CSS.escape(cfg.siteField)}"]`) : null;
   }, [root, cfg.siteField]);
   const [site, setSite] = useState(() => (siteEl && siteEl.value) || cfg.site || "");
+  const [storedKey, setStoredKey] = useState("");
+  useEffect(() => {
+    // A change form shows the site read-only (no input): ask the API for the segment's site.
+    if (siteEl || cfg.site) return undefined;
+    const m = window.location.pathname.match(/\/(\d+)\/change\/?$/);
+    if (!m) return undefined;
+    const ac = new AbortController();
+    fetchSegment(cfg, m[1], ac.signal)
+      .then((seg) => {
+        if (seg && seg.site !== undefined && seg.site !== null) setSite(String(seg.site));
+        if (seg && seg.key) setStoredKey(seg.key);
+      })
+      .catch(() => {});
+    return () => ac.abort();
+  }, [siteEl, cfg]);
   useEffect(() => {
     if (!siteEl) return undefined;
     const onChange = () => setSite(siteEl.value || cfg.site || "");
@@ -259,8 +274,8 @@ export function Builder({ root, textarea, cfg, initial }) {
   }, [siteEl, cfg.site]);
   const currentKey = useMemo(() => {
     const el = root.closest("form")?.querySelector('[name="key"]');
-    return el ? el.value : cfg.segmentKey;
-  }, [root, cfg.segmentKey]);
+    return el ? el.value : cfg.segmentKey || storedKey;
+  }, [root, cfg.segmentKey, storedKey]);
 
   const [catalog, setCatalog] = useState([]);
   const [segments, setSegments] = useState([]);

@@ -53,3 +53,6 @@ export const fetchAudience = (cfg, root, body, signal) =>
 
 export const fetchPreview = (cfg, root, body, signal) =>
   request(cfg.previewUrl, { method: "POST", body, root, signal });
+
+export const fetchSegment = (cfg, pk, signal) =>
+  request(`${cfg.segmentsUrl.replace(/\/?$/, "/")}${encodeURIComponent(pk)}/`, { signal });

@@ -1,5 +1,5 @@
 // Fields, operators and default values by field type (DESIGN.md §3).
-import { EVENT_FIELD, ROLLOUT_FIELD, SEGMENT_FIELD, NO_VALUE_OPS, newId } from "./adapter.js";
+import { EVENT_FIELD, ROLLOUT_FIELD, SEGMENT_FIELD, NO_VALUE_OPS } from "./adapter.js";
 
 export const OPERATOR_LABELS = {
   eq: "is",
@@ -107,7 +107,8 @@ export const operatorOptions = (ops) => ops.map((op) => ({ name: op, value: op, 
 
 /** A sensible starting value for a field type and operator (RQB resets values on change). */
 export function defaultValue(ftype, op, fieldData) {
-  if (ftype === "event") return { event: "", where: { id: newId(), combinator: "all", not: false, rules: [] }, count: { op: "gte", value: 1 }, within_days: 30 };
+  // No `where` until a property filter is added; no `count` means "at least once".
+  if (ftype === "event") return { event: "", within_days: 30 };
   if (ftype === "segment") return "";
   if (ftype === "rollout") return { rollout: 10 };
   if (NO_VALUE_OPS.has(op)) return "";

@@ -390,11 +390,12 @@ export function ValueEditor(props) {
 
   const kind = ctx.nested ? "property" : fieldData.ftype || inferKind(value);
   const caseToggle = CASE_TYPES.has(kind) && CASE_OPS.has(operator) ? <CaseToggle /> : null;
-  const label = `Value for ${fieldData.label || field}`;
+  const name = ctx.nested ? field : fieldData.label || field;
+  const label = `Value for ${name}`;
   let editor;
   switch (operator) {
     case "between":
-      editor = <Pair kind={kind} value={value} onChange={handleOnChange} labels={["From", "To"]} aria={aria} fieldData={fieldData} />;
+      editor = <Pair kind={kind} value={value} onChange={handleOnChange} labels={[`${name} from`, `${name} to`]} aria={aria} fieldData={fieldData} />;
       break;
     case "in":
     case "not_in":

@@ -118,7 +118,8 @@ def harness(page: Any) -> Callable[..., FakeApi]:
 <script src="/static/segments/builder/builder.js"></script></head>
 <body><form method="post" action="/submit">
 <input type="hidden" name="csrfmiddlewaretoken" value="token">
-<select name="site"><option value="1" selected>Alpha</option><option value="2">Beta</option></select>
+<select name="site"><option value="1" selected>Alpha</option>
+<option value="2">Beta</option></select>
 <input name="key" value="{kwargs.get("key", "this-segment")}">
 {widget.render("criteria", value, {"id": "id_criteria"})}
 </form></body></html>"""
@@ -144,11 +145,21 @@ def harness(page: Any) -> Callable[..., FakeApi]:
 
 BUILTIN_FIELDS: list[dict[str, Any]] = [
     {"path": "profile.age", "type": "number", "label": "Age"},
-    {"path": "profile.gender", "type": "enum", "label": "Gender", "allowed_values": ["female", "male", "other"]},
+    {
+        "path": "profile.gender",
+        "type": "enum",
+        "label": "Gender",
+        "allowed_values": ["female", "male", "other"],
+    },
     {"path": "profile.city", "type": "string", "label": "City"},
     {"path": "profile.birth_date", "type": "date", "label": "Birth date"},
     {"path": "profile.interests", "type": "list", "label": "Interests"},
-    {"path": "profile.loyalty_tier", "type": "enum", "label": "Loyalty tier", "allowed_values": ["gold", "silver"]},
+    {
+        "path": "profile.loyalty_tier",
+        "type": "enum",
+        "label": "Loyalty tier",
+        "allowed_values": ["gold", "silver"],
+    },
     {"path": "context.app_version", "type": "version", "label": "App version"},
     {"path": "context.local_time", "type": "datetime", "label": "Local time"},
     {"path": "context.location", "type": "geo", "label": "Location"},

@@ -31,34 +31,66 @@ NODES: dict[str, Any] = {
         "all": [{"field": "profile.city", "op": "eq", "value": "Detroit", "case_sensitive": True}]
     },
     "case sensitive false": {
-        "any": [{"field": "profile.city", "op": "starts_with", "value": "De", "case_sensitive": False}]
+        "any": [
+            {"field": "profile.city", "op": "starts_with", "value": "De", "case_sensitive": False}
+        ]
     },
     "in list": {"all": [{"field": "profile.gender", "op": "in", "value": ["female", "other"]}]},
     "is_set without value": {"all": [{"field": "profile.city", "op": "is_set"}]},
     "is_true": {"all": [{"field": "context.in_car", "op": "is_true"}]},
-    "relative days": {"all": [{"field": "visitor.first_seen", "op": "within_last", "value": {"days": 7}}]},
-    "more than ago": {"all": [{"field": "profile.signup_date", "op": "more_than_ago", "value": {"days": 30}}]},
-    "hour_between": {"all": [{"field": "context.local_time", "op": "hour_between", "value": [18, 6]}]},
-    "day_of_week_in": {"all": [{"field": "context.local_time", "op": "day_of_week_in", "value": [6, 7]}]},
+    "relative days": {
+        "all": [{"field": "visitor.first_seen", "op": "within_last", "value": {"days": 7}}]
+    },
+    "more than ago": {
+        "all": [{"field": "profile.signup_date", "op": "more_than_ago", "value": {"days": 30}}]
+    },
+    "hour_between": {
+        "all": [{"field": "context.local_time", "op": "hour_between", "value": [18, 6]}]
+    },
+    "day_of_week_in": {
+        "all": [{"field": "context.local_time", "op": "day_of_week_in", "value": [6, 7]}]
+    },
     "within_km": {
-        "all": [{"field": "context.location", "op": "within_km", "value": {"lat": 42.33, "lng": -83.05, "km": 25}}]
+        "all": [
+            {
+                "field": "context.location",
+                "op": "within_km",
+                "value": {"lat": 42.33, "lng": -83.05, "km": 25},
+            }
+        ]
     },
     "version": {"all": [{"field": "context.app_version", "op": "lt", "value": "3.2"}]},
-    "list contains_any": {"all": [{"field": "profile.interests", "op": "contains_any", "value": ["shoes", "bags"]}]},
-    "matches": {"all": [{"field": "context.referrer", "op": "matches", "value": "^https://(www\\.)?college"}]},
+    "list contains_any": {
+        "all": [{"field": "profile.interests", "op": "contains_any", "value": ["shoes", "bags"]}]
+    },
+    "matches": {
+        "all": [
+            {"field": "context.referrer", "op": "matches", "value": "^https://(www\\.)?college"}
+        ]
+    },
     "null value": {"all": [{"field": "profile.city", "op": "eq", "value": None}]},
     "any group": {"any": [CONDITION, {"field": "profile.city", "op": "eq", "value": "Detroit"}]},
     "none group": {"none": [{"field": "context.in_car", "op": "is_true"}]},
     "nested groups": {
         "all": [
-            {"any": [CONDITION, {"none": [{"all": [{"field": "profile.city", "op": "eq", "value": "Paris"}]}]}]},
+            {
+                "any": [
+                    CONDITION,
+                    {"none": [{"all": [{"field": "profile.city", "op": "eq", "value": "Paris"}]}]},
+                ]
+            },
             {"none": []},
         ]
     },
     "event full": {"all": [EVENT]},
     "event name only": {"all": [{"event": "login"}]},
     "event with none where": {
-        "all": [{"event": "view", "where": {"none": [{"field": "properties.page", "op": "eq", "value": "/"}]}}]
+        "all": [
+            {
+                "event": "view",
+                "where": {"none": [{"field": "properties.page", "op": "eq", "value": "/"}]},
+            }
+        ]
     },
     "event with nested where": {
         "all": [
@@ -79,7 +111,9 @@ NODES: dict[str, Any] = {
     "rollout": {"all": [{"rollout": 25}]},
     "rollout with salt": {"all": [{"rollout": 12.5, "salt": "spring-promo"}]},
     "unknown node kept verbatim": {"all": [{"future_node": {"x": 1}}]},
-    "unicode and markup": {"all": [{"field": "profile.city", "op": "eq", "value": "</script><b>Zürich</b>"}]},
+    "unicode and markup": {
+        "all": [{"field": "profile.city", "op": "eq", "value": "</script><b>Zürich</b>"}]
+    },
 }
 
 
@@ -91,7 +125,14 @@ def test_round_trip_is_lossless(adapter_page: Any, tree: Any) -> None:
 
 def test_round_trip_through_json_of_rqb_tree(adapter_page: Any) -> None:
     """The RQB tree survives serialisation too (it is plain data)."""
-    tree = {"all": [*NODES["nested groups"]["all"], EVENT, {"segment": "vip"}, {"rollout": 5, "salt": "s"}]}
+    tree = {
+        "all": [
+            *NODES["nested groups"]["all"],
+            EVENT,
+            {"segment": "vip"},
+            {"rollout": 5, "salt": "s"},
+        ]
+    }
     result = adapter_page.evaluate(
         """t => {
             const a = window.PersonalizeBuilder.adapter;
@@ -111,9 +152,16 @@ def test_rqb_shape(adapter_page: Any) -> None:
     assert (cond["field"], cond["operator"], cond["value"]) == ("profile.age", "between", [20, 30])
     assert group["combinator"] == "any"
     assert group["rules"] == []
-    assert (event["field"], event["operator"], event["value"]["event"]) == ("__event__", "performed", "purchase")
+    assert (event["field"], event["operator"], event["value"]["event"]) == (
+        "__event__",
+        "performed",
+        "purchase",
+    )
     assert event["value"]["where"]["combinator"] == "all"
-    assert [r["field"] for r in event["value"]["where"]["rules"]] == ["properties.category", "properties.price"]
+    assert [r["field"] for r in event["value"]["where"]["rules"]] == [
+        "properties.category",
+        "properties.price",
+    ]
     assert (segment["field"], segment["value"]) == ("__segment__", "vip")
     assert (rollout["field"], rollout["value"]) == ("__rollout__", {"rollout": 5})
     ids = [r["id"] for r in rqb["rules"]]
@@ -124,15 +172,24 @@ def test_rqb_not_flag_and_and_or_combinators_map_to_ours(adapter_page: Any) -> N
     rqb = {
         "combinator": "and",
         "rules": [
-            {"combinator": "or", "not": True, "rules": [{"field": "profile.age", "operator": "gt", "value": 3}]},
+            {
+                "combinator": "or",
+                "not": True,
+                "rules": [{"field": "profile.age", "operator": "gt", "value": 3}],
+            },
         ],
     }
     result = adapter_page.evaluate("q => window.PersonalizeBuilder.adapter.fromRQB(q)", rqb)
-    assert result == {"all": [{"none": [{"any": [{"field": "profile.age", "op": "gt", "value": 3}]}]}]}
+    assert result == {
+        "all": [{"none": [{"any": [{"field": "profile.age", "op": "gt", "value": 3}]}]}]
+    }
 
 
 def test_switching_to_a_no_value_operator_drops_the_value(adapter_page: Any) -> None:
-    rqb = {"combinator": "all", "rules": [{"field": "profile.city", "operator": "is_set", "value": ""}]}
+    rqb = {
+        "combinator": "all",
+        "rules": [{"field": "profile.city", "operator": "is_set", "value": ""}],
+    }
     result = adapter_page.evaluate("q => window.PersonalizeBuilder.adapter.fromRQB(q)", rqb)
     assert result == {"all": [{"field": "profile.city", "op": "is_set"}]}
 
@@ -154,7 +211,8 @@ PATHS = [
 @pytest.mark.parametrize(("tree", "path", "key"), PATHS)
 def test_error_paths_map_to_rule_keys(adapter_page: Any, tree: Any, path: str, key: str) -> None:
     result = adapter_page.evaluate(
-        "([t, p]) => { const a = window.PersonalizeBuilder.adapter; return a.keyForPath(a.toRQB(t), p); }",
+        "([t, p]) => window.PersonalizeBuilder.adapter.keyForPath("
+        "window.PersonalizeBuilder.adapter.toRQB(t), p)",
         [tree, path],
     )
     assert result == key

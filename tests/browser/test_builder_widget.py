@@ -24,7 +24,11 @@ EVERYTHING = {
         {"field": "context.local_time", "op": "hour_between", "value": [18, 6]},
         {"field": "context.local_time", "op": "day_of_week_in", "value": [1, 5]},
         {"field": "visitor.first_seen", "op": "within_last", "value": {"days": 14}},
-        {"field": "context.location", "op": "within_km", "value": {"lat": 42.3, "lng": -83.0, "km": 25}},
+        {
+            "field": "context.location",
+            "op": "within_km",
+            "value": {"lat": 42.3, "lng": -83.0, "km": 25},
+        },
         {"field": "context.in_car", "op": "is_true"},
         {"field": "profile.unknown_trait", "op": "eq", "value": 3},
         {"any": [{"none": [{"field": "profile.city", "op": "is_set"}]}, {"segment": "vip"}]},
@@ -39,7 +43,9 @@ def stored(page: Any) -> Any:
     return json.loads(page.locator("textarea[name=criteria]").input_value())
 
 
-def test_every_construct_loads_and_saves_unchanged(harness: Any, page: Any, page_errors: list[str]) -> None:
+def test_every_construct_loads_and_saves_unchanged(
+    harness: Any, page: Any, page_errors: list[str]
+) -> None:
     harness(EVERYTHING, fields=BUILTIN_FIELDS, segments=[{"id": 1, "key": "vip", "name": "VIPs"}])
     expect(page.locator(".pz-qb .rule").first).to_be_visible()
     assert stored(page) == EVERYTHING
@@ -47,8 +53,10 @@ def test_every_construct_loads_and_saves_unchanged(harness: Any, page: Any, page
     assert page.locator("textarea[name=criteria]").is_hidden()
     # Every form control in the builder has an accessible name.
     unnamed = page.evaluate(
-        """() => [...document.querySelectorAll('.pz-app input, .pz-app select, .pz-app textarea, .pz-app button')]
-            .filter(el => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
+        """() => [...document.querySelectorAll(
+                '.pz-app input, .pz-app select, .pz-app textarea, .pz-app button')]
+            .filter(el => !(
+                el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
             .map(el => el.outerHTML)"""
     )
     assert unnamed == []
@@ -56,8 +64,18 @@ def test_every_construct_loads_and_saves_unchanged(harness: Any, page: Any, page
 
 
 def test_editing_each_kind_of_value(harness: Any, page: Any) -> None:
-    harness({"all": [{"field": "context.location", "op": "within_km", "value": {"lat": 1, "lng": 2, "km": 3}}]},
-            fields=BUILTIN_FIELDS)
+    harness(
+        {
+            "all": [
+                {
+                    "field": "context.location",
+                    "op": "within_km",
+                    "value": {"lat": 1, "lng": 2, "km": 3},
+                }
+            ]
+        },
+        fields=BUILTIN_FIELDS,
+    )
     page.get_by_label("Radius in km").fill("15")
     assert stored(page)["all"][0]["value"] == {"lat": 1, "lng": 2, "km": 15}
     field = page.get_by_label("Field").first
@@ -65,18 +83,31 @@ def test_editing_each_kind_of_value(harness: Any, page: Any) -> None:
     page.get_by_label("Operator").first.select_option("day_of_week_in")
     page.get_by_label("Sat").uncheck()
     page.get_by_label("Mon").check()
-    assert stored(page)["all"][0] == {"field": "context.local_time", "op": "day_of_week_in", "value": [1, 7]}
+    assert stored(page)["all"][0] == {
+        "field": "context.local_time",
+        "op": "day_of_week_in",
+        "value": [1, 7],
+    }
     page.get_by_label("Operator").first.select_option("within_last")
     page.get_by_label("Number of days").fill("7")
     assert stored(page)["all"][0]["value"] == {"days": 7}
     field.select_option("profile.gender")
     page.get_by_label("Operator").first.select_option("in")
     page.get_by_label("Value for Gender").select_option(["female", "other"])
-    assert stored(page)["all"][0] == {"field": "profile.gender", "op": "in", "value": ["female", "other"]}
+    assert stored(page)["all"][0] == {
+        "field": "profile.gender",
+        "op": "in",
+        "value": ["female", "other"],
+    }
     field.select_option("profile.city")
     page.get_by_label("Value for City").fill("Paris")
     page.get_by_label("Case-sensitive").check()
-    assert stored(page)["all"][0] == {"field": "profile.city", "op": "eq", "value": "Paris", "case_sensitive": True}
+    assert stored(page)["all"][0] == {
+        "field": "profile.city",
+        "op": "eq",
+        "value": "Paris",
+        "case_sensitive": True,
+    }
     field.select_option("__rollout__")
     page.get_by_label("Percent of visitors").fill("30")
     page.get_by_label("Salt (optional; defaults to the segment key)").fill("spring")
@@ -93,13 +124,23 @@ def test_server_error_is_shown_at_its_rule(harness: Any, page: Any) -> None:
                 "error": {
                     "code": "invalid",
                     "message": "Invalid criteria.",
-                    "fields": [{"path": "criteria.all[1].value", "message": "Not a valid regular expression."}],
+                    "fields": [
+                        {
+                            "path": "criteria.all[1].value",
+                            "message": "Not a valid regular expression.",
+                        }
+                    ],
                 }
             }
         return 200, {"count": 7, "sample": [{"user_id": "u-1", "traits": {"city": "Detroit"}}]}
 
     api = harness(
-        {"all": [{"field": "profile.age", "op": "gt", "value": 3}, {"field": "profile.city", "op": "matches", "value": "x"}]},
+        {
+            "all": [
+                {"field": "profile.age", "op": "gt", "value": 3},
+                {"field": "profile.city", "op": "matches", "value": "x"},
+            ]
+        },
         fields=BUILTIN_FIELDS,
     )
     api.audience = audience
@@ -126,7 +167,9 @@ def test_site_select_drives_catalog_and_audience(harness: Any, page: Any) -> Non
 
 
 def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> None:
-    api = harness({"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS)
+    api = harness(
+        {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
+    )
     api.preview = lambda body: (
         200,
         {
@@ -152,11 +195,23 @@ def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> 
     assert [b for p, b in api.requests if p == "/api/v1/segments/preview"][-1]["user_id"] == "u-42"
 
 
-def test_markup_in_names_and_values_is_inert(harness: Any, page: Any, page_errors: list[str]) -> None:
+def test_markup_in_names_and_values_is_inert(
+    harness: Any, page: Any, page_errors: list[str]
+) -> None:
     evil = "<img src=x onerror=alert(1)>"
-    criteria = {"all": [{"segment": "evil"}, {"field": "profile.city", "op": "eq", "value": "</script><script>alert(2)</script>"}]}
-    api = harness(criteria, fields=BUILTIN_FIELDS, segments=[{"id": 9, "key": "evil", "name": evil}])
-    api.audience = lambda body: (200, {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]})
+    criteria = {
+        "all": [
+            {"segment": "evil"},
+            {"field": "profile.city", "op": "eq", "value": "</script><script>alert(2)</script>"},
+        ]
+    }
+    api = harness(
+        criteria, fields=BUILTIN_FIELDS, segments=[{"id": 9, "key": "evil", "name": evil}]
+    )
+    api.audience = lambda body: (
+        200,
+        {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
+    )
     expect(page.get_by_test_id("pz-count")).to_have_text("1")
     expect(page.get_by_label("Segment")).to_contain_text(evil)
     assert page.locator(".pz-app img").count() == 0
