@@ -84,10 +84,12 @@ def _geoip() -> Any:
 
 def geoip_lookup(ip: str) -> dict[str, Any]:
     """country (ISO code), region, city and location from the configured GeoIP database."""
-    reader = _geoip()
-    if reader is None or not ip:
+    if not ip:
         return {}
     try:
+        reader = _geoip()
+        if reader is None:
+            return {}
         found = reader.city(ip)
     except Exception:  # unknown address, private range, corrupt file: simply no geo data
         return {}

@@ -93,14 +93,22 @@ def json_shape_error(value: Any, *, max_depth: int, max_keys: int, max_bytes: in
             for key, child in node.items():
                 if not isinstance(key, str) or len(key) > MAX_NAME_LENGTH:
                     return f"has a key longer than {MAX_NAME_LENGTH} characters"
+                if "\x00" in key:
+                    return "contains a NUL character"
                 if isinstance(child, dict | list):
                     stack.append((child, depth + 1))
+                elif isinstance(child, str) and "\x00" in child:
+                    return "contains a NUL character"
         elif isinstance(node, list):
             if depth >= max_depth:
                 return f"is nested more than {max_depth} levels deep"
             if len(node) > max_keys * 10:
                 return f"has a list longer than {max_keys * 10} items"
-            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+            for child in node:
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+                elif isinstance(child, str) and "\x00" in child:
+                    return "contains a NUL character"
     if len(json.dumps(value, separators=(",", ":"), default=str)) > max_bytes:
         return f"is larger than {max_bytes // 1024} KB"
     return None
@@ -118,6 +126,9 @@ def _id(
         return None
     if len(value) > max_length:
         errors.add(path, f"At most {max_length} characters.")
+        return None
+    if "\x00" in value:
+        errors.add(path, "Must not contain NUL characters.")
         return None
     return value
 
@@ -384,7 +395,7 @@ class ProfileInput:
 
 
 def validate_user_id(user_id: str) -> str:
-    if not user_id or len(user_id) > MAX_ID_LENGTH:
+    if not user_id or len(user_id) > MAX_ID_LENGTH or "\x00" in user_id:
         raise_errors([{"path": "user_id", "message": f"Must be 1 to {MAX_ID_LENGTH} characters."}])
     return user_id
 
