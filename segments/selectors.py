@@ -139,10 +139,13 @@ def site_segment_definitions(
     *,
     tree: Any = None,
     overrides: Mapping[str, Any] | None = None,
+    with_members: bool = True,
 ) -> dict[str, Any]:
     """The `segments=` mapping for compile_criteria: key -> criteria tree (dynamic) or
     StaticSegment (static). With `tree`, only the segments it references (transitively).
-    `overrides` replaces trees by key (a segment being edited)."""
+    `overrides` replaces trees by key (a segment being edited). Without `with_members`,
+    static segments carry no user ids: enough for validation and SQL (which reads
+    StaticMember by segment id), not for matches()."""
     site_id = site.pk if isinstance(site, Site) else site
     overrides = dict(overrides or {})
     rows = {
@@ -168,7 +171,7 @@ def site_segment_definitions(
         if k in rows and k not in overrides and rows[k]["kind"] == SegmentKind.STATIC
     }
     members: dict[str, set[str]] = {k: set() for k in static_ids.values()}
-    if static_ids:
+    if static_ids and with_members:
         for segment_id, user_id in StaticMember.objects.filter(
             segment_id__in=list(static_ids)
         ).values_list("segment_id", "user_id"):
@@ -198,11 +201,17 @@ def criteria_compile(
     segment_key: str | None = None,
     now: datetime | None = None,
     catalog: Iterable[Field] | None = None,
+    in_memory: bool = False,
 ) -> Any:
-    """Compile a tree against the site's catalog and segments. Raises CriteriaError."""
+    """Compile a tree against the site's catalog and segments. Raises CriteriaError.
+
+    Pass `in_memory=True` when the rule will call matches()/explain() (loads static members);
+    counts and other SQL uses do not need them."""
     criteria_precheck(tree)
     overrides = {segment_key: tree} if segment_key else None
-    definitions = site_segment_definitions(site, tree=tree, overrides=overrides)
+    definitions = site_segment_definitions(
+        site, tree=tree, overrides=overrides, with_members=in_memory
+    )
     try:
         return compile_criteria(
             tree,
@@ -381,7 +390,7 @@ def criteria_preview(
     user_id: str | None = None,
 ) -> Preview:
     """Does a visitor document (or a stored profile's) match? With the engine's explanation."""
-    rule = criteria_compile(site=site, tree=criteria)
+    rule = criteria_compile(site=site, tree=criteria, in_memory=True)
     if user_id:
         from segments.documents import profile_document
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from personalize.api.scoping import UserSitesField
@@ -91,10 +93,12 @@ class SegmentRevisionSerializer(serializers.ModelSerializer):
         fields = ["id", "changed_at", "changed_by", "summary", "name", "status", "criteria"]
 
 
+@extend_schema_serializer(component_name="SegmentCount")
 class CountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+@extend_schema_serializer(component_name="SegmentMember")
 class MemberSerializer(serializers.Serializer):
     user_id = serializers.CharField()
     traits = serializers.JSONField(allow_null=True)
@@ -102,6 +106,7 @@ class MemberSerializer(serializers.Serializer):
     visit_count = serializers.IntegerField(allow_null=True)
 
 
+@extend_schema_serializer(component_name="SegmentUpload")
 class UploadRequestSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text=f"CSV of user ids: a `user_id` column (with a header row) or one id per line. "
@@ -117,6 +122,7 @@ class UploadRequestSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_serializer(component_name="SegmentUploadResult")
 class UploadResultSerializer(serializers.Serializer):
     added = serializers.IntegerField()
     removed = serializers.IntegerField()
@@ -125,9 +131,15 @@ class UploadResultSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField()
 
 
+@extend_schema_serializer(component_name="SegmentSnapshot")
 class SnapshotRequestSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=100, required=False)
     name = serializers.CharField(max_length=200, required=False)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class SiteIdField(UserSitesField):
+    """The id of a site you may read."""
 
 
 def _json_object(value: Any, what: str) -> Any:
@@ -136,8 +148,9 @@ def _json_object(value: Any, what: str) -> Any:
     return value
 
 
+@extend_schema_serializer(component_name="SegmentPreview")
 class PreviewRequestSerializer(serializers.Serializer):
-    site = UserSitesField()
+    site = SiteIdField()
     criteria = serializers.JSONField(help_text=CRITERIA_HELP)
     document = serializers.JSONField(
         required=False,
@@ -167,14 +180,16 @@ class PreviewRequestSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(component_name="SegmentPreviewResult")
 class PreviewResponseSerializer(serializers.Serializer):
     matches = serializers.BooleanField()
     explanation = serializers.JSONField(help_text="Which nodes passed or failed, from the engine.")
     document = serializers.JSONField(help_text="The document that was evaluated.")
 
 
+@extend_schema_serializer(component_name="SegmentAudience")
 class AudienceRequestSerializer(serializers.Serializer):
-    site = UserSitesField()
+    site = SiteIdField()
     criteria = serializers.JSONField(help_text=CRITERIA_HELP)
     sample = serializers.IntegerField(min_value=0, max_value=MAX_SAMPLE, default=10)
 
@@ -187,6 +202,7 @@ class AudienceMemberSerializer(serializers.Serializer):
     traits = serializers.JSONField()
 
 
+@extend_schema_serializer(component_name="SegmentAudienceResult")
 class AudienceResponseSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Exact number of stored profiles that match.")
     sample = AudienceMemberSerializer(many=True, help_text="Most recently seen matching profiles.")

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -17,6 +16,7 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -91,6 +91,10 @@ CRITERIA_EXAMPLE = {
         },
     ]
 }
+
+
+class MembersPagination(LimitOffsetPagination):
+    max_limit = 500
 
 
 @contextmanager
@@ -255,22 +259,14 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Page through members",
-        parameters=[
-            OpenApiParameter("limit", int, description="Page size (default 50)."),
-            OpenApiParameter("offset", int),
-        ],
         responses={200: MemberSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=MembersPagination)
     def members(self, request: Request, pk: str | None = None) -> Response:
         segment = self.get_object()
-        from rest_framework.pagination import LimitOffsetPagination
-
-        paginator = LimitOffsetPagination()
-        paginator.max_limit = 500
         with as_api_errors():
-            page = paginator.paginate_queryset(segment_members(segment=segment), request, view=self)
-        return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
+            page = self.paginate_queryset(segment_members(segment=segment))
+        return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Export members as CSV",
