@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from segments.criteria.catalog import BUILTIN_FIELDS, TYPES, FieldSpec, normalize_fields
+from segments.criteria.codegen import generate, generate_many
 from segments.criteria.compile_memory import compile_node
 from segments.criteria.errors import CriteriaError
 from segments.criteria.explain import explain as _explain
@@ -29,8 +30,10 @@ __all__ = [
     "CriteriaError",
     "FieldSpec",
     "Rule",
+    "RuleSet",
     "StaticSegment",
     "compile_criteria",
+    "compile_rules",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,6 +57,7 @@ class Rule:
         "_fn",
         "_now",
         "_parsed",
+        "_uses_now",
         "has_rollout",
         "referenced_segments",
         "tree",
@@ -63,7 +67,8 @@ class Rule:
         self.tree = tree
         self._parsed = parsed
         self._compiled = compile_node(parsed.root)
-        self._fn = self._compiled.fn
+        self._fn = generate(self._compiled)
+        self._uses_now = parsed.uses_now
         self._now = now
         self.has_rollout: bool = parsed.has_rollout
         self.referenced_segments: frozenset[str] = frozenset(parsed.referenced_segments)
@@ -79,7 +84,9 @@ class Rule:
 
     def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
         """Does the visitor document match? `now` overrides the rule's clock."""
-        return self._fn(doc, self._now_ts(now) if self._parsed.uses_now else None)
+        if self._uses_now:
+            return self._fn(doc, self._now_ts(now))
+        return self._fn(doc, None)
 
     def explain(self, doc: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """The tree with `passed`, a `summary` and the actual values, for previews."""
@@ -108,3 +115,44 @@ def compile_criteria(
     """
     parsed = Parser(normalize_fields(fields), segments, segment_key).parse(tree)
     return Rule(tree, parsed, now)
+
+
+class RuleSet:
+    """Many compiled rules evaluated together: one generated function reads each field of
+    the visitor once for all of them. What a delivery snapshot wants for its segments."""
+
+    __slots__ = ("_fn", "_keys", "_now", "_uses_now", "rules")
+
+    def __init__(self, rules: Mapping[str, Rule], now: datetime | None = None) -> None:
+        self.rules: dict[str, Rule] = dict(rules)
+        self._keys = list(self.rules)
+        self._fn = generate_many([r._compiled for r in self.rules.values()])
+        self._uses_now = any(r._uses_now for r in self.rules.values())
+        self._now = now
+
+    def matching(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
+        """Keys of the rules the document matches, in the order the rules were given."""
+        now_ts = _epoch(now or self._now or _utcnow()) if self._uses_now else None
+        keys = self._keys
+        return [keys[i] for i in self._fn(doc, now_ts)]
+
+
+def compile_rules(
+    trees: Mapping[str, Any],
+    fields: Any = None,
+    segments: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> RuleSet:
+    """compile_criteria for each key → tree (each tree's rollouts default to its key as salt).
+
+    Raises the first CriteriaError; its message names the key whose tree is invalid.
+    """
+    specs = normalize_fields(fields)
+    rules = {}
+    for key, tree in trees.items():
+        try:
+            parsed = Parser(specs, segments, key).parse(tree)
+        except CriteriaError as exc:
+            raise CriteriaError(exc.path, f"{key}: {exc.message}", exc.errors) from None
+        rules[key] = Rule(tree, parsed, now)
+    return RuleSet(rules, now)

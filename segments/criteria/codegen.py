@@ -1,0 +1,179 @@
+"""Generate Python functions for rules, with the common conditions inlined.
+
+Closures (compile_memory) cost several Python calls per condition; a generated function
+reads each field once (hoisted into locals, converted to its type once) and evaluates a
+typical condition with no Python-level call at all. `generate_many` does this for a whole
+set of rules, so the 20 reads of a visitor are shared by hundreds of conditions.
+
+Only validated data goes into the source: field keys match KEY_RE and are written with
+repr(); operands are bound as constants in the namespace, never formatted into code.
+Conditions the generator does not inline (dates, geo, lists, nested paths, events, …)
+call their closure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from segments.criteria import values as V
+from segments.criteria.compile_memory import Compiled, _test
+from segments.criteria.nodes import Condition, Group, SegmentRef, StaticSegment
+
+_ROOT_VARS = {"profile": "_p", "context": "_c", "visitor": "_v"}
+_CMP = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+_EMPTY: dict[str, Any] = {}
+_MAX_SOURCE = 2_000_000
+
+
+class _Gen:
+    def __init__(self, hoist: bool) -> None:
+        self.ns: dict[str, Any] = {"_fold": V.fold, "_isfinite": math.isfinite, "_E": _EMPTY}
+        # hoist: read every field once up front (many rules); else read lazily in each
+        # condition (one rule, where the first failing condition ends the evaluation).
+        self.hoist = hoist
+        self.pending: dict[str, str] = {}
+        self.reads: dict[tuple[str, str], int] = {}
+        self.derived: dict[tuple[str, int], str] = {}
+        self.prelude: list[str] = []
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.ns)}"
+        self.ns[name] = value
+        return name
+
+    def read(self, root: str, key: str, kind: str) -> str:
+        """A local holding root.key as `raw`, `str` (exact), `ci` (folded str) or `num`."""
+        if not self.hoist:
+            name = f"_{kind}_{len(self.pending)}"
+            get = f"{_ROOT_VARS[root]}.get({key!r})"
+            self.pending[name] = {
+                "raw": get,
+                "str": f"(_x if (_x := {get}).__class__ is str else None)",
+                "ci": f"((_x.lower() if _x.isascii() else _fold(_x)) "
+                f"if (_x := {get}).__class__ is str else None)",
+                "num": f"(_x if (_x := {get}).__class__ is int or "
+                f"(_x.__class__ is float and _isfinite(_x)) else None)",
+            }[kind]
+            return name
+        if (root, key) not in self.reads:
+            i = self.reads[(root, key)] = len(self.reads)
+            self.prelude.append(f"_r{i} = {_ROOT_VARS[root]}.get({key!r})")
+        i = self.reads[(root, key)]
+        if kind == "raw":
+            return f"_r{i}"
+        name = f"_{kind}{i}"
+        if (kind, i) not in self.derived:
+            self.derived[(kind, i)] = name
+            r = f"_r{i}"
+            self.prelude.append(
+                {
+                    "str": f"{name} = {r} if {r}.__class__ is str else None",
+                    "ci": f"{name} = ({r}.lower() if {r}.isascii() else _fold({r})) "
+                    f"if {r}.__class__ is str else None",
+                    "num": f"{name} = {r} if {r}.__class__ is int or "
+                    f"({r}.__class__ is float and _isfinite({r})) else None",
+                }[kind]
+            )
+        return name
+
+    def expr(self, c: Compiled) -> str:
+        node = c.node
+        if isinstance(node, Group):
+            kids = [self.expr(k) for k in c.children]
+            if node.kind == "all":
+                return "(" + " and ".join(kids) + ")" if kids else "True"
+            anyx = "(" + " or ".join(kids) + ")" if kids else "False"
+            return anyx if node.kind == "any" else f"(not {anyx})"
+        if isinstance(node, SegmentRef) and not isinstance(node.target, StaticSegment):
+            return self.expr(c.children[0])
+        if isinstance(node, Condition):
+            inline = self.condition(node)
+            if inline is not None:
+                for name, conv in self.pending.items():  # lazy reads: assign at first use
+                    inline = inline.replace(name, f"({name} := {conv})", 1)
+                self.pending.clear()
+                return inline
+        return f"{self.const(c.fn)}(d, now)"
+
+    def condition(self, c: Condition) -> str | None:
+        if c.root not in _ROOT_VARS or len(c.keys) != 1:
+            return None
+        root, key, op, t = c.root, c.keys[0], c.op, c.value
+        if op == "is_not_set":
+            return f"({self.read(root, key, 'raw')} is None)"
+        if c.type in ("string", "enum"):
+            if op == "is_set":
+                return f"({self.read(root, key, 'str')} is not None)"
+            if op == "matches":
+                x = self.read(root, key, "str")
+                return f"({x} is not None and {self.const(_test(c)[0])}({x}))"
+            x = self.read(root, key, "str" if c.case_sensitive else "ci")
+            k = self.const(t)
+            return {
+                "eq": f"({x} == {k})",
+                "neq": f"({x} is not None and {x} != {k})",
+                "in": f"({x} in {k})",
+                "not_in": f"({x} is not None and {x} not in {k})",
+                "contains": f"({x} is not None and {k} in {x})",
+                "not_contains": f"({x} is not None and {k} not in {x})",
+                "starts_with": f"({x} is not None and {x}.startswith({k}))",
+                "ends_with": f"({x} is not None and {x}.endswith({k}))",
+            }[op]
+        if c.type == "number":
+            n = self.read(root, key, "num")
+            if op == "is_set":
+                return f"({n} is not None)"
+            if op in _CMP:
+                return f"({n} is not None and {n} {_CMP[op]} {self.const(t)})"
+            if op == "between":
+                return f"({n} is not None and {self.const(t[0])} <= {n} <= {self.const(t[1])})"
+            if op == "in":
+                return f"({n} in {self.const(t)})"
+            return f"({n} is not None and {n} not in {self.const(t)})"
+        if c.type == "boolean" and op in ("is_true", "is_false"):
+            return f"({self.read(root, key, 'raw')} is {op == 'is_true'})"
+        return None
+
+    def source(self, name: str, body: list[str]) -> str:
+        lines = [
+            f"def {name}(d, now):",
+            "    _p = d.get('profile')",
+            "    if _p.__class__ is not dict: _p = _E",
+            "    _c = d.get('context')",
+            "    if _c.__class__ is not dict: _c = _E",
+            "    _v = d.get('visitor')",
+            "    if _v.__class__ is not dict: _v = _E",
+        ]
+        lines += [f"    {line}" for line in self.prelude]
+        lines += [f"    {line}" for line in body]
+        return "\n".join(lines) + "\n"
+
+    def build(self, name: str, body: list[str]) -> Any:
+        src = self.source(name, body)
+        if len(src) > _MAX_SOURCE:
+            return None
+        exec(compile(src, "<criteria>", "exec"), self.ns)  # noqa: S102 (validated input, see above)
+        return self.ns[name]
+
+
+def generate(compiled: Compiled) -> Any:
+    """A function `(doc, now) -> bool` equivalent to `compiled.fn`."""
+    gen = _Gen(hoist=False)
+    fn = gen.build("_rule", [f"return bool({gen.expr(compiled)})"])
+    return fn if fn is not None else compiled.fn
+
+
+def generate_many(compiled: Sequence[Compiled]) -> Any:
+    """A function `(doc, now) -> list[int]`: the indexes of the rules that match."""
+    gen = _Gen(hoist=True)
+    body = ["_out = []"]
+    for i, c in enumerate(compiled):
+        body.append(f"if {gen.expr(c)}: _out.append({i})")
+    body.append("return _out")
+    fn = gen.build("_rules", body)
+    if fn is None:
+        fns = [c.fn for c in compiled]
+        return lambda d, now: [i for i, f in enumerate(fns) if f(d, now)]
+    return fn
