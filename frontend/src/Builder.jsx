@@ -180,12 +180,15 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid })
       </fieldset>
       {mode === "document" ? (
         <label className="pz-block">
-          Visitor document: <code>profile</code>, <code>context</code>, <code>visitor</code>, <code>events</code>
+          <span>
+            Visitor document (JSON with <code>profile</code>, <code>context</code>, <code>visitor</code> and{" "}
+            <code>events</code>)
+          </span>
           <textarea rows={8} value={doc} spellCheck={false} onChange={(e) => setDoc(e.target.value)} />
         </label>
       ) : (
         <label className="pz-block">
-          Profile user id
+          <span>Profile user id</span>
           <input type="text" value={userId} list={`${uid}-users`} onChange={(e) => setUserId(e.target.value)} />
           <datalist id={`${uid}-users`}>
             {sampleIds.map((id) => (

@@ -143,9 +143,6 @@ def test_build_save_reload(logged_in: Page, live_server: Any, site: Any, people:
     expect(count(page)).to_have_text("2")  # the change form finds the read-only site itself
     assert json.loads(page.get_by_test_id("pz-json").text_content()) == EXPECTED
     expect(rules(page)).to_have_count(4)
-    if os.environ.get("BUILDER_SCREENSHOT"):
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.locator("fieldset", has=page.locator(".pz-builder")).screenshot(path=str(SCREENSHOT))
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     segment.refresh_from_db()
@@ -198,3 +195,34 @@ def test_stored_markup_is_inert(
     assert json.loads(page.locator("textarea[name=criteria]").input_value()) == criteria
     page.wait_for_timeout(600)  # let the debounced audience call render too
     assert page_errors == []
+
+
+def test_visitor_tester_in_the_admin(
+    logged_in: Page, live_server: Any, site: Any, people: None
+) -> None:
+    page = logged_in
+    segment = segment_create(
+        site=site, key="detroit-shoes", name="Detroit shoes", criteria=EXPECTED
+    )
+    page.goto(f"{live_server.url}/admin/segments/segment/{segment.pk}/change/")
+    expect(count(page)).to_have_text("2")
+    page.get_by_text("Test a visitor").click()
+    page.get_by_role("button", name="Test visitor").click()  # the sample document has no purchase
+    expect(page.get_by_test_id("pz-match")).to_contain_text("No match")
+    expect(rules(page).nth(0).locator(".pz-verdict")).to_contain_text("passes")
+    expect(rules(page).nth(3).locator(".pz-verdict")).to_contain_text("fails")
+    expect(page.locator(".pz-explain li").first).to_be_visible()
+    if os.environ.get("BUILDER_SCREENSHOT"):
+        # docs/img/builder.png: `BUILDER_SCREENSHOT=1 pytest tests/browser -k visitor_tester`
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.locator("fieldset", has=page.locator(".pz-builder")).screenshot(path=str(SCREENSHOT))
+
+    page.get_by_label("a stored profile").check()
+    page.get_by_label("Profile user id").fill("w-1")
+    page.get_by_role("button", name="Test visitor").click()
+    expect(page.get_by_test_id("pz-match")).to_contain_text("Match: this visitor is in the segment")
+    expect(rules(page).nth(3).locator(".pz-verdict")).to_contain_text("passes")
+    page.get_by_label("Profile user id").fill("m-1")
+    page.get_by_role("button", name="Test visitor").click()
+    expect(page.get_by_test_id("pz-match")).to_contain_text("No match")
+    expect(rules(page).nth(0).locator(".pz-verdict")).to_contain_text("fails")
