@@ -198,3 +198,25 @@ def test_deleting_live_placement_bumps_version(site):
     services.placement_delete(placement=placement)
     assert version(site) == before + 1
     assert published_site_load(site_id=site.pk).placements == {}
+
+
+def test_new_sites_get_the_default_design_schema(db):
+    from content.models import DesignSchema
+    from content.schemas import DEFAULT_DESIGN_SCHEMA
+    from personalize.services import site_create
+
+    site = site_create(name="Gamma", slug="gamma")
+    assert DesignSchema.objects.get(site=site).schema == DEFAULT_DESIGN_SCHEMA
+
+
+def test_design_schema_change_is_refused_when_designs_break(site):
+    from content.models import DesignSchema
+
+    ScreenVariantFactory(screen=ScreenFactory(site=site))
+    strict = {"type": "object", "required": ["root", "theme"]}
+    with pytest.raises(ValidationError) as exc:
+        services.design_schema_update(site=site, schema=strict)
+    assert "theme" in str(exc.value)
+    assert not DesignSchema.objects.filter(site=site).exists()
+    with pytest.raises(ValidationError):
+        services.design_schema_update(site=site, schema={"type": 5})
