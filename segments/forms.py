@@ -48,6 +48,14 @@ class SegmentAdminForm(forms.ModelForm):
         model = Segment
         fields = ["site", "key", "name", "description", "kind", "status", "criteria"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["criteria"].widget
+        if self.instance.pk and hasattr(widget, "site_id"):
+            # On the change page the site is read-only: tell the builder which site it edits.
+            widget.site_id = self.instance.site_id
+            widget.segment_key = self.instance.key
+
     def _site_id(self) -> int | None:
         if self.instance.pk:
             return self.instance.site_id

@@ -174,3 +174,10 @@ def test_profile_and_event_admin_read_only(site, marketer, admin_client_for):
     assert client.get(f"/admin/segments/profile/{profile.pk}/change/").status_code == 200
     assert client.get("/admin/segments/event/").status_code == 200
     assert client.get("/admin/segments/event/add/").status_code == 403
+
+
+def test_change_form_tells_the_builder_its_site(site, marketer, admin_client_for):
+    segment = segment_create(site=site, key="detroit", name="Detroit", criteria=DETROIT)
+    page = admin_client_for(marketer).get(f"/admin/segments/segment/{segment.pk}/change/")
+    widget = page.context["adminform"].form.fields["criteria"].widget
+    assert widget.site_id == site.pk and widget.segment_key == "detroit"

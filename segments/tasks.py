@@ -1,0 +1,31 @@
+"""Background jobs of the segments app (run eagerly without a broker)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from personalize.models import Site
+from segments.models import Segment
+
+
+@shared_task(ignore_result=True)
+def field_catalog_seed_all() -> int:
+    """Add missing built-in fields to every site (after an upgrade adds built-ins)."""
+    from segments.services import field_catalog_seed
+
+    return sum(field_catalog_seed(site=site) for site in Site.objects.all())
+
+
+@shared_task(ignore_result=True)
+def segment_snapshot_task(
+    segment_id: int, user_id: int | None = None, key: str | None = None, name: str | None = None
+) -> int | None:
+    """Freeze a large dynamic segment off the request path; returns the snapshot's id."""
+    from segments.services import segment_snapshot
+
+    segment = Segment.objects.select_related("site").filter(pk=segment_id).first()
+    if segment is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return segment_snapshot(segment=segment, key=key, name=name, created_by=user).pk
