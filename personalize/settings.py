@@ -176,6 +176,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` or `status`; name each enum after its choices class.
+    "ENUM_NAME_OVERRIDES": {
+        "ApiKeyKindEnum": "personalize.models.ApiKeyKind",
+        "EventKindEnum": "segments.models.people.EventKind",
+        "FieldTypeEnum": "segments.models.catalog.FieldType",
+        "SegmentKindEnum": "segments.models.segment.SegmentKind",
+        "SegmentStatusEnum": "segments.models.segment.SegmentStatus",
+        "StaticSourceEnum": "segments.models.segment.StaticSource",
+        "PlacementKindEnum": "content.models.PlacementKind",
+        "SlotKindEnum": "content.models.SlotKind",
+        "ScheduleActionEnum": "content.models.ScheduleAction",
+        "ScheduleStatusEnum": "content.models.ScheduleStatus",
+        "AuditActionEnum": "content.models.AuditAction",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKeyAuth": {
