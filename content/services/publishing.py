@@ -277,7 +277,7 @@ def publish_schedules_run_due(*, now: datetime | None = None) -> list[PublishSch
     for pk in ids:
         with transaction.atomic():
             schedule = (
-                PublishSchedule.objects.select_for_update()
+                PublishSchedule.objects.select_for_update(of=("self",))
                 .filter(pk=pk, status=ScheduleStatus.PENDING)
                 .select_related("placement", "screen", "created_by")
                 .first()
