@@ -333,7 +333,7 @@ class ReadOnlyAdminMixin(SegmentsAdminMixin, SiteScopedAdminMixin):
 class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
     list_filter = ["site", "consent"]
-    search_fields = ["=user_id", "user_id"]
+    search_fields = ["^user_id"]
     show_full_result_count = False
     fields = [
         "site",

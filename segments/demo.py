@@ -97,6 +97,14 @@ SEGMENTS: list[dict[str, Any]] = [
         },
     },
     {
+        "key": "night",
+        "name": "At night",
+        "description": "Between 22:00 and 05:00 in the visitor's local time.",
+        "criteria": {
+            "all": [{"field": "context.local_time", "op": "hour_between", "value": [22, 5]}]
+        },
+    },
+    {
         "key": "in-car",
         "name": "In a car",
         "description": "Using the app from a car.",
