@@ -53,7 +53,7 @@ class DecideRequestSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["segment", "experiment", "holdout", "default"])
+    kind = serializers.CharField(help_text="segment, experiment, holdout or default.")
     segment = serializers.CharField(required=False)
     experiment = serializers.CharField(required=False)
     arm = serializers.CharField(required=False)
@@ -89,7 +89,9 @@ class EventSerializer(serializers.Serializer):
     id = serializers.CharField(
         required=False, max_length=64, help_text="Client event id: retries are idempotent."
     )
-    kind = serializers.ChoiceField(choices=EventKind.choices, default=EventKind.CUSTOM)
+    kind = serializers.CharField(
+        default=EventKind.CUSTOM, help_text="impression, click, conversion or custom (default)."
+    )
     name = serializers.CharField(max_length=100)
     properties = serializers.DictField(
         required=False, help_text="At most 5 levels, 100 keys, 8 KB."

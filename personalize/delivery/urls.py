@@ -1,16 +1,18 @@
 """Delivery API routes (included at `api/v1/`) and the demo page (`demo_urlpatterns`, at root)."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 import personalize.cors  # noqa: F401  (connects the per-site CORS signal receivers)
 from personalize.delivery import demo, views
 
 urlpatterns = [
-    re_path(r"^decide/?$", views.DecideView.as_view(), name="delivery-decide"),
-    re_path(r"^events/?$", views.EventsView.as_view(), name="delivery-events"),
-    re_path(
-        r"^profiles/(?P<user_id>[^/]+)/?$", views.ProfileView.as_view(), name="delivery-profile"
-    ),
+    path("decide", views.DecideView.as_view(), name="delivery-decide"),
+    path("events", views.EventsView.as_view(), name="delivery-events"),
+    path("profiles/<str:user_id>", views.ProfileView.as_view(), name="delivery-profile"),
+    # The same endpoints with a trailing slash (kept out of the schema).
+    path("decide/", views.DecideView.as_view(schema=None)),
+    path("events/", views.EventsView.as_view(schema=None)),
+    path("profiles/<str:user_id>/", views.ProfileView.as_view(schema=None)),
 ]
 
 demo_urlpatterns = [

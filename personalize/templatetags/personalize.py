@@ -76,8 +76,8 @@ def decision_for_request(request: Any, site_slug: str) -> dict[str, Any] | None:
         visitor_extra={},
         profile={},
         context={"landing_page": getattr(request, "path", "")} if request is not None else {},
-        placements=None,
-        screens=(),
+        placements=None,  # everything: one decide serves every tag on the page
+        screens=None,
         explain=False,
     )
     decision = services.decide_for_visitor(

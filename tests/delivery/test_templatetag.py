@@ -1,0 +1,69 @@
+"""`{% personalize %}` renders the decided variant for the request's visitor."""
+
+from __future__ import annotations
+
+from django.template import Context, Template
+from django.test import RequestFactory
+
+
+def render(source, request, **ctx):
+    return Template("{% load personalize %}" + source).render(Context({"request": request, **ctx}))
+
+
+def test_renders_for_the_cookie_visitor(config, site, settings, django_assert_max_num_queries):
+    settings.PERSONALIZE_SITE = site.slug
+    request = RequestFactory().get("/")
+    request.COOKIES["pz_vid"] = "anon-tag"
+    html = render('{% personalize "home_hero" %}|{% personalize "banner" %}', request)
+    assert (
+        '<div data-personalize-rendered="home_hero" data-variant="hero-default"><p>Welcome</p></div>'
+        in html
+    )
+    from segments.bucketing import hash_unit
+
+    expected = "half-banner" if hash_unit("half", "anon-tag") < 0.5 else "banner-default"
+    assert f'data-personalize-rendered="banner" data-variant="{expected}">' in html
+
+
+def test_known_visitor_and_decision_tag(config, site):
+    from segments.models import Profile
+
+    Profile.objects.create(site=site, user_id="u-1", traits={"age": 40})
+    request = RequestFactory().get("/")
+    request.personalize_user_id = "u-1"
+    html = render(
+        '{% personalize_decision "banner" site="alpha" as b %}{{ b.variant }}/{{ b.reason.segment }}',
+        request,
+    )
+    assert html == "adult-banner/adults"
+
+
+def test_text_is_escaped_and_unknown_is_empty(config, site):
+    from content.models import Placement
+    from content.services import content_variant_create, placement_create, placement_publish
+
+    p = placement_create(site=site, key="note", name="Note", kind="text")
+    content_variant_create(placement=p, key="d", name="d", body="<b>x</b>")
+    placement_publish(placement=p)
+    assert Placement.objects.filter(key="note").exists()
+    html = render(
+        '{% personalize "note" site="alpha" %}{% personalize "nope" site="alpha" %}',
+        RequestFactory().get("/"),
+    )
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert '<div data-personalize-rendered="nope"></div>' in html
+
+
+def test_no_consent_cookie(config, site):
+    request = RequestFactory().get("/")
+    request.COOKIES.update({"pz_vid": "anon-1", "pz_consent": "0"})
+    request.personalize_user_id = "u-9"
+    render('{% personalize "home_hero" site="alpha" %}', request)
+    from segments.models import Profile
+
+    assert not Profile.objects.exists()
+
+
+def test_unknown_site_renders_empty_slot(db):
+    html = render('{% personalize "home_hero" site="nope" %}', RequestFactory().get("/"))
+    assert html == '<div data-personalize-rendered="home_hero"></div>'
