@@ -114,3 +114,14 @@ def test_unused_custom_field_is_deleted(site):
     field = field_create(site=site, path="profile.tmp", type="boolean")
     field_delete(field=field)
     assert not Field.objects.filter(pk=field.pk).exists()
+
+
+def test_data_migration_seeds_existing_sites(site):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("segments.migrations.0004_seed_builtin_fields")
+    migration.seed_builtin_fields(apps, None)
+    migration.seed_builtin_fields(apps, None)  # idempotent
+    assert Field.objects.filter(site=site, builtin=True).count() == len(BUILTIN_FIELDS)
