@@ -274,3 +274,60 @@ def test_preview_inactive_segment_never_matches_visitors(site):
         {"site": site.pk, "segment": rain.pk, "source": "published"},
     )
     assert any("archived" in w for w in seg.context["result"].warnings)
+
+
+def test_admin_pages_render(site):
+    screen = ScreenFactory(site=site, key="home")
+    ScreenVariantFactory(screen=screen, key="default")
+    services.screen_publish(screen=screen)
+    client = login(site, "publisher")
+    for path in [
+        url("add"),
+        reverse("admin:content_screen_add"),
+        reverse("admin:content_screen_change", args=[screen.pk]),
+        reverse("admin:content_screen_revisions", args=[screen.pk]),
+        reverse("admin:content_screen_revision", args=[screen.pk, 1]),
+        reverse("admin:content_screen_schedule", args=[screen.pk]),
+        reverse("admin:content_auditentry_changelist"),
+        reverse("admin:content_publishschedule_changelist"),
+        reverse("admin:content_designschema_changelist"),
+        reverse("admin:content_preview_segment"),
+    ]:
+        assert client.get(path).status_code == 200, path
+    page = client.get(reverse("admin:content_screen_change", args=[screen.pk])).content.decode()
+    assert "Publish draft" in page and "live revision 1" in page
+
+
+def test_admin_add_placement_with_variants(site):
+    seg = SegmentFactory(site=site, key="students")
+    client = login(site, "editor")
+    data = {
+        "site": str(site.pk),
+        "key": "promo",
+        "name": "Promo",
+        "description": "",
+        "kind": "text",
+        "json_schema": "",
+        "variants-TOTAL_FORMS": "2",
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0",
+        "variants-MAX_NUM_FORMS": "1000",
+    }
+    for i, (key, segment) in enumerate([("default", ""), ("students", str(seg.pk))]):
+        data.update(
+            {
+                f"variants-{i}-key": key,
+                f"variants-{i}-name": key,
+                f"variants-{i}-segment": segment,
+                f"variants-{i}-priority": "10",
+                f"variants-{i}-starts_at_0": "",
+                f"variants-{i}-starts_at_1": "",
+                f"variants-{i}-ends_at_0": "",
+                f"variants-{i}-ends_at_1": "",
+                f"variants-{i}-body": f"Hello {key}",
+            }
+        )
+    res = client.post(url("add"), data)
+    assert res.status_code == 302, res.context["errors"]
+    placement = Placement.objects.get(key="promo")
+    assert placement.variants.count() == 2 and placement.live_revision_id is None
