@@ -380,6 +380,8 @@ export function Builder({ root, textarea, cfg, initial }) {
   return (
     <div
       className="pz-app"
+      role="group"
+      aria-label="Criteria builder"
       onKeyDown={(e) => {
         // Enter in a builder input must not submit the whole admin form.
         if (e.key === "Enter" && e.target instanceof HTMLInputElement) e.preventDefault();

@@ -133,7 +133,8 @@ def harness(page: Any) -> Callable[..., FakeApi]:
             elif path.startswith("/api/"):
                 api.handle(route)
             else:
-                route.fulfill(status=200, content_type="text/html", body=html)
+                headers = {"Content-Security-Policy": kwargs["csp"]} if "csp" in kwargs else {}
+                route.fulfill(status=200, content_type="text/html", body=html, headers=headers)
 
         page.route(f"{HARNESS_ORIGIN}/**", serve)
         page.goto(f"{HARNESS_ORIGIN}/")

@@ -213,7 +213,35 @@ def test_markup_in_names_and_values_is_inert(
         {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
     )
     expect(page.get_by_test_id("pz-count")).to_have_text("1")
-    expect(page.get_by_label("Segment")).to_contain_text(evil)
+    expect(page.get_by_label("Segment", exact=True)).to_contain_text(evil)
     assert page.locator(".pz-app img").count() == 0
     assert stored(page) == criteria
+    assert page_errors == []
+
+
+STRICT_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'"
+)
+
+
+def test_works_under_a_strict_content_security_policy(
+    harness: Any, page: Any, page_errors: list[str]
+) -> None:
+    page.add_init_script(
+        """document.addEventListener('securitypolicyviolation', e =>
+            (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI));"""
+    )
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    api = harness(EVERYTHING, fields=BUILTIN_FIELDS, csp=STRICT_CSP)
+    api.audience = lambda body: (200, {"count": 3, "sample": []})
+    page.get_by_role("button", name="Add condition").first.click()
+    expect(page.get_by_test_id("pz-count")).to_have_text("3")
+    page.get_by_text("Test a visitor").click()
+    page.get_by_role("button", name="Test visitor").click()
+    expect(page.get_by_test_id("pz-match")).to_be_visible()
+    page.get_by_text("JSON (read-only)").click()
+    assert page.evaluate("window.__csp || []") == []
+    assert refused == []
     assert page_errors == []
