@@ -262,11 +262,11 @@ BENCH_SEGMENT = {
         {"field": "context.device_type", "op": "in", "value": ["mobile", "tablet"]},
     ]
 }
-# Expression indexes matching exactly the SQL that to_q() emits for these reads.
+# Expression indexes on the most selective traits; profile_index_sql() writes exactly the
+# expression to_q() emits, so PostgreSQL combines them (BitmapAnd) before reading rows.
 BENCH_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS bench_profile_city ON segments_profile (site_id, "
-    "personalize_lower((CASE WHEN jsonb_typeof((traits #> '{city}')) = 'string' "
-    "THEN (traits #>> '{city}') END)))",
+    ("bench_profile_city", "profile.city", "string"),
+    ("bench_profile_gender", "profile.gender", "enum"),
 ]
 
 
@@ -336,7 +336,8 @@ def _load_profiles(alias: str, n: int) -> int:
     if have >= n:
         return site.pk
     rnd = random.Random(42)
-    cities = ["Detroit", "detroit", "Chicago", "Boston", "Austin", "Denver", "Seattle", "Miami"]
+    # 40 cities (Detroit spelled two ways); ~5 % of people live in Detroit.
+    cities = ["Detroit", "detroit"] + [f"City {k}" for k in range(38)]
     genders = ["female", "male", "non_binary", "unknown"]
     devices = ["mobile", "tablet", "desktop", "tv"]
     t0 = time.perf_counter()
@@ -371,11 +372,24 @@ def _load_profiles(alias: str, n: int) -> int:
                         now,
                     )
                 )
-        for ddl in BENCH_INDEXES:
-            cur.execute(ddl)
         cur.execute("ANALYZE segments_profile")
     print(f"  loaded {n - have:,} profiles in {time.perf_counter() - t0:.1f} s")
     return site.pk
+
+
+def _ensure_indexes(alias: str) -> None:
+    from django.db import connections
+
+    from segments.criteria.compile_sql import profile_index_sql
+
+    with connections[alias].cursor() as cur:
+        for name, field, type_ in BENCH_INDEXES:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+            if not cur.fetchone()[0]:
+                t0 = time.perf_counter()
+                cur.execute(profile_index_sql(name, field, type_))
+                cur.execute("ANALYZE segments_profile")
+                print(f"  created index {name} in {time.perf_counter() - t0:.1f} s")
 
 
 def bench_postgres_count(n: int = 1_000_000) -> float | None:
@@ -392,6 +406,7 @@ def bench_postgres_count(n: int = 1_000_000) -> float | None:
         print(f"PostgreSQL count: skipped ({exc.__class__.__name__}: {exc})")
         return None
     site_id = _load_profiles(alias, n)
+    _ensure_indexes(alias)
     rule = compile_criteria(BENCH_SEGMENT)
     qs = Profile.objects.using(alias).filter(site_id=site_id).filter(rule.to_q())
     qs.count()  # warm the cache

@@ -77,7 +77,10 @@ class Reader:
         self.pg = vendor == "postgresql"
         self.col, self.keys = col, keys
         if keys is not None:
-            if self.pg:
+            if self.pg and len(keys) == 1:  # -> is cheaper than #> for one key
+                self.j = f"({col} -> '{keys[0]}')"
+                self.t = f"({col} ->> '{keys[0]}')"
+            elif self.pg:
                 self.j = f"({col} #> '{{{','.join(keys)}}}')"
                 self.t = f"({col} #>> '{{{','.join(keys)}}}')"
             else:
@@ -337,3 +340,22 @@ def to_q(root: Any, now: datetime) -> Q:
         now = now.replace(tzinfo=UTC)
     now_ts = (now - _EPOCH) / timedelta(seconds=1)
     return _node_q(root, now, now_ts, False)
+
+
+def profile_index_sql(name: str, field: str, type_: str, case_sensitive: bool = False) -> str:
+    """PostgreSQL DDL for an expression index that to_q()'s SQL for `field` can use.
+
+    The indexed expression is exactly what to_q() emits for a condition on that field
+    (e.g. `profile.city` eq/in, or `profile.age` comparisons), so the planner matches it.
+    """
+    root, *keys = field.split(".")
+    if root not in ("profile", "context") or not keys:
+        raise ValueError("only profile.* and context.* fields are stored as JSON")
+    r = Reader("postgresql", ROOT_COLUMNS[root], tuple(keys))
+    if type_ in ("string", "enum"):
+        expr = _fold(r.string(), case_sensitive)
+    elif type_ == "number":
+        expr = r.number()
+    else:
+        raise ValueError(f"no index recipe for {type_} fields")
+    return f'CREATE INDEX IF NOT EXISTS "{name}" ON segments_profile (site_id, ({expr}))'
