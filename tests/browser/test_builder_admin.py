@@ -96,7 +96,9 @@ def add_condition(page: Page, field: str, operator: str | None = None) -> Any:
     return rule
 
 
-def test_build_save_reload(logged_in: Page, live_server: Any, site: Any, people: None) -> None:
+def test_build_save_reload(
+    logged_in: Page, live_server: Any, site: Any, people: None, page_errors: list[str]
+) -> None:
     page = logged_in
     page.goto(f"{live_server.url}/admin/segments/segment/add/")
     page.get_by_label("Key").fill("detroit-shoes")
@@ -147,6 +149,7 @@ def test_build_save_reload(logged_in: Page, live_server: Any, site: Any, people:
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     segment.refresh_from_db()
     assert segment.criteria == EXPECTED
+    assert page_errors == []
 
 
 def test_validation_error_is_shown_at_its_rule(

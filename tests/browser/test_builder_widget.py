@@ -245,3 +245,25 @@ def test_works_under_a_strict_content_security_policy(
     assert page.evaluate("window.__csp || []") == []
     assert refused == []
     assert page_errors == []
+
+
+def test_keyboard_only_editing(harness: Any, page: Any) -> None:
+    harness({"all": []}, fields=BUILTIN_FIELDS)
+    page.get_by_role("button", name="Add condition").focus()
+    page.keyboard.press("Enter")
+    active = "() => document.activeElement.getAttribute('aria-label')"
+    page.keyboard.press("Tab")  # + Group
+    page.keyboard.press("Tab")
+    assert page.evaluate(active) == "Field"
+    page.keyboard.press("Tab")
+    assert page.evaluate(active) == "Operator"
+    page.keyboard.press("Tab")
+    assert page.evaluate(active) == "Value for Age"
+    page.keyboard.type("42")
+    page.keyboard.press("Enter")  # must not submit the admin form
+    assert stored(page) == {"all": [{"field": "profile.age", "op": "eq", "value": 42}]}
+    assert page.url.endswith("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate(active) == "Remove condition"
+    page.keyboard.press("Enter")
+    assert stored(page) == {"all": []}
