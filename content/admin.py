@@ -43,7 +43,7 @@ from content.selectors import (
 from personalize.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
 from personalize.roles import Perm
 from personalize.selectors import sites_for_user, user_has_site_perm
-from segments.models import Segment
+from segments.models import Segment, SegmentStatus
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +54,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def _segment_label(segment: Segment) -> str:
+    status = "" if segment.status == SegmentStatus.ACTIVE else f" — {segment.status}, never matches"
+    return f"{segment.name} [{segment.key}]{status}"
 
 
 class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
@@ -79,6 +84,9 @@ class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
                 )
             kwargs["required"] = False
             kwargs["empty_label"] = "— default (everyone else) —"
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            field.label_from_instance = _segment_label
+            return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
