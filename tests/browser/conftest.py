@@ -138,7 +138,7 @@ def harness(page: Any) -> Callable[..., FakeApi]:
 
         page.route(f"{HARNESS_ORIGIN}/**", serve)
         page.goto(f"{HARNESS_ORIGIN}/")
-        page.wait_for_selector(".pz-app")
+        page.wait_for_selector(".pz-app" if kwargs.get("mounts", True) else ".pz-source")
         return api
 
     return open_harness

@@ -267,3 +267,12 @@ def test_keyboard_only_editing(harness: Any, page: Any) -> None:
     assert page.evaluate(active) == "Remove condition"
     page.keyboard.press("Enter")
     assert stored(page) == {"all": []}
+
+
+def test_invalid_stored_json_falls_back_to_the_textarea(harness: Any, page: Any) -> None:
+    harness('{"all": [', fields=BUILTIN_FIELDS, mounts=False)
+    page.wait_for_function("() => !!window.PersonalizeBuilder")
+    expect(page.locator(".pz-fallback-note")).to_be_visible()
+    expect(page.locator("textarea[name=criteria]")).to_be_visible()
+    expect(page.locator("textarea[name=criteria]")).to_have_value('{"all": [')
+    assert page.locator(".pz-app").count() == 0
