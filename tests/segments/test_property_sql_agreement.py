@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segments.criteria import compile_criteria
+from segments.criteria import StaticSegment, compile_criteria
 from segments.documents import profile_document
-from segments.models import Event, Profile
+from segments.models import Event, Profile, Segment, StaticMember
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, 250000, tzinfo=UTC)
 FIELDS = {"profile.address.city": "string", "context.plan": "enum"}
@@ -350,6 +350,14 @@ def site(db):
     return SiteFactory(slug="prop", name="Prop")
 
 
+@pytest.fixture
+def vip(site):
+    seg = Segment.objects.create(site=site, key="vip", name="VIP", kind="static")
+    for uid in ("user0", "u-1-é", "someone-else"):
+        StaticMember.objects.create(segment=seg, user_id=uid)
+    return StaticSegment("vip", frozenset({"user0", "u-1-é", "someone-else"}), site.pk, seg.pk)
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=150,
@@ -357,8 +365,18 @@ def site(db):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(tree=trees, people=profiles)
-def test_memory_and_sql_agree(site, tree, people):
-    rule = compile_criteria(tree, fields=FIELDS, now=NOW)
+def test_memory_and_sql_agree(site, vip, tree, people):
+    segments = {
+        "vip": vip,  # static, by segment id in SQL
+        "vip-list": StaticSegment("vip-list", frozenset({"user2", "u-3-é"})),  # static, by ids
+        "adults-in-detroit": {
+            "all": [
+                {"field": "profile.age", "op": "gte", "value": 18},
+                {"field": "profile.city", "op": "in", "value": ["detroit", "détroit"]},
+            ]
+        },
+    }
+    rule = compile_criteria(tree, fields=FIELDS, now=NOW, segments=segments)
     Profile.objects.filter(site=site).delete()
     created = []
     for i, p in enumerate(people):
@@ -388,3 +406,39 @@ def test_memory_and_sql_agree(site, tree, people):
     for prof in Profile.objects.filter(site=site):
         expected = rule.matches(profile_document(prof))
         assert (prof.pk in in_sql) == expected, (tree, profile_document(prof))
+
+
+@settings(max_examples=200, deadline=None)
+@given(tree=trees, people=profiles)
+def test_generated_code_closures_explain_and_ruleset_agree(tree, people):
+    """The generated evaluator, the closures behind explain() and RuleSet all agree."""
+    from segments.criteria import compile_rules
+
+    rule = compile_criteria(tree, fields=FIELDS, now=NOW, segments=SEGMENTS_NO_DB)
+    rs = compile_rules(
+        {"a": tree, "b": {"none": [tree]}}, fields=FIELDS, now=NOW, segments=SEGMENTS_NO_DB
+    )
+    for p in people:
+        doc = {
+            "visitor": {"id": "v-1", "user_id": "user0", "is_known": True},
+            "profile": p["traits"],
+            "context": p["last_context"],
+            "events": [
+                {
+                    "name": e["name"],
+                    "properties": e["properties"],
+                    "timestamp": e["occurred_at"].isoformat(),
+                }
+                for e in p["events"]
+            ],
+        }
+        expected = rule.matches(doc)
+        assert rule.explain(doc)["passed"] is expected
+        assert rs.matching(doc) == (["a"] if expected else ["b"])
+
+
+SEGMENTS_NO_DB = {
+    "vip": StaticSegment("vip", frozenset({"user0"})),
+    "vip-list": StaticSegment("vip-list", frozenset({"user2"})),
+    "adults-in-detroit": {"all": [{"field": "profile.age", "op": "gte", "value": 18}]},
+}
