@@ -340,8 +340,7 @@ export function Builder({ root, textarea, cfg, initial }) {
       clearTimeout(timer);
       ac.abort();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [json, site]);
+  }, [json, site, cfg, root]); // `json` is `criteria` serialised: it changes exactly when the tree does
 
   const [explanation, setExplanation] = useState(null);
   useEffect(() => setExplanation(null), [json]);

@@ -7,12 +7,6 @@ export const EVENT_FIELD = "__event__";
 export const SEGMENT_FIELD = "__segment__";
 export const ROLLOUT_FIELD = "__rollout__";
 export const RAW_FIELD = "__raw__";
-export const PSEUDO_OPERATORS = {
-  [EVENT_FIELD]: "performed",
-  [SEGMENT_FIELD]: "member_of",
-  [ROLLOUT_FIELD]: "in_rollout",
-  [RAW_FIELD]: "raw",
-};
 export const GROUP_KEYS = ["all", "any", "none"];
 export const NO_VALUE_OPS = new Set(["is_set", "is_not_set", "is_true", "is_false"]);
 

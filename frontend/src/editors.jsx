@@ -74,7 +74,6 @@ function ParsedInput({ value, parse, format, onChange, label, aria, ...rest }) {
   const [text, setText] = useState(() => format(value));
   useEffect(() => {
     if (JSON.stringify(parse(text)) !== JSON.stringify(value)) setText(format(value));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value]);
   return (
     <input
@@ -107,7 +106,6 @@ function ListInput({ value, onChange, kind, label, aria }) {
   const [text, setText] = useState(() => format(value));
   useEffect(() => {
     if (JSON.stringify(parse(text)) !== JSON.stringify(value)) setText(format(value));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value]);
   return (
     <textarea
