@@ -74,7 +74,7 @@ def variant_from_snapshot(
 
 
 def slot_from_snapshot(snapshot: Mapping[str, Any], slot_kind: str, revision: int) -> PublishedSlot:
-    """A slot from a revision snapshot (see `content.services.snapshots`)."""
+    """A slot from a revision snapshot (see `content.selectors.slot_snapshot`)."""
     variants = [
         variant_from_snapshot(v, slot_kind, snapshot.get("kind", ""))
         for v in snapshot.get("variants", [])
