@@ -33,6 +33,7 @@ class _Gen:
         # hoist: read every field once up front (many rules); else read lazily in each
         # condition (one rule, where the first failing condition ends the evaluation).
         self.hoist = hoist
+        self.roots: set[str] = set()
         self.pending: dict[str, str] = {}
         self.reads: dict[tuple[str, str], int] = {}
         self.derived: dict[tuple[str, int], str] = {}
@@ -45,6 +46,7 @@ class _Gen:
 
     def read(self, root: str, key: str, kind: str) -> str:
         """A local holding root.key as `raw`, `str` (exact), `ci` (folded str) or `num`."""
+        self.roots.add(root)
         if not self.hoist:
             name = f"_{kind}_{len(self.pending)}"
             get = f"{_ROOT_VARS[root]}.get({key!r})"
@@ -137,15 +139,11 @@ class _Gen:
         return None
 
     def source(self, name: str, body: list[str]) -> str:
-        lines = [
-            f"def {name}(d, now):",
-            "    _p = d.get('profile')",
-            "    if _p.__class__ is not dict: _p = _E",
-            "    _c = d.get('context')",
-            "    if _c.__class__ is not dict: _c = _E",
-            "    _v = d.get('visitor')",
-            "    if _v.__class__ is not dict: _v = _E",
-        ]
+        lines = [f"def {name}(d, now):"]
+        for root, var in _ROOT_VARS.items():  # only the sections this code reads
+            if root in self.roots:
+                lines.append(f"    {var} = d.get({root!r})")
+                lines.append(f"    if {var}.__class__ is not dict: {var} = _E")
         lines += [f"    {line}" for line in self.prelude]
         lines += [f"    {line}" for line in body]
         return "\n".join(lines) + "\n"
@@ -161,7 +159,8 @@ class _Gen:
 def generate(compiled: Compiled) -> Any:
     """A function `(doc, now) -> bool` equivalent to `compiled.fn`."""
     gen = _Gen(hoist=False)
-    fn = gen.build("_rule", [f"return bool({gen.expr(compiled)})"])
+    # Every inlined test, closure and `not` yields a bool, so no bool() call is needed.
+    fn = gen.build("_rule", [f"return {gen.expr(compiled)}"])
     return fn if fn is not None else compiled.fn
 
 
