@@ -110,3 +110,14 @@ def test_production_logs_are_json_lines():
     assert record["level"] == "WARNING"
     assert record["logger"] == "personalize.test"
     assert record["site"] == "alpha"
+
+
+def test_every_beat_schedule_entry_names_a_registered_task():
+    from django.conf import settings
+
+    from personalize.celery import app
+
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
