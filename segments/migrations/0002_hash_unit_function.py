@@ -78,7 +78,8 @@ BEGIN
     secs := coalesce(m[4]::numeric, 0) * 3600 + coalesce(m[5]::numeric, 0) * 60
         + coalesce(m[6]::numeric, 0) + coalesce(('0.' || m[7])::numeric, 0);
     IF m[9] IS NOT NULL THEN
-        off := (m[10]::numeric * 3600 + m[11]::numeric * 60) * (CASE WHEN m[9] = '-' THEN -1 ELSE 1 END);
+        off := (m[10]::numeric * 3600 + m[11]::numeric * 60)
+            * (CASE WHEN m[9] = '-' THEN -1 ELSE 1 END);
     END IF;
     RETURN (days * 86400 + secs - off)::float8;
 END
