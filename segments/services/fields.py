@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from personalize.models import Site
+from personalize.services import site_config_bump
 from segments.models import Field, FieldType, Segment
 from segments.selectors import builtin_field_paths, builtin_field_specs
 
@@ -141,7 +142,9 @@ def field_create(
         builtin=False,
     )
     field.full_clean()
-    field.save()
+    with transaction.atomic():
+        field.save()
+        site_config_bump(site_id=field.site_id)  # segments compile against the catalog
     return field
 
 
@@ -165,7 +168,9 @@ def field_update(
     if help_text is not None:
         field.help_text = help_text
     field.full_clean()
-    field.save()
+    with transaction.atomic():
+        field.save()
+        site_config_bump(site_id=field.site_id)  # segments compile against the catalog
     return field
 
 
@@ -178,7 +183,9 @@ def field_delete(*, field: Field) -> None:
         raise ValidationError(
             f"Segments use {field.path}: {', '.join(users[:10])}. Change them before deleting it."
         )
-    field.delete()
+    with transaction.atomic():
+        field.delete()
+        site_config_bump(site_id=field.site_id)
 
 
 def _tree_fields(tree: Any, out: set[str], depth: int = 0) -> None:

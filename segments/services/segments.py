@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from personalize.models import Site
+from personalize.services import site_config_bump
 from segments.models import (
     Profile,
     Segment,
@@ -24,6 +25,12 @@ from segments.selectors import _tree_refs, criteria_compile, segment_rule
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SNAPSHOT_BATCH = 5000
+
+
+def segment_config_changed(*, segment: Segment, was_active: bool = False) -> None:
+    """Tell delivery to rebuild the site's snapshot when an active segment changed."""
+    if was_active or segment.status == SegmentStatus.ACTIVE:
+        site_config_bump(site_id=segment.site_id)
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -98,6 +105,7 @@ def segment_create(
     with transaction.atomic():
         segment.save()
         _record(segment, changed_by=created_by, summary="Created")
+        segment_config_changed(segment=segment)
     return segment
 
 
@@ -113,6 +121,7 @@ def segment_update(
 ) -> Segment:
     """Change a segment. Every change of criteria, name or status is recorded in its history."""
     changes: list[str] = []
+    was_active = segment.status == SegmentStatus.ACTIVE
     if criteria is not None and criteria != segment.criteria:
         if segment.kind == SegmentKind.STATIC:
             raise ValidationError(
@@ -145,6 +154,7 @@ def segment_update(
         if changes:
             text = summary or "; ".join(changes)
             _record(segment, changed_by=changed_by, summary=text[:1].upper() + text[1:])
+            segment_config_changed(segment=segment, was_active=was_active)
     return segment
 
 
@@ -170,7 +180,9 @@ def segment_delete(*, segment: Segment) -> None:
         raise ValidationError(
             f"Segments reference {segment.key!r}: {', '.join(users[:10])}. Change them first."
         )
-    segment.delete()
+    with transaction.atomic():
+        segment.delete()
+        segment_config_changed(segment=segment)
 
 
 def _unique_key(site_id: int, base: str) -> str:

@@ -156,4 +156,7 @@ def static_segment_upload_csv(
             changed_at=now,
             summary=f"Uploaded {len(ids)} user ids ({mode}): +{result.added} -{result.removed}",
         )
+        from segments.services.segments import segment_config_changed
+
+        segment_config_changed(segment=segment)
     return result

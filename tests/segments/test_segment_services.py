@@ -273,3 +273,22 @@ def test_revision_for_every_service_change(site):
     segment = segment_create(site=site, key="a", name="A")
     segment_update(segment=segment, name="B", criteria=WOMEN, status="active")
     assert SegmentRevision.objects.filter(segment=segment).count() == 2
+
+
+def test_changes_to_active_segments_bump_the_site_config(site):
+    def version():
+        site.refresh_from_db()
+        return site.config_version
+
+    start = version()
+    draft = segment_create(site=site, key="draft", name="Draft", criteria=DETROIT)
+    segment_update(segment=draft, name="Still a draft")
+    assert version() == start  # delivery ignores drafts
+    segment_update(segment=draft, status=SegmentStatus.ACTIVE)
+    assert version() == start + 1
+    segment_update(segment=draft, criteria=WOMEN)
+    assert version() == start + 2
+    segment_archive(segment=draft)
+    assert version() == start + 3
+    field_create(site=site, path="profile.balance", type="number")
+    assert version() == start + 4
