@@ -1,27 +1,60 @@
 """The decision engine: a compiled, immutable per-site Snapshot and `decide()`. Pure: no ORM.
 
-A Snapshot holds what a site has *published*: compiled segment rules, the live slots
-(variants in priority order, defaults) and screens. `decide()` evaluates a visitor
-document against it. Segment rules are evaluated lazily and at most once per decision,
-only for the segments the requested slots actually target (plus every active segment when
-`explain` asks for the full list).
+A Snapshot holds what a site has *published*: compiled segment rules and the live slots
+(placements and screens, variants in priority order, defaults), precompiled into tables
+whose response entries are built once. `decide()` walks them for a visitor document with
+the resolution rule of `content.resolution` (a test keeps the two in agreement). Segment
+rules run lazily and at most once per decision, only for the segments the requested slots
+reach (plus every active segment when `explain` asks for the full list).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from content.published import PublishedSite, PublishedSlot
-from content.resolution import resolve_all
+from content.published import PublishedSite, PublishedSlot, PublishedVariant
 
 
 class Rule(Protocol):
-    def matches(self, doc: Mapping[str, Any]) -> bool: ...
+    def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool: ...
 
-    def explain(self, doc: Mapping[str, Any]) -> dict: ...
+
+# One targeted variant, precompiled: (segment key, starts_at, ends_at, response entry).
+Targeted = tuple[str, datetime | None, datetime | None, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSlot:
+    """A live slot as decide walks it. The response entries are built once per snapshot and
+    shared by every decision: treat them as read-only."""
+
+    key: str
+    targeted: tuple[Targeted, ...]  # in evaluation order (content.published)
+    default: dict[str, Any]
+
+
+def _entry(kind: str, variant: PublishedVariant, reason: dict[str, Any]) -> dict[str, Any]:
+    if kind == "placement":
+        return {"variant": variant.key, "content": variant.payload, "reason": reason}
+    return {"variant": variant.key, "design": variant.payload.get("design", {}), "reason": reason}
+
+
+def compile_slot(slot: PublishedSlot, kind: str) -> CompiledSlot:
+    targeted = tuple(
+        (
+            v.segment_key or "",
+            v.starts_at,
+            v.ends_at,
+            _entry(kind, v, {"kind": "segment", "segment": v.segment_key}),
+        )
+        for v in slot.targeted
+    )
+    return CompiledSlot(
+        key=slot.key, targeted=targeted, default=_entry(kind, slot.default, {"kind": "default"})
+    )
 
 
 @dataclass(frozen=True)
@@ -36,47 +69,68 @@ class Snapshot:
     timezone: str = "UTC"
     broken_segments: Mapping[str, str] = field(default_factory=dict)  # key -> compile error
     built_at: datetime | None = None
+    placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
+    screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        placements = {k: compile_slot(s, "placement") for k, s in self.published.placements.items()}
+        screens = {k: compile_slot(s, "screen") for k, s in self.published.screens.items()}
+        object.__setattr__(self, "placement_table", placements)
+        object.__setattr__(self, "screen_table", screens)
 
 
-def membership(snapshot: Snapshot, doc: Mapping[str, Any]) -> Callable[[str], bool]:
-    """`is_member(key)` for one visitor: each rule runs at most once; unknown keys are False."""
-    rules = snapshot.rules
+def _resolve(
+    table: Mapping[str, CompiledSlot],
+    keys: tuple[str, ...] | list[str] | None,
+    rules: Mapping[str, Rule],
+    seen: dict[str, bool],
+    doc: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """content.resolution.resolve_slot's rule, inlined for speed: the first targeted variant
+    (by priority) scheduled at `now` whose segment matches, else the default. Each segment
+    rule runs at most once per decision (`seen`); unknown or failing rules do not match."""
+    out: dict[str, dict[str, Any]] = {}
+    slots = table.values() if keys is None else [table[k] for k in keys if k in table]
+    for slot in slots:
+        for segment, starts, ends, entry in slot.targeted:
+            if (starts is not None and now < starts) or (ends is not None and now >= ends):
+                continue
+            hit = seen.get(segment)
+            if hit is None:
+                rule = rules.get(segment)
+                if rule is None:
+                    hit = False
+                else:
+                    try:
+                        hit = bool(rule.matches(doc, now))
+                    except Exception:  # a rule must never take a page down: it does not match
+                        hit = False
+                seen[segment] = hit
+            if hit:
+                out[slot.key] = entry
+                break
+        else:
+            out[slot.key] = slot.default
+    return out
+
+
+def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None = None) -> Any:
+    """`is_member(key)` for one visitor (previews, tests): memoised, unknown keys False."""
     seen: dict[str, bool] = {}
 
     def is_member(key: str) -> bool:
         hit = seen.get(key)
         if hit is None:
-            rule = rules.get(key)
+            rule = snapshot.rules.get(key)
             try:
-                hit = bool(rule is not None and rule.matches(doc))
-            except Exception:  # a rule must never take a page down: it just does not match
+                hit = bool(rule is not None and rule.matches(doc, now))
+            except Exception:
                 hit = False
             seen[key] = hit
         return hit
 
-    is_member.seen = seen  # type: ignore[attr-defined]
     return is_member
-
-
-def _trace(
-    slot: PublishedSlot, chosen: str, is_member: Callable[[str], bool], now: datetime
-) -> list:
-    steps: list[dict[str, Any]] = []
-    for variant in slot.targeted:
-        active = variant.is_active(now)
-        step: dict[str, Any] = {
-            "variant": variant.key,
-            "segment": variant.segment_key,
-            "scheduled": active,
-        }
-        if active:
-            step["matched"] = is_member(variant.segment_key or "")
-        steps.append(step)
-        if variant.key == chosen:
-            break
-    if chosen == slot.default.key:
-        steps.append({"variant": slot.default.key, "segment": None, "default": True})
-    return steps
 
 
 def decide(
@@ -90,78 +144,119 @@ def decide(
 ) -> dict[str, Any]:
     """The decide response body (minus `visitor_id`) for one visitor document.
 
-    `placements` / `screens` None means all of them (both None: everything); unknown keys
-    are listed under `unknown` rather than failing the request.
+    Both `placements` and `screens` None: everything. Only one of them given: just those
+    (the other kind is not decided). Unknown keys are listed under `unknown`.
     """
     if placements is not None and screens is None:
         screens = ()
     elif screens is not None and placements is None:
         placements = ()
-    is_member = membership(snapshot, doc)
-    published = snapshot.published
-    resolved = resolve_all(published, is_member, now, placements=placements, screens=screens)
-    out_placements: dict[str, Any] = {}
-    for key, res in resolved["placements"].items():
-        variant = res.variant
-        out_placements[key] = {
-            "variant": variant.key,
-            "content": variant.payload,
-            "reason": res.reason,
-        }
-    out_screens: dict[str, Any] = {}
-    for key, res in resolved["screens"].items():
-        variant = res.variant
-        out_screens[key] = {
-            "variant": variant.key,
-            "design": variant.payload.get("design", {}),
-            "reason": res.reason,
-        }
-    body: dict[str, Any] = {"placements": out_placements, "screens": out_screens}
+    seen: dict[str, bool] = {}
+    rules = snapshot.rules
+    body: dict[str, Any] = {
+        "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now),
+        "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now),
+    }
     unknown: dict[str, list[str]] = {}
     if placements:
-        missing = [k for k in placements if k not in published.placements]
+        missing = [k for k in placements if k not in snapshot.placement_table]
         if missing:
             unknown["placements"] = missing
     if screens:
-        missing = [k for k in screens if k not in published.screens]
+        missing = [k for k in screens if k not in snapshot.screen_table]
         if missing:
             unknown["screens"] = missing
     if unknown:
         body["unknown"] = unknown
     if explain:
-        body["explain"] = explain_decision(snapshot, doc, is_member, resolved, now)
+        body["explain"] = explain_decision(snapshot, doc, seen, body, now)
     return body
+
+
+def _trace(slot: CompiledSlot, chosen: str, seen: dict[str, bool], now: datetime) -> list:
+    steps: list[dict[str, Any]] = []
+    for segment, starts, ends, entry in slot.targeted:
+        scheduled = not (
+            (starts is not None and now < starts) or (ends is not None and now >= ends)
+        )
+        step: dict[str, Any] = {
+            "variant": entry["variant"],
+            "segment": segment,
+            "scheduled": scheduled,
+        }
+        if scheduled:
+            step["matched"] = seen.get(segment, False)
+        steps.append(step)
+        if entry["variant"] == chosen:
+            return steps
+    steps.append({"variant": slot.default["variant"], "segment": None, "default": True})
+    return steps
 
 
 def explain_decision(
     snapshot: Snapshot,
     doc: Mapping[str, Any],
-    is_member: Callable[[str], bool],
-    resolved: Mapping[str, Mapping[str, Any]],
+    seen: dict[str, bool],
+    body: Mapping[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    """Segments matched (all active ones are evaluated) and, per slot, the variants tried."""
+    """Segments matched (every active one is evaluated) and, per slot, the variants tried."""
     for key in snapshot.active_segments:
-        is_member(key)
-    matched = sorted(k for k, hit in is_member.seen.items() if hit)  # type: ignore[attr-defined]
-    trace: dict[str, Any] = {"placements": {}, "screens": {}}
-    for kind, slots in (
-        ("placements", snapshot.published.placements),
-        ("screens", snapshot.published.screens),
-    ):
-        for key, res in resolved[kind].items():
-            trace[kind][key] = {
-                "variant": res.variant.key,
-                "reason": res.reason,
-                "trace": _trace(slots[key], res.variant.key, is_member, now),
-            }
-    return {
-        "segments": matched,
+        if key not in seen:
+            rule = snapshot.rules.get(key)
+            try:
+                seen[key] = bool(rule is not None and rule.matches(doc, now))
+            except Exception:
+                seen[key] = False
+    out: dict[str, Any] = {
+        "segments": sorted(k for k, hit in seen.items() if hit),
         "snapshot_version": snapshot.version,
         "broken_segments": sorted(snapshot.broken_segments),
-        "context": dict(doc.get("context") or {}),
-        **trace,
+        "context": {
+            k: v.isoformat() if isinstance(v, datetime) else v
+            for k, v in (doc.get("context") or {}).items()
+        },
+        "placements": {},
+        "screens": {},
     }
+    for kind, table in (
+        ("placements", snapshot.placement_table),
+        ("screens", snapshot.screen_table),
+    ):
+        for key, entry in body[kind].items():
+            out[kind][key] = {
+                "variant": entry["variant"],
+                "reason": entry["reason"],
+                "trace": _trace(table[key], entry["variant"], seen, now),
+            }
+    return out
+
+
+def _when(value: Any) -> Any:
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return value
+
+
+def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """Parse the document's timestamps once per decision (context.local_time, event times),
+    so the rules that read them do not each parse the same strings again."""
+    context = doc.get("context")
+    if context and type(context.get("local_time")) is str:
+        doc["context"] = {**context, "local_time": _when(context["local_time"])}
+    events = doc.get("events")
+    if events:
+        doc["events"] = [
+            {**e, "timestamp": _when(e["timestamp"])}
+            if type(e) is dict and type(e.get("timestamp")) is str
+            else e
+            for e in events
+        ]
+    return doc
 
 
 def visitor_document(
@@ -196,7 +291,7 @@ def visitor_document(
         for key in ("first_seen", "last_seen"):
             value = stored.get(key)
             if value is not None:
-                visitor[key] = value.isoformat() if hasattr(value, "isoformat") else value
+                visitor[key] = _when(value)  # datetimes: rules read them without parsing
         events = stored.get("recent_events") or []
     else:
         profile = dict(inline_profile)
@@ -204,4 +299,6 @@ def visitor_document(
             for key, value in visitor_extra.items():
                 visitor.setdefault(key, value)
         events = []
-    return {"visitor": visitor, "profile": profile, "context": dict(context), "events": events}
+    return prepare_document(
+        {"visitor": visitor, "profile": profile, "context": dict(context), "events": events}
+    )

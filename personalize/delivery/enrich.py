@@ -18,12 +18,12 @@ MOBILE_OS = {"ios", "android", "windows phone", "blackberry os", "firefox os", "
 
 
 @lru_cache(maxsize=4096)
-def parse_user_agent(user_agent: str) -> dict[str, str]:
-    """device_type (mobile/tablet/desktop/bot), os, os_version and browser of a UA string."""
+def parse_user_agent(user_agent: str) -> dict[str, Any]:
+    """device_type (mobile/tablet/desktop/other), os, os_version, browser (and is_bot)."""
     import ua_parser
 
     result = ua_parser.parse(user_agent[:1000])
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     ua, os_, device = result.user_agent, result.os, result.device
     if os_ is not None and os_.family and os_.family != "Other":
         out["os"] = os_.family
@@ -36,7 +36,8 @@ def parse_user_agent(user_agent: str) -> dict[str, str]:
     os_family = out.get("os", "").lower()
     lowered = user_agent.lower()
     if family == "Spider" or "bot" in lowered or "spider" in lowered or "crawl" in lowered:
-        out["device_type"] = "bot"
+        out["device_type"] = "other"  # the catalog's enum has no "bot"
+        out["is_bot"] = True
     elif (
         "ipad" in lowered
         or "tablet" in lowered

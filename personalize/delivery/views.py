@@ -22,12 +22,12 @@ from personalize.api.authentication import (
 )
 from personalize.api.errors import error_response
 from personalize.api.errors import exception_handler as api_exception_handler
-from personalize.api.throttling import ApiKeyRateThrottle
 from personalize.cors import OriginAllowed
 from personalize.delivery import serializers as s
 from personalize.delivery import services
 from personalize.delivery.selectors import profile_export
 from personalize.delivery.snapshot import SiteGone
+from personalize.delivery.throttling import DeliveryKeyThrottle
 from personalize.delivery.validation import (
     MAX_DECIDE_BODY,
     MAX_EVENTS_BODY,
@@ -78,7 +78,7 @@ def client_ip(request: Request) -> str:
 class DeliveryAPIView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [DeliveryKeyRequired, OriginAllowed]
-    throttle_classes = [ApiKeyRateThrottle]
+    throttle_classes = [DeliveryKeyThrottle]
     renderer_classes = [JSONRenderer]
     # Bodies are read from request.body and validated by `validation` (request.data is never
     # touched); the parser is declared so the schema shows JSON request bodies.

@@ -95,7 +95,7 @@ class Counting:
     def __init__(self, result):
         self.calls, self.result = 0, result
 
-    def matches(self, doc):
+    def matches(self, doc, now=None):
         self.calls += 1
         return self.result
 
@@ -109,7 +109,7 @@ def test_each_rule_runs_at_most_once_and_only_when_needed():
 
 def test_unknown_and_failing_rules_do_not_match():
     class Boom:
-        def matches(self, doc):
+        def matches(self, doc, now=None):
             raise ZeroDivisionError
 
     snap = snapshot({"boom": Boom()}, hero=[variant("x", "boom"), variant("y", "missing")])
@@ -176,7 +176,39 @@ def test_visitor_document():
         and known["visitor"]["user_id"] == "u"
         and known["visitor"]["is_known"]
     )
-    assert (
-        known["visitor"]["visit_count"] == 4 and known["visitor"]["first_seen"] == NOW.isoformat()
-    )
+    assert known["visitor"]["visit_count"] == 4 and known["visitor"]["first_seen"] == NOW
     assert known["profile"] == {"age": 3, "city": "X"} and known["events"] == [{"name": "e"}]
+
+
+def test_agrees_with_content_resolution():
+    import random
+
+    from content.resolution import resolve_all
+
+    rng = random.Random(3)
+    rules = {f"s{i}": rule("profile.age", i) for i in range(8)}
+    slots = {
+        f"p{j}": [
+            variant(
+                f"p{j}v{k}",
+                f"s{rng.randrange(10)}",
+                k,
+                starts_at=NOW + timedelta(hours=1) if rng.random() < 0.2 else None,
+            )
+            for k in range(4)
+        ]
+        for j in range(6)
+    }
+    snap = snapshot(rules, **slots)
+    for n in range(10):
+        d = {**doc(), "profile": {"age": n}}
+        is_member = membership(snap, d, NOW)
+        expected = resolve_all(snap.published, is_member, NOW)
+        got = decide(snap, d, now=NOW)
+        for kind in ("placements", "screens"):
+            assert {k: v["variant"] for k, v in got[kind].items()} == {
+                k: r.variant.key for k, r in expected[kind].items()
+            }
+            assert {k: v["reason"] for k, v in got[kind].items()} == {
+                k: r.reason for k, r in expected[kind].items()
+            }

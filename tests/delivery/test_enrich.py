@@ -29,9 +29,8 @@ def test_user_agents():
         and android["os"] == "Android"
         and android["os_version"] == "14"
     )
-    assert (
-        parse_user_agent("Googlebot/2.1 (+http://www.google.com/bot.html)")["device_type"] == "bot"
-    )
+    bot = parse_user_agent("Googlebot/2.1 (+http://www.google.com/bot.html)")
+    assert bot["device_type"] == "other" and bot["is_bot"] is True
     assert parse_user_agent("") == {}
 
 

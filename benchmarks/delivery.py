@@ -1,0 +1,444 @@
+"""Delivery benchmarks (issue 6), all in one run:
+
+1. in-process decide for a site with 100 segments and 30 placements of 5 variants:
+   median µs per decision (every placement and the screen decided; target ≤ 150 µs);
+2. HTTP throughput and p50/p99 of POST /api/v1/decide under gunicorn (2 sync workers)
+   against a bare Django JsonResponse view served the same way, load from a separate
+   process on loopback (wrk when installed, else a Python multiprocess client);
+   target: decide ≥ 50 % of the bare view's requests per second;
+3. events ingested per second into PostgreSQL through POST /api/v1/events.
+
+Database: BENCH_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/), database
+`<name>_delivery` (personalize_bench_delivery; BENCH_DELIVERY_DATABASE_URL overrides), created
+when missing and migrated. A separate database because the criteria benchmark keeps unmigrated
+tables in personalize_bench itself. No timing is asserted anywhere: figures are printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HTTP_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "10"))
+HTTP_CONNECTIONS = int(os.environ.get("BENCH_HTTP_CONNECTIONS", "8"))
+DECIDE_BODY = {
+    "visitor": {"id": "anon-1"},
+    "context": {
+        "city": "Detroit",
+        "weather": "rain",
+        "device_type": "mobile",
+        "os": "iOS",
+        "os_version": "17.2",
+        "local_time": "2026-11-22T19:05:00-05:00",
+    },
+}
+
+
+# --- setup ---------------------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` when it does not exist."""
+    import environ
+    import psycopg
+
+    cfg = environ.Env.db_url_config(url)
+    if "postgres" not in cfg["ENGINE"]:
+        return
+    with psycopg.connect(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+            print(f"created database {cfg['NAME']}")
+
+
+def setup() -> tuple[Any, str, str]:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+    from benchmarks.settings import delivery_database_url
+
+    url = delivery_database_url()
+    ensure_database(url)
+    print(f"database: {url}")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from benchmarks.seed import seed_bench_site
+    from personalize.services import api_key_create
+
+    t0 = time.perf_counter()
+    site = seed_bench_site("bench-delivery")
+    print(
+        f"seeded site 'bench-delivery' (100 segments, 30 placements x 5 variants) in {time.perf_counter() - t0:.1f} s"
+    )
+    delivery = api_key_create(site=site, kind="delivery", name="bench")[1]
+    server = api_key_create(site=site, kind="server", name="bench")[1]
+    return site, delivery, server
+
+
+# --- 1. in-process -------------------------------------------------------------------------------
+
+
+def bench_inprocess(site_id: int) -> dict[str, float]:
+    from django.utils import timezone
+
+    from benchmarks.seed import visitor_documents
+    from personalize.delivery import engine
+    from personalize.delivery.services import decide_for_visitor
+    from personalize.delivery.snapshot import snapshot_build, snapshot_install
+    from personalize.delivery.validation import validate_decide
+
+    snapshot = snapshot_build(site_id)
+    assert len(snapshot.published.placements) == 30 and len(snapshot.rules) == 100, (
+        snapshot.broken_segments
+    )
+    snapshot_install(snapshot)
+    docs = visitor_documents(2000)
+    now = timezone.now()
+    for doc in docs:  # warm-up
+        engine.decide(snapshot, engine.prepare_document(dict(doc)), now=now)
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    prepare = engine.prepare_document
+    for _ in range(5):
+        for doc in docs:
+            fresh = dict(doc)  # JSON-like input, as the service builds it
+            t0 = clock()
+            engine.decide(snapshot, prepare(fresh), now=now)
+            samples.append(clock() - t0)
+    engine_median = statistics.median(samples) / 1000
+    engine_p99 = sorted(samples)[int(len(samples) * 0.99)] / 1000
+
+    # The whole service path of an anonymous API decide, minus HTTP: validation,
+    # enrichment (local time), document, engine — no SQL.
+    inputs = [
+        validate_decide({"visitor": {"id": d["visitor"]["id"]}, "context": d["context"]})
+        for d in docs
+        if not d["visitor"]["is_known"]
+    ]
+    for data in inputs:
+        decide_for_visitor(site_id=site_id, data=data, now=now)
+    service: list[int] = []
+    for _ in range(3):
+        for data in inputs:
+            t0 = clock()
+            decide_for_visitor(site_id=site_id, data=data, now=now)
+            service.append(clock() - t0)
+    service_median = statistics.median(service) / 1000
+    print(
+        f"engine.decide, 30 placements + 1 screen, {len(docs)} varied visitors x 5: "
+        f"median {engine_median:.1f} µs, p99 {engine_p99:.1f} µs per decision (target ≤ 150 µs)"
+    )
+    print(
+        f"decide_for_visitor (validate + enrich + engine, anonymous): median {service_median:.1f} µs"
+    )
+    return {
+        "engine_median_us": engine_median,
+        "engine_p99_us": engine_p99,
+        "service_median_us": service_median,
+    }
+
+
+# --- 2. HTTP --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings", "PYTHONPATH": str(ROOT)}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [
+            gunicorn,
+            "personalize.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=1).read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def ensure_wrk() -> str | None:
+    found = shutil.which("wrk")
+    if found or os.environ.get("BENCH_NO_INSTALL"):
+        return found
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print("wrk not found: apt-get install -y wrk …")
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return shutil.which("wrk")
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Api-Key %(key)s"
+local body = '%(body)s'
+request = function()
+  return wrk.format(nil, nil, nil, string.gsub(body, "anon%%-1", "anon-" .. math.random(1, 10000000)))
+end
+"""
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def run_wrk(wrk: str, url: str, key: str) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT % {"key": key, "body": json.dumps(DECIDE_BODY)})
+        script = f.name
+    try:
+        out = subprocess.run(
+            [
+                wrk,
+                "-t2",
+                f"-c{HTTP_CONNECTIONS}",
+                f"-d{HTTP_SECONDS:g}s",
+                "--latency",
+                "-s",
+                script,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
+
+
+def _py_client(args: tuple[str, int, str, float]) -> list[float]:
+    import http.client
+
+    host_port, path, key, seconds = args[0], args[1], args[2], args[3]
+    host, port = host_port.split(":")
+    latencies: list[float] = []
+    end = time.perf_counter() + seconds
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Api-Key {key}",
+        "Connection": "close",
+    }
+    while time.perf_counter() < end:
+        body = json.dumps({**DECIDE_BODY, "visitor": {"id": f"anon-{uuid.uuid4().hex[:8]}"}})
+        t0 = time.perf_counter()
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("POST", path, body, headers)
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        if resp.status == 200:
+            latencies.append((time.perf_counter() - t0) * 1000)
+    return latencies
+
+
+def run_python_client(port: int, path: str, key: str) -> dict[str, float]:
+    with Pool(HTTP_CONNECTIONS) as pool:
+        t0 = time.perf_counter()
+        results = pool.map(
+            _py_client, [(f"127.0.0.1:{port}", path, key, HTTP_SECONDS)] * HTTP_CONNECTIONS
+        )
+        elapsed = time.perf_counter() - t0
+    lat = sorted(x for r in results for x in r)
+    return {
+        "rps": len(lat) / elapsed,
+        "p50_ms": lat[len(lat) // 2],
+        "p99_ms": lat[int(len(lat) * 0.99)],
+        "non_2xx": 0,
+        "socket_errors": "",
+    }
+
+
+def bench_http(port: int, key: str) -> dict[str, dict[str, float]]:
+    # warm both workers (snapshot build, key cache) before measuring
+    for _ in range(50):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/decide",
+            data=json.dumps(DECIDE_BODY).encode(),
+            headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        assert urllib.request.urlopen(req, timeout=10).status == 200
+    wrk = ensure_wrk()
+    tool = (
+        f"wrk (2 threads, {HTTP_CONNECTIONS} connections, {HTTP_SECONDS:g} s)"
+        if wrk
+        else f"Python client ({HTTP_CONNECTIONS} processes, {HTTP_SECONDS:g} s)"
+    )
+    out = {}
+    for name, path in (("bare", "/bench/bare"), ("decide", "/api/v1/decide")):
+        if wrk:
+            out[name] = run_wrk(wrk, f"http://127.0.0.1:{port}{path}", key)
+        else:
+            out[name] = run_python_client(port, path, key)
+        r = out[name]
+        extra = f", non-2xx {r['non_2xx']}" if r["non_2xx"] else ""
+        print(
+            f"{name:>6}: {r['rps']:8.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms{extra}  [{tool}]"
+        )
+    ratio = out["decide"]["rps"] / out["bare"]["rps"]
+    print(f"decide / bare JsonResponse throughput: {ratio:.0%} (target ≥ 50 %)")
+    out["ratio"] = {"value": ratio}
+    return out
+
+
+# --- 3. events ------------------------------------------------------------------------------------
+
+
+def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
+    import http.client
+
+    port, key, batches, size, run = args
+    stored = received = 0
+    for b in range(batches):
+        events = [
+            {
+                "id": f"{run}-{b}-{i}",
+                "kind": ("impression", "click", "conversion", "custom")[i % 4],
+                "name": ("impression", "click", "purchase", "video_played")[i % 4],
+                "properties": {
+                    "placement": f"placement_{i % 30:02d}",
+                    "variant": f"p{i % 30}-v{i % 5}",
+                    "price": i % 90,
+                },
+                "visitor_id": f"anon-{run}-{i % 97}",
+            }
+            for i in range(size)
+        ]
+        body = json.dumps({"events": events})
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request(
+            "POST",
+            "/api/v1/events",
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"},
+        )
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        conn.close()
+        if resp.status != 202:
+            raise RuntimeError(f"events: HTTP {resp.status} {data}")
+        stored += data["stored"]
+        received += data["received"]
+    return stored, received
+
+
+def bench_events(port: int, key: str, site_id: int) -> dict[str, float]:
+    from segments.models import Event
+
+    clients, batches, size = 4, int(os.environ.get("BENCH_EVENT_BATCHES", "25")), 500
+    before = Event.objects.filter(site_id=site_id).count()
+    _events_client((port, key, 1, 50, f"warm-{uuid.uuid4().hex[:6]}"))
+    args = [(port, key, batches, size, f"c{c}-{uuid.uuid4().hex[:6]}") for c in range(clients)]
+    t0 = time.perf_counter()
+    with Pool(clients) as pool:
+        results = pool.map(_events_client, args)
+    elapsed = time.perf_counter() - t0
+    stored = sum(r[0] for r in results)
+    in_db = Event.objects.filter(site_id=site_id).count() - before - 50
+    rate = stored / elapsed
+    print(
+        f"events: {stored:,} stored in {elapsed:.2f} s = {rate:,.0f} events/s "
+        f"({clients} clients x {batches} batches of {size}; {in_db:,} new rows in PostgreSQL)"
+    )
+    # retrying a batch is idempotent and cheap
+    t0 = time.perf_counter()
+    again = _events_client((port, key, 1, size, args[0][4]))
+    print(
+        f"events: retried batch of {size}: {again[0]} stored (duplicates skipped) in "
+        f"{(time.perf_counter() - t0) * 1000:.0f} ms"
+    )
+    return {"events_per_s": rate, "stored": stored}
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+
+def main() -> dict[str, Any]:
+    print("== Delivery (issue 6) ==")
+    site, delivery_key, _server_key = setup()
+    results: dict[str, Any] = {"inprocess": bench_inprocess(site.pk)}
+    port = free_port()
+    server = start_gunicorn(port)
+    try:
+        results["http"] = bench_http(port, delivery_key)
+        results["events"] = bench_events(port, delivery_key, site.pk)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return results
+
+
+if __name__ == "__main__":
+    main()
