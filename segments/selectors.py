@@ -355,9 +355,13 @@ class Audience:
     sample: list[dict[str, Any]] = field(default_factory=list)
 
 
-def criteria_audience(*, site: Site, criteria: Any, sample: int = 10) -> Audience:
-    """How many stored profiles of the site match, and a few of them (most recently seen)."""
-    rule = criteria_compile(site=site, tree=criteria)
+def criteria_audience(
+    *, site: Site, criteria: Any, sample: int = 10, segment_key: str | None = None
+) -> Audience:
+    """How many stored profiles of the site match, and a few of them (most recently seen).
+
+    `segment_key`: the segment being edited (its rollouts' default salt)."""
+    rule = criteria_compile(site=site, tree=criteria, segment_key=segment_key or None)
     profiles = _matching_profiles(site=site, rule=rule)
     count = profiles.count()
     rows: list[dict[str, Any]] = []
@@ -388,9 +392,12 @@ def criteria_preview(
     criteria: Any,
     document: dict[str, Any] | None = None,
     user_id: str | None = None,
+    segment_key: str | None = None,
 ) -> Preview:
     """Does a visitor document (or a stored profile's) match? With the engine's explanation."""
-    rule = criteria_compile(site=site, tree=criteria, in_memory=True)
+    rule = criteria_compile(
+        site=site, tree=criteria, in_memory=True, segment_key=segment_key or None
+    )
     if user_id:
         from segments.documents import profile_document
 

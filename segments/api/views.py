@@ -405,6 +405,7 @@ class SegmentPreviewView(_BuilderView):
                     criteria=data["criteria"],
                     document=data.get("document"),
                     user_id=data.get("user_id"),
+                    segment_key=data.get("segment_key"),
                 )
             except Profile.DoesNotExist as exc:
                 raise ValidationError({"user_id": [str(exc)]}) from exc
@@ -447,7 +448,10 @@ class SegmentAudienceView(_BuilderView):
         data = serializer.validated_data
         with as_api_errors():
             audience = criteria_audience(
-                site=data["site"], criteria=data["criteria"], sample=data["sample"]
+                site=data["site"],
+                criteria=data["criteria"],
+                sample=data["sample"],
+                segment_key=data.get("segment_key"),
             )
         return Response(AudienceResponseSerializer(audience).data)
 

@@ -129,3 +129,32 @@ def test_anonymous_cannot_preview(site, api_client):
         "/api/v1/segments/preview", {"site": site.pk, "criteria": WOMEN}, format="json"
     )
     assert response.status_code in (401, 403)
+
+
+def test_segment_being_edited(site, marketer_client):
+    """With `segment_key`, rollouts default their salt to it and self-references are cycles."""
+    from segments.services import segment_create
+
+    for i in range(20):
+        ProfileFactory(site=site, user_id=f"p-{i}")
+    rollout = {"all": [{"rollout": 50}]}
+    url = "/api/v1/segments/audience"
+    response = marketer_client.post(url, {"site": site.pk, "criteria": rollout}, format="json")
+    assert response.status_code == 400  # no salt and no segment to take it from
+    body = {"site": site.pk, "criteria": rollout, "segment_key": "half"}
+    response = marketer_client.post(url, body, format="json")
+    assert response.status_code == 200 and 0 < response.json()["count"] < 20
+    segment_create(site=site, key="half", name="Half", criteria=rollout)
+    from segments.models import Segment
+
+    assert (
+        response.json()["count"]
+        == marketer_client.get(
+            f"/api/v1/segments/{Segment.objects.get(key='half').pk}/count/"
+        ).json()["count"]
+    )
+    segment_create(site=site, key="outer", name="Outer", criteria={"all": [{"segment": "half"}]})
+    body = {"site": site.pk, "criteria": {"all": [{"segment": "outer"}]}, "segment_key": "half"}
+    response = marketer_client.post(url, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0]["path"].startswith("criteria")
