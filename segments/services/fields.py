@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from personalize.models import Site
 from personalize.services import site_config_bump
@@ -142,9 +142,12 @@ def field_create(
         builtin=False,
     )
     field.full_clean()
-    with transaction.atomic():
-        field.save()
-        site_config_bump(site_id=field.site_id)  # segments compile against the catalog
+    try:
+        with transaction.atomic():
+            field.save()
+            site_config_bump(site_id=field.site_id)  # segments compile against the catalog
+    except IntegrityError as exc:  # created concurrently since the check
+        raise ValidationError({"path": f"The site already has a field {path!r}."}) from exc
     return field
 
 

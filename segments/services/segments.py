@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from personalize.models import Site
@@ -103,7 +103,11 @@ def segment_create(
     )
     segment.full_clean(exclude=["criteria", "snapshot_of"])
     with transaction.atomic():
-        segment.save()
+        try:
+            with transaction.atomic():
+                segment.save()
+        except IntegrityError as exc:  # created concurrently since the check above
+            raise ValidationError({"key": f"The site already has a segment {key!r}."}) from exc
         _record(segment, changed_by=created_by, summary="Created")
         segment_config_changed(segment=segment)
     return segment
