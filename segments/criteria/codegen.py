@@ -139,7 +139,7 @@ class _Gen:
         return None
 
     def source(self, name: str, body: list[str]) -> str:
-        lines = [f"def {name}(d, now):"]
+        lines = [f"def {name}(d, now=None):"]
         for root, var in _ROOT_VARS.items():  # only the sections this code reads
             if root in self.roots:
                 lines.append(f"    {var} = d.get({root!r})")
@@ -157,11 +157,14 @@ class _Gen:
 
 
 def generate(compiled: Compiled) -> Any:
-    """A function `(doc, now) -> bool` equivalent to `compiled.fn`."""
+    """A function `(doc, now=None) -> bool` equivalent to `compiled.fn`."""
     gen = _Gen(hoist=False)
     # Every inlined test, closure and `not` yields a bool, so no bool() call is needed.
     fn = gen.build("_rule", [f"return {gen.expr(compiled)}"])
-    return fn if fn is not None else compiled.fn
+    if fn is None:
+        closure = compiled.fn
+        return lambda d, now=None: closure(d, now)
+    return fn
 
 
 def generate_many(compiled: Sequence[Compiled]) -> Any:
