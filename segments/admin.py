@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from personalize.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from personalize.roles import Perm
+from personalize.selectors import sites_for_user
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
 from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
@@ -30,6 +31,22 @@ from segments.services import (
 from segments.services.static import UploadError, parse_user_ids_csv
 
 
+class UserSiteFilter(admin.SimpleListFilter):
+    """Filter by site, offering only the sites the user may read (no other tenants' names)."""
+
+    title = "site"
+    parameter_name = "site"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
+        return [(str(site.pk), site.name) for site in sites_for_user(request.user, Perm.VIEW)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(site_id=int(value))
+        return queryset
+
+
 class SegmentsAdminMixin:
     read_perm = Perm.VIEW
     write_perm = Perm.MANAGE_SEGMENTS
@@ -39,7 +56,7 @@ class SegmentsAdminMixin:
 class FieldAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     form = FieldAdminForm
     list_display = ["path", "type", "label", "builtin", "site"]
-    list_filter = ["site", "type", "builtin"]
+    list_filter = [UserSiteFilter, "type", "builtin"]
     search_fields = ["path", "label"]
     ordering = ["site", "path"]
 
@@ -145,7 +162,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     form = SegmentAdminForm
     change_form_template = "admin/segments/segment/change_form.html"
     list_display = ["name", "key", "site", "kind", "status", "updated_at"]
-    list_filter = ["site", "status", "kind"]
+    list_filter = [UserSiteFilter, "status", "kind"]
     search_fields = ["name", "key", "description"]
     inlines = [SegmentRevisionInline]
     actions = ["export_csv", "snapshot_segments", "archive_segments"]
@@ -332,7 +349,7 @@ class ReadOnlyAdminMixin(SegmentsAdminMixin, SiteScopedAdminMixin):
 @admin.register(Profile)
 class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
-    list_filter = ["site", "consent"]
+    list_filter = [UserSiteFilter, "consent"]
     search_fields = ["^user_id"]
     show_full_result_count = False
     fields = [
@@ -355,7 +372,7 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "visitor_id", "profile", "site", "occurred_at"]
-    list_filter = ["site", "kind"]
+    list_filter = [UserSiteFilter, "kind"]
     search_fields = ["=visitor_id", "name"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False

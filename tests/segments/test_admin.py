@@ -181,3 +181,20 @@ def test_change_form_tells_the_builder_its_site(site, marketer, admin_client_for
     page = admin_client_for(marketer).get(f"/admin/segments/segment/{segment.pk}/change/")
     widget = page.context["adminform"].form.fields["criteria"].widget
     assert widget.site_id == site.pk and widget.segment_key == "detroit"
+
+
+def test_static_change_page_and_upload(site, marketer, admin_client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    segment = segment_create(site=site, key="vip", name="VIP", kind=SegmentKind.STATIC)
+    client = admin_client_for(marketer)
+    url = f"/admin/segments/segment/{segment.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and b"Upload members" in page.content
+    data = form_data(site, key="vip", name="VIP", kind="static", upload_mode="append")
+    data.pop("criteria")
+    data["members_csv"] = SimpleUploadedFile("vip.csv", b"u-1\nu-2\n")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert segment.static_members.count() == 2
+    assert segment.criteria == {}

@@ -127,3 +127,13 @@ def test_admin_hides_other_sites(site, beta, marketer, client):
     assert b"beta-user" not in profiles.content
     EventFactory(profile=beta["profile"], name="secret_event")
     assert b"secret_event" not in client.get("/admin/segments/event/").content
+
+
+def test_admin_site_filter_lists_only_own_sites(site, beta, marketer, client):
+    client.force_login(marketer)
+    for model in ("segment", "field", "profile", "event"):
+        page = client.get(f"/admin/segments/{model}/")
+        assert page.status_code == 200
+        assert b"Alpha" in page.content and b"Beta" not in page.content, model
+    page = client.get("/admin/segments/segment/", {"site": beta["segment"].site_id})
+    assert b"Beta VIP" not in page.content
