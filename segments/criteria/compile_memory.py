@@ -220,10 +220,11 @@ def count_test(op: str, v: Any) -> Callable[[int], bool]:
     }[op]
 
 
-def compile_event(e: EventNode, where: Fn | None) -> Fn:
-    name, secs, ok = e.name, e.within_seconds, count_test(e.count_op, e.count_value)
+def event_counter(e: EventNode, where: Fn | None) -> Callable[[Any, Any], int]:
+    """How many of the document's events count for this node."""
+    name, secs = e.name, e.within_seconds
 
-    def fn(d: Any, now: Any) -> bool:
+    def count(d: Any, now: Any) -> int:
         events = d.get("events")
         n = 0
         if events.__class__ is list:
@@ -240,9 +241,14 @@ def compile_event(e: EventNode, where: Fn | None) -> Fn:
                     if not where({"properties": props if props.__class__ is dict else {}}, now):
                         continue
                 n += 1
-        return ok(n)
+        return n
 
-    return fn
+    return count
+
+
+def compile_event(e: EventNode, where: Fn | None) -> Fn:
+    count, ok = event_counter(e, where), count_test(e.count_op, e.count_value)
+    return lambda d, now: ok(count(d, now))
 
 
 def compile_static(s: StaticSegment) -> Fn:

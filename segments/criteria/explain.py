@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from segments.criteria.compile_memory import Compiled, _raw_getter
+from segments.criteria.compile_memory import Compiled, _raw_getter, event_counter
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.operators import LABELS
 
@@ -59,15 +59,18 @@ def explain(c: Compiled, doc: Any, now: Any) -> dict[str, Any]:
         }
     if isinstance(node, EventNode):
         window = f" in the last {node.within_days} days" if node.within_days is not None else ""
-        out = {
+        where = c.children[0].fn if c.children else None
+        actual = event_counter(node, where)(doc, now)
+        return {
             "path": node.path,
             "type": "event",
             "event": node.name,
+            "actual": actual,
             "passed": passed,
-            "summary": f"'{node.name}' {node.count_op} {_fmt(node.count_value)} times{window}",
+            "summary": f"did '{node.name}' {node.count_op} {_fmt(node.count_value)} times{window}"
+            f" (actual: {actual})",
             "children": [],
         }
-        return out
     if isinstance(node, SegmentRef):
         kind = "static segment" if isinstance(node.target, StaticSegment) else "segment"
         out = {

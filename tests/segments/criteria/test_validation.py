@@ -467,7 +467,7 @@ def test_explain_is_tree_shaped_with_paths_and_summaries():
     assert "profile.age is at least 18" in first["summary"]
     assert second["path"] == "$.all[1]" and second["passed"] is True
     assert second["children"][0]["path"] == "$.all[1].none[0]"
-    assert third["type"] == "event" and third["passed"] is False
+    assert third["type"] == "event" and third["passed"] is False and third["actual"] == 0
     assert fourth["type"] == "rollout" and fourth["passed"] is True
 
 
