@@ -40,8 +40,9 @@ def main() -> int:
             f"{ip['engine_median_us'] / 150:.2f}x of budget)"
         )
         print(
-            f"HTTP decide {http['decide']['rps']:.0f} req/s vs bare {http['bare']['rps']:.0f} req/s "
-            f"= {http['ratio']['value']:.0%} (target ≥ 50 %); p50/p99 decide "
+            f"HTTP decide {http['decide']['rps']:.0f} req/s vs bare {http['bare']['rps']:.0f} req/s "  # noqa: E501
+            f"= {http['ratio']['value']:.0%} (target ≥ 50 %; a 3-placement page: "
+            f"{http['decide3']['rps']:.0f} req/s = {http['ratio']['page']:.0%}); p50/p99 decide "
             f"{http['decide']['p50_ms']:.2f}/{http['decide']['p99_ms']:.2f} ms, bare "
             f"{http['bare']['p50_ms']:.2f}/{http['bare']['p99_ms']:.2f} ms"
         )

@@ -1,7 +1,11 @@
-"""Benchmark urlconf: the project's URLs plus `/bench/bare`, a bare Django JsonResponse view."""
+"""Benchmark urlconf: the project's URLs plus `/bench/bare`, a bare Django JsonResponse view.
+
+The delivery routes are tried first, as recommended for personalize/urls.py: the hot
+endpoints should not be resolved after every management-API router pattern.
+"""
 
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from personalize.urls import urlpatterns as project_urlpatterns
@@ -13,4 +17,8 @@ def bare(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"visitor_id": "anon", "placements": {}, "screens": {}})
 
 
-urlpatterns = [path("bench/bare", bare), *project_urlpatterns]
+urlpatterns = [
+    path("bench/bare", bare),
+    path("api/v1/", include("personalize.delivery.urls")),
+    *project_urlpatterns,
+]

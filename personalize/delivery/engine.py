@@ -10,6 +10,7 @@ reach (plus every active segment when `explain` asks for the full list).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,12 +72,47 @@ class Snapshot:
     built_at: datetime | None = None
     placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
+    # JSON of every response entry, serialised once (keyed by the entry's id()).
+    fragments: Mapping[int, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         placements = {k: compile_slot(s, "placement") for k, s in self.published.placements.items()}
         screens = {k: compile_slot(s, "screen") for k, s in self.published.screens.items()}
+        fragments: dict[int, str] = {}
+        for table in (placements, screens):
+            for slot in table.values():
+                for entry in (*(t[3] for t in slot.targeted), slot.default):
+                    fragments[id(entry)] = _dumps(entry)
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
+        object.__setattr__(self, "fragments", fragments)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def encode(snapshot: Snapshot, body: Mapping[str, Any]) -> bytes:
+    """The response body as JSON bytes. Placement and screen entries come from the snapshot's
+    pre-serialised fragments, so a decide does not re-encode the same content every time."""
+    fragments = snapshot.fragments
+    parts = []
+    for key, value in body.items():
+        if key in ("placements", "screens"):
+            inner = ",".join(
+                f"{_dumps(k)}:{fragments.get(id(entry)) or _dumps(entry)}"
+                for k, entry in value.items()
+            )
+            parts.append(f'"{key}":{{{inner}}}')
+        else:
+            parts.append(f"{_dumps(key)}:{_dumps(value)}")
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 def _resolve(

@@ -35,6 +35,12 @@ CONTEXT_DROP = ("ip", "user_agent")  # not kept in last_context
 class Decision:
     body: dict[str, Any]
     followups: list[Callable[[], None]]
+    snapshot: engine.Snapshot | None = None
+
+    def json(self) -> bytes:
+        if self.snapshot is None:
+            return engine._dumps(self.body).encode()
+        return engine.encode(self.snapshot, self.body)
 
 
 def decide_for_visitor(
@@ -82,7 +88,7 @@ def decide_for_visitor(
     followups: list[Callable[[], None]] = []
     if data.user_id is not None and data.consent:
         followups.append(_visit_dispatcher(site_id, data.user_id, data.visitor_id, context, now))
-    return Decision(body=body, followups=followups)
+    return Decision(body=body, followups=followups, snapshot=snapshot)
 
 
 def _visit_dispatcher(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -42,6 +41,7 @@ from personalize.delivery.validation import (
 )
 
 SECURITY = [{"ApiKeyAuth": []}]
+JSON_RENDERER = JSONRenderer()
 
 
 def delivery_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -86,6 +86,10 @@ class DeliveryAPIView(APIView):
 
     def get_exception_handler(self):  # type: ignore[override]
         return delivery_exception_handler
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple:
+        # JSON is the only representation: skip parsing the Accept header on the hot path.
+        return JSON_RENDERER, JSON_RENDERER.media_type
 
 
 DECIDE_EXAMPLE = {
@@ -226,10 +230,7 @@ class DecideView(DeliveryAPIView):
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             ip=client_ip(request),
         )
-        response = HttpResponse(
-            json.dumps(decision.body, separators=(",", ":"), default=str),
-            content_type="application/json",
-        )
+        response = HttpResponse(decision.json(), content_type="application/json")
         services.after_response(response, decision.followups)
         return response
 

@@ -212,3 +212,13 @@ def test_agrees_with_content_resolution():
             assert {k: v["reason"] for k, v in got[kind].items()} == {
                 k: r.reason for k, r in expected[kind].items()
             }
+
+
+def test_encode_matches_json_dumps():
+    import json
+
+    from personalize.delivery.engine import encode
+
+    snap = snapshot({"a": rule("context.city", "A")}, hero=[variant("x", "a")], side=[])
+    body = {"visitor_id": "v\u00e9", **decide(snap, doc(city="A"), now=NOW, explain=True)}
+    assert json.loads(encode(snap, body)) == json.loads(json.dumps(body, default=str))

@@ -16,8 +16,8 @@ def test_renders_for_the_cookie_visitor(config, site, settings, django_assert_ma
     request.COOKIES["pz_vid"] = "anon-tag"
     html = render('{% personalize "home_hero" %}|{% personalize "banner" %}', request)
     assert (
-        '<div data-personalize-rendered="home_hero" data-variant="hero-default"><p>Welcome</p></div>'
-        in html
+        '<div data-personalize-rendered="home_hero" data-variant="hero-default">'
+        "<p>Welcome</p></div>" in html
     )
     from segments.bucketing import hash_unit
 
@@ -32,7 +32,8 @@ def test_known_visitor_and_decision_tag(config, site):
     request = RequestFactory().get("/")
     request.personalize_user_id = "u-1"
     html = render(
-        '{% personalize_decision "banner" site="alpha" as b %}{{ b.variant }}/{{ b.reason.segment }}',
+        '{% personalize_decision "banner" site="alpha" as b %}'
+        "{{ b.variant }}/{{ b.reason.segment }}",
         request,
     )
     assert html == "adult-banner/adults"
