@@ -110,6 +110,8 @@ class Parser:
             )
         if not isinstance(tree, Mapping):
             raise self.fail(path, 'Each rule must be an object such as {"all": [...]}.')
+        if not tree:
+            raise self.fail(path, 'This rule is empty; use {"all": []} to match everyone.')
         kinds = [k for k in GROUP_KINDS if k in tree]
         if kinds:
             if len(tree) != 1:

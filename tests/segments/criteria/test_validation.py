@@ -219,6 +219,8 @@ def error_of(tree, **kw) -> CriteriaError:
         ({"all": ["profile.age > 3"]}, "$.all[0]", "must be an object"),
         ({"every": [AGE]}, "$", "Unknown rule"),
         ([AGE], "$", "must be an object"),
+        ({}, "$", "is empty"),
+        ({"all": [{}]}, "$.all[0]", "is empty"),
         ({"all": [{"event": ""}]}, "$.all[0].event", "event name"),
         (
             {"all": [{"event": "buy", "count": {"op": "gte", "value": -1}}]},
