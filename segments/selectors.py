@@ -113,7 +113,8 @@ def criteria_precheck(tree: Any) -> None:
         )
 
 
-def _tree_refs(tree: Any) -> set[str]:
+def criteria_segment_refs(tree: Any) -> set[str]:
+    """Keys of the segments a tree references directly (`{"segment": key}` nodes)."""
     refs: set[str] = set()
     stack = [tree]
     while stack:
@@ -155,16 +156,16 @@ def site_segment_definitions(
     if tree is None:
         needed = set(rows) | set(overrides)
     else:
-        needed, todo = set(), list(_tree_refs(tree))
+        needed, todo = set(), list(criteria_segment_refs(tree))
         while todo:
             key = todo.pop()
             if key in needed:
                 continue
             needed.add(key)
             if key in overrides:
-                todo.extend(_tree_refs(overrides[key]))
+                todo.extend(criteria_segment_refs(overrides[key]))
             elif key in rows and rows[key]["kind"] == SegmentKind.DYNAMIC:
-                todo.extend(_tree_refs(rows[key]["criteria"]))
+                todo.extend(criteria_segment_refs(rows[key]["criteria"]))
     static_ids = {
         rows[k]["id"]: k
         for k in needed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -98,7 +99,7 @@ class MembersPagination(LimitOffsetPagination):
 
 
 @contextmanager
-def as_api_errors(prefix: str = "criteria"):
+def as_api_errors(prefix: str = "criteria") -> Iterator[None]:
     """Service errors become 400s in the API's error envelope, criteria errors with paths."""
     try:
         yield

@@ -21,7 +21,7 @@ from segments.models import (
     StaticMember,
     StaticSource,
 )
-from segments.selectors import _tree_refs, criteria_compile, segment_rule
+from segments.selectors import criteria_compile, criteria_segment_refs, segment_rule
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SNAPSHOT_BATCH = 5000
@@ -173,7 +173,7 @@ def segments_referencing(*, segment: Segment) -> list[str]:
         for key, criteria in Segment.objects.filter(site_id=segment.site_id)
         .exclude(pk=segment.pk)
         .values_list("key", "criteria")
-        if segment.key in _tree_refs(criteria)
+        if segment.key in criteria_segment_refs(criteria)
     )
 
 
