@@ -202,25 +202,29 @@ def build_growthbook(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], li
     return lambda: [i for i, c in pairs if evalCondition(attributes, c)]
 
 
-def _time(fn: Callable[[], Any], min_seconds: float = 0.5, repeats: int = 5) -> float:
-    """Best µs per call over `repeats` runs of at least `min_seconds` each."""
-    fn()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt >= min_seconds / 5:
-            break
-        n *= 2
-    best = dt / n
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best * 1e6
+def _time_interleaved(engines: dict[str, Callable[[], Any]], rounds: int = 7) -> dict[str, float]:
+    """Best µs per call of each engine, measured round-robin so that background load on
+    the machine hits every engine alike (the ratios are what matter)."""
+    loops = {}
+    for name, fn in engines.items():  # ~0.1 s per engine per round
+        n = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            if time.perf_counter() - t0 >= 0.1:
+                break
+            n *= 2
+        loops[name] = n
+    best = dict.fromkeys(engines, float("inf"))
+    for _ in range(rounds):
+        for name, fn in engines.items():
+            n = loops[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n * 1e6)
+    return best
 
 
 def bench_engines() -> dict[str, float]:
@@ -235,7 +239,7 @@ def bench_engines() -> dict[str, float]:
     first = next(iter(results.values()))
     assert all(r == first for r in results.values()), f"engines disagree: {results}"
     print(f"Workload: {len(specs)} segments x 6 conditions, 20 traits; {len(first)} segments match")
-    timings = {name: _time(fn) for name, fn in engines.items()}
+    timings = _time_interleaved(engines)
     for name, us in timings.items():
         ratios = ""
         if not name.startswith("personalize"):
