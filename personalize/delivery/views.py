@@ -14,16 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from personalize.api.authentication import (
-    ApiKeyAuthentication,
-    DeliveryKeyRequired,
-    ServerKeyRequired,
-)
+from personalize.api.authentication import DeliveryKeyRequired, ServerKeyRequired
 from personalize.api.errors import error_response
 from personalize.api.errors import exception_handler as api_exception_handler
 from personalize.cors import OriginAllowed
 from personalize.delivery import serializers as s
 from personalize.delivery import services
+from personalize.delivery.authentication import DeliveryKeyAuthentication
 from personalize.delivery.selectors import profile_export
 from personalize.delivery.snapshot import SiteGone
 from personalize.delivery.throttling import DeliveryKeyThrottle
@@ -68,7 +65,7 @@ def read_json(request: Request, limit: int) -> Any:
         declared = 0
     if declared > limit:
         raise PayloadTooLarge(limit)
-    return parse_json_body(request.body, limit=limit)
+    return parse_json_body(request._request.body, limit=limit)
 
 
 def client_ip(request: Request) -> str:
@@ -76,7 +73,7 @@ def client_ip(request: Request) -> str:
 
 
 class DeliveryAPIView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [DeliveryKeyAuthentication]
     permission_classes = [DeliveryKeyRequired, OriginAllowed]
     throttle_classes = [DeliveryKeyThrottle]
     renderer_classes = [JSONRenderer]
@@ -223,7 +220,8 @@ class DecideView(DeliveryAPIView):
         auth=SECURITY,
     )
     def post(self, request: Request) -> HttpResponse:
-        data = validate_decide(read_json(request, MAX_DECIDE_BODY))
+        payload = read_json(request, MAX_DECIDE_BODY)
+        data = validate_decide(payload, body_size=len(request._request.body))
         decision = services.decide_for_visitor(
             site_id=request.auth.site_id,
             data=data,

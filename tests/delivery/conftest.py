@@ -28,9 +28,16 @@ DESIGN_RAIN = {
 
 @pytest.fixture(autouse=True)
 def _fresh_snapshots():
+    from personalize.cors import forget_origins
+    from personalize.delivery.authentication import forget_keys
+
     snapshot_module.snapshot_forget()
+    forget_keys()
+    forget_origins()
     yield
     snapshot_module.snapshot_forget()
+    forget_keys()
+    forget_origins()
 
 
 def build_site_config(site) -> dict[str, Any]:

@@ -105,3 +105,14 @@ def test_wrong_method(api_client, delivery_key):
     r = api_client.get("/api/v1/decide", HTTP_AUTHORIZATION=f"Api-Key {delivery_key}")
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_revocation_reaches_the_hot_path(api_client, site, config, monkeypatch):
+    from personalize.delivery import authentication
+
+    monkeypatch.setattr(authentication, "KEY_MEMO_SECONDS", 0.0)
+    raw = make_key(site, "delivery")
+    assert post(api_client, "/api/v1/decide", {"visitor": {"id": "a"}}, raw).status_code == 200
+    api_key_revoke(key=ApiKey.objects.get(site=site, kind="delivery"))
+    r = post(api_client, "/api/v1/decide", {"visitor": {"id": "a"}}, raw)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "api_key_revoked"
