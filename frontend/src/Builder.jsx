@@ -1,5 +1,5 @@
 // The segment builder: RQB editor, live audience, visitor tester and JSON view.
-import React, { useEffect, useId, useMemo, useRef, useState } from "react";
+import React, { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { QueryBuilder } from "react-querybuilder";
 import { RAW_FIELD, fromRQB, keyForPath, newId, ruleKeys, toRQB } from "./adapter.js";
 import { ApiError, fetchAudience, fetchFields, fetchPreview, fetchSegment, fetchSegments } from "./api.js";
@@ -128,7 +128,7 @@ function ExplanationTree({ node }) {
   );
 }
 
-function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid }) {
+function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, keyNow }) {
   const [mode, setMode] = useState("document");
   const [doc, setDoc] = useState(DEFAULT_DOCUMENT);
   const [userId, setUserId] = useState("");
@@ -139,7 +139,7 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid })
   const run = async () => {
     setError("");
     if (!site) return setError("Choose a site first.");
-    const body = { site: siteParam(site), criteria };
+    const body = { site: siteParam(site), criteria, segment_key: keyNow() };
     if (mode === "document") {
       try {
         body.document = JSON.parse(doc);
@@ -279,6 +279,12 @@ export function Builder({ root, textarea, cfg, initial }) {
     const el = root.closest("form")?.querySelector('[name="key"]');
     return el ? el.value : cfg.segmentKey || storedKey;
   }, [root, cfg.segmentKey, storedKey]);
+  // Read at request time: the key input may be typed after the builder mounts. The server
+  // uses it to salt a salt-less rollout and to catch references back to this segment.
+  const keyNow = useCallback(() => {
+    const el = root.closest("form")?.querySelector('[name="key"]');
+    return (el ? el.value : cfg.segmentKey || storedKey) || undefined;
+  }, [root, cfg.segmentKey, storedKey]);
 
   const [catalog, setCatalog] = useState([]);
   const [segments, setSegments] = useState([]);
@@ -319,7 +325,7 @@ export function Builder({ root, textarea, cfg, initial }) {
     const submitted = queryRef.current;
     setAudience((a) => ({ ...a, state: "pending" }));
     const timer = setTimeout(() => {
-      fetchAudience(cfg, root, { site: siteParam(site), criteria, sample: 5 }, ac.signal)
+      fetchAudience(cfg, root, { site: siteParam(site), criteria, sample: 5, segment_key: keyNow() }, ac.signal)
         .then((d) => {
           setAudience({ state: "ok", count: d.count, sample: d.sample || [] });
           setErrors([]);
@@ -340,7 +346,7 @@ export function Builder({ root, textarea, cfg, initial }) {
       clearTimeout(timer);
       ac.abort();
     };
-  }, [json, site, cfg, root]); // `json` is `criteria` serialised: it changes exactly when the tree does
+  }, [json, site, cfg, root, keyNow]); // `json` is `criteria` serialised: it changes exactly when the tree does
 
   const [explanation, setExplanation] = useState(null);
   useEffect(() => setExplanation(null), [json]);
@@ -436,6 +442,7 @@ export function Builder({ root, textarea, cfg, initial }) {
         uid={uid}
         sampleIds={(audience.sample || []).map((m) => m.user_id)}
         onExplain={setExplanation}
+        keyNow={keyNow}
       />
       <details className="pz-panel pz-json">
         <summary>JSON (read-only)</summary>
