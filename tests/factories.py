@@ -24,8 +24,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     is_staff = True
+
     @factory.post_generation
-    def password(user, create, extracted, **kwargs):  # noqa: N805
+    def password(user, create, extracted, **kwargs):
         user.set_password(extracted or "pw")
         if create:
             user.save(update_fields=["password"])

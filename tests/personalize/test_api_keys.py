@@ -45,7 +45,14 @@ def test_missing_key_is_401_and_says_so(api_client, site):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer abc", "Api-Key", "Api-Key ", "Api-Key not a key", "Api-Key pk_short", "api-key pk_" + "a" * 30],
+    [
+        "Bearer abc",
+        "Api-Key",
+        "Api-Key ",
+        "Api-Key not a key",
+        "Api-Key pk_short",
+        "api-key pk_" + "a" * 30,
+    ],
 )
 def test_malformed_key_is_401_malformed(api_client, site, header):
     response = call(api_client, header)

@@ -43,7 +43,12 @@ def _readyz_in_subprocess(env_overrides: dict[str, str]) -> tuple[int, dict]:
         **env_overrides,
     }
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -62,7 +67,10 @@ def test_readiness_is_503_and_names_the_database_when_it_is_unreachable():
 
 def test_readiness_names_the_broker_when_it_is_unreachable(tmp_path):
     status, body = _readyz_in_subprocess(
-        {"CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+        {
+            "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        }
     )
     assert status == 503
     assert body["failing"] == ["broker"]

@@ -13,8 +13,11 @@ def test_seed_demo_is_idempotent_and_prints_working_credentials(capsys):
     second = capsys.readouterr().out
     assert Site.objects.filter(slug="demo").count() == 1
     assert "Admin login:   admin / admin" in second
-    keys = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
-            for line in second.splitlines() if "key:" in line}
+    keys = {
+        line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
+        for line in second.splitlines()
+        if "key:" in line
+    }
     delivery = api_key_resolve(keys["Delivery key"])
     server = api_key_resolve(keys["Server key"])
     assert delivery and delivery.kind == "delivery" and not delivery.revoked

@@ -40,7 +40,9 @@ def test_api_keys_of_other_site_are_invisible(client, alice, beta_key, other_sit
     assert client.get("/api/v1/api-keys/").json()["results"] == []
     assert client.get(f"/api/v1/api-keys/{beta_key.pk}/").status_code == 404
     assert client.post(f"/api/v1/api-keys/{beta_key.pk}/revoke/").status_code == 404
-    created = client.post("/api/v1/api-keys/", {"site": other_site.pk, "kind": "server", "name": "x"})
+    created = client.post(
+        "/api/v1/api-keys/", {"site": other_site.pk, "kind": "server", "name": "x"}
+    )
     assert created.status_code == 400
     assert created.json()["error"]["fields"][0]["path"] == "site"
     assert ApiKey.objects.filter(site=other_site).count() == 1
@@ -59,7 +61,9 @@ def test_viewer_cannot_change_site_settings(client, site):
     viewer = user_with_role(site, "viewer")
     client.force_login(viewer)
     assert client.get(f"/api/v1/sites/{site.pk}/").status_code == 200
-    response = client.patch(f"/api/v1/sites/{site.pk}/", {"name": "x"}, content_type="application/json")
+    response = client.patch(
+        f"/api/v1/sites/{site.pk}/", {"name": "x"}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert client.get("/api/v1/api-keys/").json()["results"] == []
 
@@ -99,7 +103,13 @@ def test_admin_other_site_objects_are_unreachable(client, alice, other_site, bet
         assert response.status_code in (302, 404), url
     response = client.post(
         f"/admin/personalize/site/{other_site.pk}/change/",
-        {"name": "pwned", "slug": "beta", "timezone": "UTC", "default_language": "en", "allowed_origins": "[]"},
+        {
+            "name": "pwned",
+            "slug": "beta",
+            "timezone": "UTC",
+            "default_language": "en",
+            "allowed_origins": "[]",
+        },
     )
     assert Site.objects.get(pk=other_site.pk).name == "Beta"
 
@@ -108,14 +118,19 @@ def test_admin_add_form_offers_only_own_sites(client, alice, site, other_site):
     client.force_login(alice)
     page = client.get("/admin/personalize/apikey/add/").content.decode()
     assert f'value="{site.pk}"' in page and f'value="{other_site.pk}"' not in page
-    client.post("/admin/personalize/apikey/add/", {"site": other_site.pk, "kind": "server", "name": "sneaky"})
+    client.post(
+        "/admin/personalize/apikey/add/",
+        {"site": other_site.pk, "kind": "server", "name": "sneaky"},
+    )
     assert not ApiKey.objects.filter(site=other_site, name="sneaky").exists()
 
 
 def test_admin_creates_key_and_shows_it_once(client, alice, site):
     client.force_login(alice)
     response = client.post(
-        "/admin/personalize/apikey/add/", {"site": site.pk, "kind": "delivery", "name": "New"}, follow=True
+        "/admin/personalize/apikey/add/",
+        {"site": site.pk, "kind": "delivery", "name": "New"},
+        follow=True,
     )
     key = ApiKey.objects.get(name="New")
     messages = [str(m) for m in response.context["messages"]]
@@ -142,7 +157,9 @@ def test_admin_grants_role(client, site):
     admin = UserFactory(username="root", is_superuser=True)
     bob = UserFactory(username="bob")
     client.force_login(admin)
-    response = client.post("/admin/personalize/siterole/add/", {"site": site.pk, "user": bob.pk, "role": "publisher"})
+    response = client.post(
+        "/admin/personalize/siterole/add/", {"site": site.pk, "user": bob.pk, "role": "publisher"}
+    )
     assert response.status_code == 302, response.content[:2000]
     bob = type(bob).objects.get(pk=bob.pk)
     assert bob.has_perm("personalize.publish_content", site)
