@@ -15,7 +15,9 @@ from content.resolution import resolve_all
 from content.schemas import pretty
 from content.selectors import draft_site_load, published_site_load
 from personalize.models import Site
+from segments.documents import profile_document
 from segments.models import Profile, Segment, SegmentStatus
+from segments.selectors import segments_matching
 
 SOURCES = {
     "published": "Published (what visitors get now)",
@@ -84,42 +86,12 @@ def _rows(
 
 def profile_visitor_document(profile: Profile) -> dict[str, Any]:
     """The visitor document of a stored profile (as delivery would build it)."""
-    try:
-        from segments.documents import profile_document
-    except ImportError:  # pragma: no cover - the segments app provides it
-        profile_document = None
-    if profile_document is not None:
-        return profile_document(profile)
-    return {
-        "visitor": {"id": profile.user_id, "is_known": True, "visit_count": profile.visit_count},
-        "profile": dict(profile.traits or {}),
-        "context": dict(profile.last_context or {}),
-        "events": list(profile.recent_events or []),
-    }
+    return profile_document(profile)
 
 
 def _matching_segments(site: Site, document: dict[str, Any], now: datetime) -> list[str]:
     """Keys of the site's active segments the document matches (draft/archived never match)."""
-    try:
-        from segments.selectors import segments_matching
-    except ImportError:  # pragma: no cover - minimal equivalent until segments provides it
-        segments_matching = None
-    if segments_matching is not None:
-        return list(segments_matching(site, document, now=now))
-    from segments.criteria import CriteriaError, compile_criteria
-
-    rows = Segment.objects.filter(site=site).values_list("key", "criteria", "status")
-    definitions = {key: criteria or {} for key, criteria, _ in rows}
-    keys = []
-    for key, criteria, status in rows:
-        if status != SegmentStatus.ACTIVE:
-            continue
-        try:
-            if compile_criteria(criteria or {}, segments=definitions, now=now).matches(document):
-                keys.append(key)
-        except CriteriaError:
-            continue
-    return sorted(keys)
+    return list(segments_matching(site, document, now=now))
 
 
 def preview_visitor(
