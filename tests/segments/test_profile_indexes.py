@@ -1,0 +1,32 @@
+import importlib
+
+import pytest
+from django.db import connection
+
+from segments.criteria import compile_criteria
+from segments.criteria.compile_sql import profile_index_sql
+from segments.models import Profile
+
+migration = importlib.import_module("segments.migrations.0005_profile_trait_indexes")
+
+
+@pytest.mark.parametrize(("name", "field", "type_", "sql"), migration.INDEXES)
+def test_frozen_index_ddl_matches_what_to_q_emits(name, field, type_, sql):
+    assert profile_index_sql(name, field, type_) == sql
+
+
+@pytest.mark.django_db
+def test_postgresql_uses_the_trait_index_for_a_city_condition(site):
+    if connection.vendor != "postgresql":
+        pytest.skip("expression indexes are created on PostgreSQL only")
+    Profile.objects.bulk_create(
+        Profile(site=site, user_id=f"u{i}", traits={"city": f"City {i % 200}"}) for i in range(4000)
+    )
+    rule = compile_criteria({"all": [{"field": "profile.city", "op": "eq", "value": "Detroit"}]})
+    queryset = Profile.objects.filter(site=site).filter(rule.to_q())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE segments_profile")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "profile_trait_city" in plan, plan
