@@ -148,7 +148,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- CORS: per-site origins are checked by personalize.cors (see docs/api.md) ---
-CORS_URLS_REGEX = r"^/api/v1/(decide|events)$"
+CORS_URLS_REGEX = r"^/api/v1/(decide|events)/?$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type"]
 
 # --- REST framework ---
@@ -219,6 +219,11 @@ CELERY_BEAT_SCHEDULE = {
 # --- Personalize ---
 PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")
 PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+# The site the `{% personalize %}` template tag decides for when none is named.
+PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
+# The /demo/ page: on in debug mode, or when asked for.
+PERSONALIZE_DEMO = env.bool("PERSONALIZE_DEMO", default=DEBUG)
+PERSONALIZE_VISITOR_COOKIE = env.str("PERSONALIZE_VISITOR_COOKIE", default="pz_vid")
 
 # --- logging: JSON lines in production, plain text in debug ---
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")

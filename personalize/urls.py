@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from personalize import health
+from personalize.delivery.urls import demo_urlpatterns
 
 urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
@@ -11,8 +12,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Delivery first: decide and events are the hot path, matched before management routes.
+    path("api/v1/", include("personalize.delivery.urls")),
     path("api/v1/", include("personalize.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("content.api.urls")),
-    path("api/v1/", include("personalize.delivery.urls")),
+    *demo_urlpatterns,
 ]

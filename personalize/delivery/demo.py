@@ -71,7 +71,7 @@ PRESETS: list[dict[str, Any]] = [
 
 
 def demo_enabled() -> bool:
-    return bool(getattr(settings, "PERSONALIZE_DEMO", settings.DEBUG))
+    return bool(settings.PERSONALIZE_DEMO)
 
 
 def demo_delivery_key(site: Site) -> str:
