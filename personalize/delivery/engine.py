@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
+from segments.criteria import Rule as CompiledRule
+from segments.criteria import RuleSet
+from segments.criteria.values import parse_when
 
 
 class Rule(Protocol):
@@ -74,6 +77,9 @@ class Snapshot:
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     # JSON of every response entry, serialised once (keyed by the entry's id()).
     fragments: Mapping[int, str] = field(init=False, repr=False)
+    # All rules as one generated function that reads each visitor field once; None when a
+    # rule is not a compiled criteria Rule (then rules run one by one, lazily).
+    ruleset: RuleSet | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         placements = {k: compile_slot(s, "placement") for k, s in self.published.placements.items()}
@@ -86,6 +92,10 @@ class Snapshot:
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
         object.__setattr__(self, "fragments", fragments)
+        compiled = all(isinstance(rule, CompiledRule) for rule in self.rules.values())
+        object.__setattr__(
+            self, "ruleset", RuleSet(self.rules) if compiled and self.rules else None
+        )
 
 
 def _dumps(value: Any) -> str:
@@ -151,6 +161,22 @@ def _resolve(
     return out
 
 
+def _memberships(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime) -> dict[str, bool]:
+    """Every segment at once through the snapshot's RuleSet: for 100 segments this costs
+    about what a handful of single-rule evaluations do. If it raises on an odd document,
+    return nothing known and let _resolve run (and guard) the rules it needs one by one."""
+    if snapshot.ruleset is None:
+        return {}
+    try:
+        matched = snapshot.ruleset.matching(doc, now)
+    except Exception:
+        return {}
+    seen = dict.fromkeys(snapshot.rules, False)
+    for key in matched:
+        seen[key] = True
+    return seen
+
+
 def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None = None) -> Any:
     """`is_member(key)` for one visitor (previews, tests): memoised, unknown keys False."""
     seen: dict[str, bool] = {}
@@ -187,7 +213,7 @@ def decide(
         screens = ()
     elif screens is not None and placements is None:
         placements = ()
-    seen: dict[str, bool] = {}
+    seen = _memberships(snapshot, doc, now)
     rules = snapshot.rules
     body: dict[str, Any] = {
         "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now),
@@ -286,8 +312,9 @@ def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
         doc["context"] = {**context, "local_time": _when(context["local_time"])}
     events = doc.get("events")
     if events:
+        # Read exactly as the rules would (parse_when), once: every event rule then reuses it.
         doc["events"] = [
-            {**e, "timestamp": _when(e["timestamp"])}
+            {**e, "timestamp": parse_when(e["timestamp"]) or e["timestamp"]}
             if type(e) is dict and type(e.get("timestamp")) is str
             else e
             for e in events

@@ -61,7 +61,10 @@ class When(tuple):
 
 
 def parse_when(v: Any) -> When | None:
-    """Read an ISO date/datetime string (or datetime/date object). Naive times are UTC."""
+    """Read an ISO date/datetime string (or datetime/date object). Naive times are UTC.
+    A When (already read, e.g. by a caller that prepares a document once) is returned as is."""
+    if type(v) is When:
+        return v
     if type(v) is str:
         m = WHEN_RE.fullmatch(v)
         if m is None:

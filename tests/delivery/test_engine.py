@@ -222,3 +222,44 @@ def test_encode_matches_json_dumps():
     snap = snapshot({"a": rule("context.city", "A")}, hero=[variant("x", "a")], side=[])
     body = {"visitor_id": "v\u00e9", **decide(snap, doc(city="A"), now=NOW, explain=True)}
     assert json.loads(encode(snap, body)) == json.loads(json.dumps(body, default=str))
+
+
+def test_batch_ruleset_and_lazy_rules_decide_alike():
+    rules = {
+        "rain": rule("context.weather", "rain"),
+        "detroit": rule("context.city", "Detroit"),
+        "ios": compile_criteria({"all": [{"field": "context.os", "op": "eq", "value": "iOS"}]}),
+        "half": compile_criteria({"rollout": 50, "salt": "half"}),
+    }
+    snap = snapshot(
+        rules,
+        hero=[variant("wet", "rain", 1), variant("motor", "detroit", 2)],
+        promo=[variant("apple", "ios", 1), variant("lucky", "half", 2)],
+    )
+    assert snap.ruleset is not None
+    lazy = snapshot(rules, **{k: list(s.targeted) for k, s in snap.published.placements.items()})
+    object.__setattr__(lazy, "ruleset", None)
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    outcomes = set()
+    for i in range(200):
+        context = {
+            "weather": ["rain", "clear"][i % 2],
+            "city": ["Detroit", "Chicago", None][i % 3],
+            "os": ["iOS", "Android"][(i // 6) % 2],
+        }
+        document = {**doc(**context), "visitor": {"id": f"v{i}"}}
+        batch = decide(snap, document, now=now, explain=True)
+        one_by_one = decide(lazy, document, now=now, explain=True)
+        assert batch == one_by_one
+        outcomes.add(tuple(v["variant"] for v in batch["placements"].values()))
+    assert len(outcomes) >= 4  # the documents really exercise different branches
+
+
+def test_snapshot_without_compiled_rules_has_no_ruleset():
+    class AlwaysTrue:
+        def matches(self, doc, now=None):
+            return True
+
+    snap = snapshot({"any": AlwaysTrue()}, hero=[variant("yes", "any", 1)])
+    assert snap.ruleset is None
+    assert decide(snap, doc(), now=datetime.now(UTC))["placements"]["hero"]["variant"] == "yes"
