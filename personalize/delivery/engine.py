@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
-from segments.criteria import Rule as CompiledRule
-from segments.criteria import RuleSet
 from segments.criteria.values import parse_when
 
 
@@ -77,9 +75,6 @@ class Snapshot:
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     # JSON of every response entry, serialised once (keyed by the entry's id()).
     fragments: Mapping[int, str] = field(init=False, repr=False)
-    # All rules as one generated function that reads each visitor field once; None when a
-    # rule is not a compiled criteria Rule (then rules run one by one, lazily).
-    ruleset: RuleSet | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         placements = {k: compile_slot(s, "placement") for k, s in self.published.placements.items()}
@@ -92,10 +87,6 @@ class Snapshot:
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
         object.__setattr__(self, "fragments", fragments)
-        compiled = all(isinstance(rule, CompiledRule) for rule in self.rules.values())
-        object.__setattr__(
-            self, "ruleset", RuleSet(self.rules) if compiled and self.rules else None
-        )
 
 
 def _dumps(value: Any) -> str:
@@ -161,22 +152,6 @@ def _resolve(
     return out
 
 
-def _memberships(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime) -> dict[str, bool]:
-    """Every segment at once through the snapshot's RuleSet: for 100 segments this costs
-    about what a handful of single-rule evaluations do. If it raises on an odd document,
-    return nothing known and let _resolve run (and guard) the rules it needs one by one."""
-    if snapshot.ruleset is None:
-        return {}
-    try:
-        matched = snapshot.ruleset.matching(doc, now)
-    except Exception:
-        return {}
-    seen = dict.fromkeys(snapshot.rules, False)
-    for key in matched:
-        seen[key] = True
-    return seen
-
-
 def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None = None) -> Any:
     """`is_member(key)` for one visitor (previews, tests): memoised, unknown keys False."""
     seen: dict[str, bool] = {}
@@ -213,7 +188,7 @@ def decide(
         screens = ()
     elif screens is not None and placements is None:
         placements = ()
-    seen = _memberships(snapshot, doc, now)
+    seen: dict[str, bool] = {}
     rules = snapshot.rules
     body: dict[str, Any] = {
         "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now),
