@@ -77,13 +77,8 @@ class ApiKeyViewSet(
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        key = self.get_object()
-        self.check_object_permissions(request, key)
+        key = self.get_object()  # checks object permissions (write_perm for POST)
         return Response(ApiKeySerializer(api_key_revoke(key=key)).data)
-
-    def check_object_permissions(self, request: Request, obj: ApiKey) -> None:
-        # Reading keys is already limited to site admins by read_perm.
-        super().check_object_permissions(request, obj)
 
 
 class SiteRoleViewSet(
