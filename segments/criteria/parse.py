@@ -29,6 +29,7 @@ from segments.criteria.operators import (
     NO_VALUE_OPS,
     OPS_BY_TYPE,
 )
+from segments.criteria.regex import portable_regex_problem
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -59,6 +60,8 @@ def _dedupe_order(items: list[Any]) -> tuple[Any, ...]:
 def re2_options(case_sensitive: bool) -> Any:
     opts = re2.Options()
     opts.case_sensitive = case_sensitive
+    # `.` matches a newline, as in PostgreSQL's default (non-newline-sensitive) mode.
+    opts.dot_nl = True
     opts.max_mem = 8 << 20
     return opts
 
@@ -291,6 +294,9 @@ class Parser:
                     raise self.fail(path, "Expected a regular expression.")
                 if len(v) > MAX_PATTERN:
                     raise self.fail(path, f"Patterns are limited to {MAX_PATTERN} characters.")
+                problem = portable_regex_problem(v)
+                if problem:
+                    raise self.fail(path, problem)
                 try:
                     re2.compile(v, re2_options(cs))
                 except Exception as exc:
