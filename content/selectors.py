@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -56,7 +57,11 @@ def variant_snapshot(
 
 def slot_snapshot(*, slot: Slot) -> dict[str, Any]:
     """The current draft of a slot and its variants, in the shape revisions store."""
-    variants = slot.variants.select_related("segment").order_by("priority", "key")
+    return _snapshot(slot, slot.variants.select_related("segment").order_by("priority", "key"))
+
+
+def _snapshot(slot: Slot, variants: Iterable[ContentVariant | ScreenVariant]) -> dict[str, Any]:
+    """`slot_snapshot` from variants already in hand (ordered by priority, key)."""
     data: dict[str, Any] = {"key": slot.key, "name": slot.name, "description": slot.description}
     if isinstance(slot, Placement):
         data["kind"] = slot.kind
@@ -139,7 +144,8 @@ def draft_site_load(*, site_id: int) -> tuple[PublishedSite, dict[str, str]]:
     for model, kind in ((Placement, SlotKind.PLACEMENT), (Screen, SlotKind.SCREEN)):
         slots = model.objects.filter(site_id=site_id).prefetch_related("variants__segment")
         for slot in slots:
-            snapshot = slot_snapshot(slot=slot)
+            # The prefetched variants keep the model's ordering (priority, key).
+            snapshot = _snapshot(slot, slot.variants.all())
             try:
                 built[kind].append(slot_from_snapshot(snapshot, kind, 0))
             except ValueError:

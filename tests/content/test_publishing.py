@@ -6,8 +6,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from content import services
-from content.models import AuditAction, AuditEntry, PlacementRevision, ScheduleStatus
-from content.selectors import published_site_load, revision_diff, slot_has_unpublished_changes
+from content.models import (
+    AuditAction,
+    AuditEntry,
+    Placement,
+    PlacementRevision,
+    ScheduleStatus,
+)
+from content.selectors import (
+    draft_site_load,
+    published_site_load,
+    revision_diff,
+    slot_has_unpublished_changes,
+)
 from content.tasks import BEAT_SCHEDULE, run_due_schedules
 from personalize.models import Site
 from segments.models import SegmentStatus
@@ -78,6 +89,31 @@ def test_published_site_load_uses_constant_queries(site):
         live = published_site_load(site_id=site.pk)
     assert len(ctx.captured_queries) == 3
     assert len(live.placements) == 5 and len(live.screens) == 5
+
+
+def test_draft_site_load_uses_constant_queries(site):
+    def load_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            draft, skipped = draft_site_load(site_id=site.pk)
+        return len(ctx.captured_queries), draft, skipped
+
+    segment = SegmentFactory(site=site, key="vip")
+    placement_with_variants(site, key="p0", targeted=[("vip", segment, 10)])
+    ScreenVariantFactory(screen=ScreenFactory(site=site))
+    few, _, _ = load_queries()
+    for i in range(1, 6):
+        placement_with_variants(site, key=f"p{i}", targeted=[("vip", segment, 10)])
+        ScreenVariantFactory(screen=ScreenFactory(site=site))
+    PlacementFactory(site=site, key="no_default")
+    many, draft, skipped = load_queries()
+    assert many == few
+    assert len(draft.placements) == 6 and len(draft.screens) == 6
+    assert skipped == {"placement:no_default": "no default variant"}
+    # The prefetched variants give the same slot as the snapshot publishing freezes.
+    services.placement_publish(placement=Placement.objects.get(key="p3"))
+    live = published_site_load(site_id=site.pk).placements["p3"]
+    assert draft.placements["p3"].targeted == live.targeted
+    assert draft.placements["p3"].default == live.default
 
 
 def test_publish_needs_exactly_one_default(site):
