@@ -331,3 +331,33 @@ def test_admin_add_placement_with_variants(site):
     assert res.status_code == 302, res.context["errors"]
     placement = Placement.objects.get(key="promo")
     assert placement.variants.count() == 2 and placement.live_revision_id is None
+
+
+def test_changelists_query_count_does_not_grow_with_rows(site):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(path):
+        client.get(path)  # the first request of a session makes a few one-off queries
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(path)
+        assert page.status_code == 200
+        return len(ctx.captured_queries), page.content.decode()
+
+    client = login(site, "publisher")
+    placement_with_variants(site, key="p0")
+    ScreenVariantFactory(screen=ScreenFactory(site=site, key="s0"), key="default")
+    few = [queries(url("changelist"))[0], queries(reverse("admin:content_screen_changelist"))[0]]
+    segment = SegmentFactory(site=site, key="vip")
+    for i in range(1, 6):
+        services.placement_publish(
+            placement=placement_with_variants(site, key=f"p{i}", targeted=[("vip", segment, 10)])
+        )
+        ScreenVariantFactory(screen=ScreenFactory(site=site, key=f"s{i}"), key="default")
+    many, page = queries(url("changelist"))
+    assert many == few[0]
+    assert '<td class="field-variant_count">2</td>' in page
+    assert '<td class="field-live">r1</td>' in page
+    many, page = queries(reverse("admin:content_screen_changelist"))
+    assert many == few[1]
+    assert '<td class="field-variant_count">1</td>' in page
