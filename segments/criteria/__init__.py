@@ -9,7 +9,7 @@ Pure package: no ORM import at module level (`Rule.to_q` imports the models lazi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from segments.criteria.catalog import BUILTIN_FIELDS, TYPES, FieldSpec, normalize_fields
@@ -19,6 +19,7 @@ from segments.criteria.errors import CriteriaError
 from segments.criteria.explain import explain as _explain
 from segments.criteria.nodes import StaticSegment
 from segments.criteria.parse import MAX_DEPTH, MAX_IN_VALUES, MAX_NODES, MAX_PATTERN, Parser
+from segments.criteria.values import epoch_seconds
 
 __all__ = [
     "BUILTIN_FIELDS",
@@ -36,17 +37,15 @@ __all__ = [
     "compile_rules",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _epoch(dt: datetime) -> float:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return (dt - _EPOCH) / timedelta(seconds=1)
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _now_ts(uses_now: bool, now: datetime | None, default: datetime | None) -> float | None:
+    """The evaluation time in epoch seconds (`now`, else the fixed clock, else the current
+    time), or None when no condition reads the clock."""
+    return epoch_seconds(now or default or _utcnow()) if uses_now else None
 
 
 class Rule:
@@ -57,33 +56,22 @@ class Rule:
         self._parsed = parsed
         self._compiled = compile_node(parsed.root)
         self._fn = generate(self._compiled)
-        self._uses_now = parsed.uses_now
-        if not self._uses_now:
+        self._now = now
+        self.uses_now: bool = parsed.uses_now
+        self.has_rollout: bool = parsed.has_rollout
+        self.referenced_segments: frozenset[str] = frozenset(parsed.referenced_segments)
+        if not self.uses_now:
             # No clock needed: the generated function *is* matches(doc, now=None), saving
             # a Python call per evaluation (the instance attribute shadows the method).
             self.matches = self._fn  # type: ignore[method-assign]
-        self._now = now
-        self.has_rollout: bool = parsed.has_rollout
-        self.referenced_segments: frozenset[str] = frozenset(parsed.referenced_segments)
-
-    @property
-    def uses_now(self) -> bool:
-        return self._parsed.uses_now
-
-    def _now_ts(self, now: datetime | None) -> float | None:
-        if not self._parsed.uses_now:
-            return None
-        return _epoch(now or self._now or _utcnow())
 
     def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
         """Does the visitor document match? `now` overrides the rule's clock."""
-        if self._uses_now:
-            return self._fn(doc, self._now_ts(now))
-        return self._fn(doc, None)
+        return self._fn(doc, _now_ts(self.uses_now, now, self._now))
 
     def explain(self, doc: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
         """The tree with `passed`, a `summary` and the actual values, for previews."""
-        return _explain(self._compiled, doc, self._now_ts(now))
+        return _explain(self._compiled, doc, _now_ts(self.uses_now, now, self._now))
 
     def to_q(self, now: datetime | None = None) -> Any:
         """A Django Q over `segments.models.Profile` selecting exactly the matching profiles."""
@@ -120,14 +108,13 @@ class RuleSet:
         self.rules: dict[str, Rule] = dict(rules)
         self._keys = list(self.rules)
         self._fn = generate_many([r._compiled for r in self.rules.values()])
-        self._uses_now = any(r._uses_now for r in self.rules.values())
+        self._uses_now = any(r.uses_now for r in self.rules.values())
         self._now = now
 
     def matching(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
         """Keys of the rules the document matches, in the order the rules were given."""
-        now_ts = _epoch(now or self._now or _utcnow()) if self._uses_now else None
         keys = self._keys
-        return [keys[i] for i in self._fn(doc, now_ts)]
+        return [keys[i] for i in self._fn(doc, _now_ts(self._uses_now, now, self._now))]
 
 
 def compile_rules(

@@ -17,9 +17,7 @@ from typing import Any
 from django.db.models import BooleanField, Count, Expression, F, OuterRef, Q, Subquery
 
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
-from segments.criteria.values import MAX_REGEX_INPUT, as_version
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from segments.criteria.values import MAX_REGEX_INPUT, as_version, epoch_seconds
 
 # visitor.* fields are Profile columns.
 VISITOR_COLUMNS = {
@@ -338,8 +336,7 @@ def _node_q(node: Any, now: datetime, now_ts: float, neg: bool) -> Q:
 def to_q(root: Any, now: datetime) -> Q:
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    now_ts = (now - _EPOCH) / timedelta(seconds=1)
-    return _node_q(root, now, now_ts, False)
+    return _node_q(root, now, epoch_seconds(now), False)
 
 
 def profile_index_sql(name: str, field: str, type_: str, case_sensitive: bool = False) -> str:

@@ -37,6 +37,13 @@ def fold(s: str) -> str:
     return "".join(out)
 
 
+def epoch_seconds(dt: datetime) -> float:
+    """Seconds since 1970-01-01 UTC; a naive datetime is read as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) / timedelta(seconds=1)
+
+
 def as_number(v: Any) -> float | int | None:
     t = type(v)
     if t is int:
