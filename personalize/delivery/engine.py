@@ -152,6 +152,18 @@ def _resolve(
     return out
 
 
+def _rule_hit(
+    rules: Mapping[str, Rule], key: str, doc: Mapping[str, Any], now: datetime | None
+) -> bool:
+    """Whether segment `key` matches: unknown or failing rules do not match (`_resolve`
+    inlines the same for speed)."""
+    rule = rules.get(key)
+    try:
+        return bool(rule is not None and rule.matches(doc, now))
+    except Exception:  # a rule must never take a page down: it does not match
+        return False
+
+
 def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None = None) -> Any:
     """`is_member(key)` for one visitor (previews, tests): memoised, unknown keys False."""
     seen: dict[str, bool] = {}
@@ -159,12 +171,7 @@ def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None 
     def is_member(key: str) -> bool:
         hit = seen.get(key)
         if hit is None:
-            rule = snapshot.rules.get(key)
-            try:
-                hit = bool(rule is not None and rule.matches(doc, now))
-            except Exception:
-                hit = False
-            seen[key] = hit
+            hit = seen[key] = _rule_hit(snapshot.rules, key, doc, now)
         return hit
 
     return is_member
@@ -240,11 +247,7 @@ def explain_decision(
     """Segments matched (every active one is evaluated) and, per slot, the variants tried."""
     for key in snapshot.active_segments:
         if key not in seen:
-            rule = snapshot.rules.get(key)
-            try:
-                seen[key] = bool(rule is not None and rule.matches(doc, now))
-            except Exception:
-                seen[key] = False
+            seen[key] = _rule_hit(snapshot.rules, key, doc, now)
     out: dict[str, Any] = {
         "segments": sorted(k for k, hit in seen.items() if hit),
         "snapshot_version": snapshot.version,
