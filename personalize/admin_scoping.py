@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from personalize.models import Site
+from personalize.models import object_site_id
 from personalize.roles import Perm
 from personalize.selectors import (
     site_ids_for_user,
@@ -23,9 +23,6 @@ class SiteScopedAdminMixin:
     write_perm: Perm = Perm.MANAGE_SITE
     site_lookup = "site_id__in"
 
-    def _site_id(self, obj: Model) -> int:
-        return obj.pk if isinstance(obj, Site) else obj.site_id
-
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
@@ -40,7 +37,7 @@ class SiteScopedAdminMixin:
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         if obj is None:
             return user_has_any_site_role(request.user)
-        return user_has_site_perm(request.user, self.read_perm, self._site_id(obj))
+        return user_has_site_perm(request.user, self.read_perm, object_site_id(obj))
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return sites_for_user(request.user, self.write_perm).exists()
@@ -48,7 +45,7 @@ class SiteScopedAdminMixin:
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         if obj is None:
             return sites_for_user(request.user, self.write_perm).exists()
-        return user_has_site_perm(request.user, self.write_perm, self._site_id(obj))
+        return user_has_site_perm(request.user, self.write_perm, object_site_id(obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self.has_change_permission(request, obj)
@@ -65,7 +62,7 @@ class SiteScopedInlineMixin(SiteScopedAdminMixin):
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         if obj is None:
             return sites_for_user(request.user, self.write_perm).exists()
-        return user_has_site_perm(request.user, self.write_perm, self._site_id(obj))
+        return user_has_site_perm(request.user, self.write_perm, object_site_id(obj))
 
 
 class ScopedModelAdmin(SiteScopedAdminMixin, admin.ModelAdmin):

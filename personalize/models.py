@@ -63,6 +63,11 @@ class SiteScopedModel(models.Model):
         abstract = True
 
 
+def object_site_id(obj: models.Model) -> int:
+    """The id of the site an object belongs to (a Site's own id for a Site)."""
+    return obj.pk if isinstance(obj, Site) else obj.site_id
+
+
 class ApiKeyKind(models.TextChoices):
     DELIVERY = "delivery", "Public delivery key (browsers and apps)"
     SERVER = "server", "Secret server key (server-to-server writes)"

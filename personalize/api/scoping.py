@@ -12,13 +12,9 @@ from rest_framework import permissions, serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
-from personalize.models import Site
+from personalize.models import Site, object_site_id
 from personalize.roles import Perm
 from personalize.selectors import site_ids_for_user, sites_for_user, user_has_site_perm
-
-
-def object_site_id(obj: Model) -> int:
-    return obj.pk if isinstance(obj, Site) else obj.site_id
 
 
 class SitePermission(permissions.BasePermission):
