@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from personalize.api.authentication import KEY_PATTERN
+from personalize.api.authentication import ApiKeyFailed, key_from_header
 from personalize.models import Site
 from personalize.selectors import ResolvedKey, api_key_resolve
 
@@ -98,10 +98,10 @@ def cors_allow_request(sender: object, request: HttpRequest, **kwargs: object) -
         return False
     if request.method == "OPTIONS":
         return origin.rstrip("/") in all_origins()
-    header = request.headers.get("authorization", "")
-    keyword, _, raw = header.partition(" ")
-    raw = raw.strip()
-    resolved = api_key_resolve(raw) if keyword == "Api-Key" and KEY_PATTERN.match(raw) else None
+    try:
+        resolved = api_key_resolve(key_from_header(request.headers.get("authorization", "")))
+    except ApiKeyFailed:
+        resolved = None
     if resolved is not None and not resolved.revoked:
         return origin_allowed(resolved.site_id, origin, request)
     # No usable key: let the page read the 401 when some site lists the origin.

@@ -23,6 +23,19 @@ class ApiKeyFailed(exceptions.AuthenticationFailed):
         super().__init__(detail=message, code=code)
 
 
+def key_from_header(header: str) -> str:
+    """The key of an `Authorization: Api-Key <key>` header; ApiKeyFailed when malformed."""
+    keyword, _, raw = header.partition(" ")
+    raw = raw.strip()
+    if keyword != KEYWORD or not raw:
+        raise ApiKeyFailed(
+            "api_key_malformed", f"The Authorization header must be '{KEYWORD} <key>'."
+        )
+    if not KEY_PATTERN.match(raw):
+        raise ApiKeyFailed("api_key_malformed", "The API key is malformed.")
+    return raw
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """Sets `request.auth` to a ResolvedKey. A bad key is a 401 that says what is wrong."""
 
@@ -30,15 +43,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        keyword, _, raw = header.partition(" ")
-        raw = raw.strip()
-        if keyword != KEYWORD or not raw:
-            raise ApiKeyFailed(
-                "api_key_malformed", f"The Authorization header must be '{KEYWORD} <key>'."
-            )
-        if not KEY_PATTERN.match(raw):
-            raise ApiKeyFailed("api_key_malformed", "The API key is malformed.")
-        resolved = api_key_resolve(raw)
+        resolved = api_key_resolve(key_from_header(header))
         if resolved is None:
             raise ApiKeyFailed("api_key_invalid", "The API key is not valid.")
         if resolved.revoked:
