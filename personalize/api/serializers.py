@@ -7,8 +7,9 @@ from personalize.roles import Role
 
 
 class SiteSerializer(serializers.ModelSerializer):
+    # Checked as a whole list by validate_origins; `timezone` runs the model's validator.
     allowed_origins = serializers.ListField(
-        child=serializers.CharField(max_length=300), max_length=100
+        child=serializers.CharField(max_length=300), max_length=100, validators=[validate_origins]
     )
 
     class Meta:
@@ -24,26 +25,6 @@ class SiteSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["slug", "config_version", "created_at"]
-
-    def validate_allowed_origins(self, value: list[str]) -> list[str]:
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        try:
-            validate_origins(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return value
-
-    def validate_timezone(self, value: str) -> str:
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
-        from personalize.models import validate_timezone
-
-        try:
-            validate_timezone(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return value
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
