@@ -109,10 +109,7 @@ def render_content(content: dict[str, Any] | None) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def personalize(context: template.Context, placement: str, site: str | None = None) -> Any:
-    site_slug = site or getattr(settings, "PERSONALIZE_SITE", "")
-    request = context.get("request")
-    body = decision_for_request(request, site_slug) if site_slug else None
-    decided = (body or {}).get("placements", {}).get(placement)
+    decided = personalize_decision(context, placement, site)
     if decided is None:
         return format_html('<div data-personalize-rendered="{}"></div>', placement)
     return format_html(
