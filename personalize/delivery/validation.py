@@ -255,8 +255,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
     placements = _keys(data.get("placements"), "placements", errors)
     screens = _keys(data.get("screens"), "screens", errors)
     explain = _bool(data.get("explain"), "explain", errors, False)
-    if errors.items:
-        raise_errors(errors.items)
+    errors.raise_if_any()
     return DecideInput(
         visitor_id=visitor_id,
         user_id=user_id,
@@ -391,8 +390,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
                     user_id=user_id,
                 )
             )
-    if errors.items:
-        raise_errors(errors.items)
+    errors.raise_if_any()
     return EventBatch(consent=consent, events=out)
 
 
@@ -435,6 +433,5 @@ def validate_profile(data: Any) -> ProfileInput:
     consent = data.get("consent")
     if consent is not None and not isinstance(consent, bool):
         errors.add("consent", "Must be true or false.")
-    if errors.items:
-        raise_errors(errors.items)
+    errors.raise_if_any()
     return ProfileInput(traits=traits, visitor_ids=tuple(dict.fromkeys(ids)), consent=consent)
