@@ -273,9 +273,7 @@ def _datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
     try:
-        parsed = datetime.fromisoformat(
-            value.replace("Z", "+00:00") if value.endswith("Z") else value
-        )
+        parsed = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing "Z" too
     except ValueError:
         return None
     if parsed.tzinfo is None:
