@@ -21,6 +21,7 @@ from personalize.delivery.enrich import enrich_context
 from personalize.delivery.selectors import profile_for_decide
 from personalize.delivery.snapshot import snapshot_get
 from personalize.delivery.validation import DecideInput, EventBatch, ProfileInput
+from personalize.services import site_config_bump
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 
 RECENT_EVENTS_CAP = 100  # events kept on the profile row for decide (newest first)
@@ -347,8 +348,6 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
     """Delete everything held about a person on a site: the profile, their events (also the
     ones recorded under linked anonymous ids or under the user id itself), the links and
     their static-segment memberships. None when there is no such person."""
-    from personalize.services import site_config_bump
-
     with transaction.atomic():
         profile = (
             Profile.objects.select_for_update().filter(site_id=site_id, user_id=user_id).first()

@@ -24,7 +24,7 @@ from personalize.delivery.engine import Snapshot
 from personalize.models import Site
 from personalize.services import CONFIG_VERSION_CACHE_KEY
 from segments.criteria import CriteriaError, compile_criteria
-from segments.models import SegmentStatus
+from segments.models import Segment, SegmentStatus
 from segments.selectors import site_field_catalog, site_segment_definitions
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,6 @@ def snapshot_build(site_id: int) -> Snapshot:
     published = published_site_load(site_id=site_id)
     catalog = site_field_catalog(site=site_id)
     definitions = site_segment_definitions(site_id)
-    from segments.models import Segment
-
     active = list(
         Segment.objects.filter(site_id=site_id, status=SegmentStatus.ACTIVE).values_list(
             "key", flat=True
