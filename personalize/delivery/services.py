@@ -127,7 +127,7 @@ def visit_record(
     """A known visitor was seen: upsert the profile, count a visit after VISIT_GAP of silence,
     keep the last context and link the anonymous id. Nothing when the person opted out."""
     with transaction.atomic():
-        profile = _profile_locked(site_id=site_id, user_id=user_id, seen_at=seen_at)
+        profile, _ = _profile_locked(site_id=site_id, user_id=user_id, seen_at=seen_at)
         if not profile.consent:
             return profile
         if profile.visit_count == 0 or seen_at - profile.last_seen >= VISIT_GAP:
@@ -140,18 +140,23 @@ def visit_record(
     return profile
 
 
-def _profile_locked(*, site_id: int, user_id: str, seen_at: datetime | None = None) -> Profile:
+def _profile_locked(
+    *, site_id: int, user_id: str, seen_at: datetime | None = None
+) -> tuple[Profile, bool]:
+    """The person's row, locked for this transaction (created when new), and whether it was
+    created here."""
     profile = Profile.objects.select_for_update().filter(site_id=site_id, user_id=user_id).first()
     if profile is not None:
-        return profile
+        return profile, False
     seen_at = seen_at or timezone.now()
     try:
         with transaction.atomic():
-            return Profile.objects.create(
+            created = Profile.objects.create(
                 site_id=site_id, user_id=user_id, first_seen=seen_at, last_seen=seen_at
             )
+            return created, True
     except IntegrityError:  # created concurrently
-        return Profile.objects.select_for_update().get(site_id=site_id, user_id=user_id)
+        return Profile.objects.select_for_update().get(site_id=site_id, user_id=user_id), False
 
 
 def _link(*, site_id: int, profile: Profile, visitor_ids: Iterable[str]) -> None:
@@ -309,8 +314,7 @@ def profile_upsert(*, site_id: int, user_id: str, data: ProfileInput) -> tuple[P
 
     Withdrawing consent also clears what tracking collected (last context, recent events)."""
     with transaction.atomic():
-        created = not Profile.objects.filter(site_id=site_id, user_id=user_id).exists()
-        profile = _profile_locked(site_id=site_id, user_id=user_id)
+        profile, created = _profile_locked(site_id=site_id, user_id=user_id)
         traits = dict(profile.traits or {})
         for key, value in data.traits.items():
             if value is None:
