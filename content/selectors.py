@@ -73,9 +73,8 @@ def _snapshot(slot: Slot, variants: Iterable[ContentVariant | ScreenVariant]) ->
 
 
 def slot_live_revision(*, slot: Slot) -> Revision | None:
-    if slot.live_revision_id is None:
-        return None
-    return slot.revisions.filter(pk=slot.live_revision_id).first()
+    """The live revision; no query when the slot was loaded with `select_related`."""
+    return slot.live_revision
 
 
 def slot_revisions(*, slot: Slot) -> QuerySet[Revision]:

@@ -256,3 +256,21 @@ def test_design_schema_change_is_refused_when_designs_break(site):
     assert not DesignSchema.objects.filter(site=site).exists()
     with pytest.raises(ValidationError):
         services.design_schema_update(site=site, schema={"type": 5})
+
+
+def test_publishing_status_reuses_the_loaded_live_revision(site):
+    from django.contrib.admin.sites import site as admin_site
+
+    placement = placement_with_variants(site)
+    services.placement_publish(placement=placement)
+    services.content_variant_update(
+        variant=placement.variants.get(key="default"), data={"name": "Changed"}
+    )
+    obj = Placement.objects.select_related("live_revision").get(pk=placement.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        status = admin_site._registry[Placement].publishing_status(obj)
+    assert status.startswith("Live: revision 1 (") and "unpublished changes" in status
+    assert len(ctx.captured_queries) == 1  # the draft's variants, for the comparison
+    rev = PlacementRevision.objects.get(placement=placement, number=1)
+    assert '"name": "Changed"' in revision_diff(revision=rev, against="draft")
+    assert revision_diff(revision=rev, against="live") == ""
