@@ -22,10 +22,6 @@ _fold = V.fold
 _CMP = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 
 
-def _when(v: Any) -> V.When | None:
-    return V.parse_when(v)
-
-
 def _string_ci(v: Any) -> str | None:
     if v.__class__ is not str:
         return None
@@ -37,8 +33,8 @@ READERS: dict[str, Callable[[Any], Any]] = {
     "enum": V.as_string,
     "number": V.as_number,
     "boolean": V.as_bool,
-    "date": _when,
-    "datetime": _when,
+    "date": V.parse_when,
+    "datetime": V.parse_when,
     "version": V.as_version,
     "geo": V.as_geo,
     "any": lambda v: v,

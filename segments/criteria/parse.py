@@ -53,10 +53,6 @@ def _is_num(v: Any) -> bool:
     return V.as_number(v) is not None
 
 
-def _dedupe_order(items: list[Any]) -> tuple[Any, ...]:
-    return tuple(dict.fromkeys(items))
-
-
 def re2_options(case_sensitive: bool) -> Any:
     opts = re2.Options()
     opts.case_sensitive = case_sensitive
@@ -174,6 +170,7 @@ class Parser:
             raise self.fail(f"{path}.case_sensitive", "case_sensitive must be true or false.")
         has_value = "value" in tree and tree["value"] is not None
         value = tree.get("value")
+        spec = None  # event properties have no catalog entry
         if in_where:
             if root != "properties":
                 raise self.fail(
@@ -203,7 +200,6 @@ class Parser:
         else:
             if not has_value:
                 raise self.fail(f"{path}.value", f"'{op}' needs a value.")
-            spec = self.fields.get(field) if not in_where else None
             operand = self.operand(type_, op, value, cs, f"{path}.value", spec)
         if op in ("within_last", "more_than_ago"):
             self.parsed.uses_now = True
@@ -278,8 +274,7 @@ class Parser:
     def _range(self, v: Any, path: str, read: Any) -> tuple[Any, Any]:
         if not isinstance(v, list) or len(v) != 2:
             raise self.fail(path, "Expected a list of two values [from, to].")
-        lo, hi = read(v[0], f"{path}[0]"), read(v[1], f"{path}[1]")
-        return lo, hi
+        return read(v[0], f"{path}[0]"), read(v[1], f"{path}[1]")
 
     def operand(self, type_: str, op: str, v: Any, cs: bool, path: str, spec: Any) -> Any:
         if type_ in ("string", "enum"):
@@ -326,8 +321,7 @@ class Parser:
             if op == "day_of_week_in":
                 return self._days(v, path)
             if op == "hour_between":
-                lo, hi = self._range(v, path, self._hour)
-                return lo, hi
+                return self._range(v, path, self._hour)
             if op == "between":
                 lo, hi = self._range(v, path, lambda x, p: self._when(type_, x, p))
                 if lo > hi:
