@@ -31,6 +31,25 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+def _profile_fields(profile: Profile) -> dict[str, Any]:
+    return {
+        "user_id": profile.user_id,
+        "traits": profile.traits,
+        "consent": profile.consent,
+        "visit_count": profile.visit_count,
+        "first_seen": _iso(profile.first_seen),
+        "last_seen": _iso(profile.last_seen),
+    }
+
+
+def profile_summary(profile: Profile) -> dict[str, Any]:
+    """The profile as the upsert answers it: its fields and its linked anonymous ids."""
+    return {
+        **_profile_fields(profile),
+        "visitor_ids": sorted(profile.visitor_links.values_list("visitor_id", flat=True)),
+    }
+
+
 def profile_export(*, site_id: int, user_id: str) -> dict[str, Any] | None:
     """Everything held about a person on a site: profile, linked ids, events."""
     profile = Profile.objects.filter(site_id=site_id, user_id=user_id).first()
@@ -51,12 +70,7 @@ def profile_export(*, site_id: int, user_id: str) -> dict[str, Any] | None:
         )
     )
     return {
-        "user_id": profile.user_id,
-        "traits": profile.traits,
-        "consent": profile.consent,
-        "visit_count": profile.visit_count,
-        "first_seen": _iso(profile.first_seen),
-        "last_seen": _iso(profile.last_seen),
+        **_profile_fields(profile),
         "last_context": profile.last_context,
         "recent_events": profile.recent_events,
         "created_at": _iso(profile.created_at),

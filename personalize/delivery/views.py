@@ -21,7 +21,7 @@ from personalize.cors import OriginAllowed
 from personalize.delivery import serializers as s
 from personalize.delivery import services
 from personalize.delivery.authentication import DeliveryKeyAuthentication
-from personalize.delivery.selectors import profile_export
+from personalize.delivery.selectors import profile_export, profile_summary
 from personalize.delivery.snapshot import SiteGone
 from personalize.delivery.throttling import DeliveryKeyThrottle
 from personalize.delivery.validation import (
@@ -305,18 +305,6 @@ USER_ID = OpenApiParameter(
 )
 
 
-def _profile_body(profile: Any) -> dict[str, Any]:
-    return {
-        "user_id": profile.user_id,
-        "traits": profile.traits,
-        "consent": profile.consent,
-        "visit_count": profile.visit_count,
-        "first_seen": profile.first_seen.isoformat(),
-        "last_seen": profile.last_seen.isoformat(),
-        "visitor_ids": sorted(profile.visitor_links.values_list("visitor_id", flat=True)),
-    }
-
-
 def _not_found(user_id: str) -> Response:
     return error_response(
         "not_found", f"No profile with user_id {user_id!r} on this site.", status.HTTP_404_NOT_FOUND
@@ -410,7 +398,7 @@ class ProfileView(DeliveryAPIView):
             site_id=request.auth.site_id, user_id=user_id, data=data
         )
         return Response(
-            _profile_body(profile),
+            profile_summary(profile),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
