@@ -115,3 +115,18 @@ def test_401_is_readable_by_a_listed_origin(api_client, site):
         HTTP_ORIGIN="https://www.example.com",
     )
     assert r.status_code == 401 and r[ACAO] == "https://www.example.com"
+
+
+def test_malformed_key_401_is_readable_by_a_listed_origin(api_client, site):
+    for header in ("Bearer pk_" + "a" * 30, "Api-Key not-a-key", "Api-Key "):
+        r = post(
+            api_client,
+            "/api/v1/decide",
+            {"visitor": {"id": "a"}},
+            None,
+            HTTP_ORIGIN="https://www.example.com",
+            HTTP_AUTHORIZATION=header,
+        )
+        assert r.status_code == 401, header
+        assert r.json()["error"]["code"] == "api_key_malformed", header
+        assert r[ACAO] == "https://www.example.com", header
