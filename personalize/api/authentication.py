@@ -75,14 +75,10 @@ class _RequiresKey(BasePermission):
 
 
 class DeliveryKeyRequired(_RequiresKey):
-    """Delivery endpoints: the public key, or the secret key from a server."""
+    """Delivery endpoints (and `whoami`): the public key, or the secret key from a server."""
 
     kinds = (ApiKeyKind.DELIVERY, ApiKeyKind.SERVER)
 
 
 class ServerKeyRequired(_RequiresKey):
     kinds = (ApiKeyKind.SERVER,)
-
-
-class AnyApiKey(_RequiresKey):
-    kinds = (ApiKeyKind.DELIVERY, ApiKeyKind.SERVER)

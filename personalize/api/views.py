@@ -11,7 +11,7 @@ from rest_framework.decorators import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from personalize.api.authentication import AnyApiKey, ApiKeyAuthentication
+from personalize.api.authentication import ApiKeyAuthentication, DeliveryKeyRequired
 from personalize.api.scoping import SiteScopedViewSetMixin
 from personalize.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -119,7 +119,7 @@ class WhoAmISerializer(serializers.Serializer):
 )
 @api_view(["GET"])
 @authentication_classes([ApiKeyAuthentication])
-@permission_classes([AnyApiKey])
+@permission_classes([DeliveryKeyRequired])
 @throttle_classes([ApiKeyRateThrottle])
 def whoami(request: Request) -> Response:
     return Response({"site": request.auth.site_slug, "kind": request.auth.kind})
