@@ -27,7 +27,7 @@ from content.models import (
     ScreenVariant,
     Slot,
 )
-from content.selectors import slot_snapshot
+from content.selectors import due_schedules, slot_snapshot
 from personalize.services import site_config_bump
 from segments.models import Segment
 
@@ -125,14 +125,18 @@ def slot_unpublish(*, slot: Slot, user: AbstractBaseUser | None = None, note: st
         locked = _lock(slot)
         if locked.live_revision_id is None:
             raise ValidationError("This is not published.")
-        number = locked.live_revision.number
-        locked.live_revision = None
-        locked.save(update_fields=["live_revision", "updated_at"])
-        details = {"note": note} if note else {}
-        _audit(locked, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
-        site_config_bump(site_id=locked.site_id)
+        _unpublish_locked(locked, user=user, details={"note": note} if note else {})
     slot.live_revision = None
     return slot
+
+
+def _unpublish_locked(slot: Slot, *, user: AbstractBaseUser | None, details: dict) -> None:
+    """Take a locked, live slot off delivery: audit entry and configuration bump."""
+    number = slot.live_revision.number
+    slot.live_revision = None
+    slot.save(update_fields=["live_revision", "updated_at"])
+    _audit(slot, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
+    site_config_bump(site_id=slot.site_id)
 
 
 def _restore_drafts(slot: Slot, snapshot: dict[str, Any]) -> None:
@@ -250,7 +254,7 @@ def publish_schedule_cancel(
     return schedule
 
 
-def _run_schedule(schedule: PublishSchedule, now: datetime) -> None:
+def _run_schedule(schedule: PublishSchedule) -> None:
     slot = _lock(schedule.slot)
     details = {"schedule": schedule.pk}
     user = schedule.created_by
@@ -258,22 +262,14 @@ def _run_schedule(schedule: PublishSchedule, now: datetime) -> None:
         note = schedule.note or f"Scheduled publish #{schedule.pk}"
         _publish_snapshot(slot, schedule.snapshot, user=user, note=note, details=details)
     elif slot.live_revision_id is not None:
-        number = slot.live_revision.number
-        slot.live_revision = None
-        slot.save(update_fields=["live_revision", "updated_at"])
-        _audit(slot, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
-        site_config_bump(site_id=slot.site_id)
+        _unpublish_locked(slot, user=user, details=details)
 
 
 def publish_schedules_run_due(*, now: datetime | None = None) -> list[PublishSchedule]:
     """Run every pending schedule whose time has come (the beat task calls this each minute)."""
     now = now or timezone.now()
     done = []
-    ids = list(
-        PublishSchedule.objects.filter(status=ScheduleStatus.PENDING, run_at__lte=now)
-        .order_by("run_at", "pk")
-        .values_list("pk", flat=True)
-    )
+    ids = list(due_schedules(now=now).values_list("pk", flat=True))
     for pk in ids:
         with transaction.atomic():
             schedule = (
@@ -286,7 +282,7 @@ def publish_schedules_run_due(*, now: datetime | None = None) -> list[PublishSch
                 continue
             try:
                 with transaction.atomic():
-                    _run_schedule(schedule, now)
+                    _run_schedule(schedule)
                 schedule.status = ScheduleStatus.DONE
             except Exception as exc:
                 schedule.status = ScheduleStatus.FAILED
