@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 
 from personalize.models import Site
-from segments.criteria import CriteriaError, StaticSegment, compile_criteria
+from segments.criteria import BUILTIN_FIELDS, CriteriaError, StaticSegment, compile_criteria
 from segments.models import Field, Profile, Segment, SegmentKind, SegmentStatus, StaticMember
 
 # Hard guards before the engine sees a tree (the engine's own limits are stricter and
@@ -29,39 +29,21 @@ EXPORT_CHUNK = 2000
 # --- the catalog ---------------------------------------------------------------------------
 
 
-def _spec_value(spec: Any, name: str, default: Any) -> Any:
-    if isinstance(spec, Mapping):
-        return spec.get(name, default)
-    if isinstance(spec, str) and name == "type":
-        return spec
-    return getattr(spec, name, default)
-
-
 def builtin_field_specs() -> list[dict[str, Any]]:
     """The engine's built-in catalog as dicts: path, type, label, help_text, allowed_values."""
-    from segments.criteria import BUILTIN_FIELDS
-
-    specs = []
-    for path, spec in BUILTIN_FIELDS.items():
-        label = _spec_value(spec, "label", "") or path.split(".", 1)[-1].replace("_", " ")
-        specs.append(
-            {
-                "path": path,
-                "type": str(
-                    getattr(_spec_value(spec, "type", "string"), "value", None)
-                    or _spec_value(spec, "type", "string")
-                ),
-                "label": str(label)[:120],
-                "help_text": str(_spec_value(spec, "help_text", "") or "")[:500],
-                "allowed_values": list(_spec_value(spec, "allowed_values", None) or []),
-            }
-        )
-    return specs
+    return [
+        {
+            "path": path,
+            "type": spec["type"],
+            "label": spec["label"][:120],
+            "help_text": spec["help_text"][:500],
+            "allowed_values": list(spec["allowed_values"]),
+        }
+        for path, spec in BUILTIN_FIELDS.items()
+    ]
 
 
 def builtin_field_paths() -> frozenset[str]:
-    from segments.criteria import BUILTIN_FIELDS
-
     return frozenset(BUILTIN_FIELDS)
 
 
@@ -113,19 +95,29 @@ def criteria_precheck(tree: Any) -> None:
         )
 
 
-def criteria_segment_refs(tree: Any) -> set[str]:
-    """Keys of the segments a tree references directly (`{"segment": key}` nodes)."""
-    refs: set[str] = set()
+def _tree_strings(tree: Any, key: str) -> set[str]:
+    """The text values of `key` in every object of a JSON tree (walked without recursion)."""
+    found: set[str] = set()
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if isinstance(node.get("segment"), str):
-                refs.add(node["segment"])
+            if isinstance(node.get(key), str):
+                found.add(node[key])
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return refs
+    return found
+
+
+def criteria_segment_refs(tree: Any) -> set[str]:
+    """Keys of the segments a tree references directly (`{"segment": key}` nodes)."""
+    return _tree_strings(tree, "segment")
+
+
+def criteria_field_refs(tree: Any) -> set[str]:
+    """Paths of the fields a tree's conditions test (`{"field": path}` nodes)."""
+    return _tree_strings(tree, "field")
 
 
 def segment_tree(segment: Segment) -> dict:

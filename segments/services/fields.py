@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from personalize.models import Site
 from personalize.services import site_config_bump
 from segments.models import Field, FieldType, Segment
-from segments.selectors import builtin_field_paths, builtin_field_specs
+from segments.selectors import builtin_field_paths, builtin_field_specs, criteria_field_refs
 
 CUSTOM_PREFIXES = ("profile.", "context.")
 PATH_PATTERN = re.compile(r"^(profile|context)(\.[A-Za-z_][A-Za-z0-9_]{0,62}){1,4}$")
@@ -191,27 +191,12 @@ def field_delete(*, field: Field) -> None:
         site_config_bump(site_id=field.site_id)
 
 
-def _tree_fields(tree: Any, out: set[str], depth: int = 0) -> None:
-    if depth > 50:
-        return
-    if isinstance(tree, dict):
-        if isinstance(tree.get("field"), str):
-            out.add(tree["field"])
-        for value in tree.values():
-            _tree_fields(value, out, depth + 1)
-    elif isinstance(tree, list):
-        for value in tree:
-            _tree_fields(value, out, depth + 1)
-
-
 def segments_using_field(*, field: Field) -> list[str]:
     """Keys of the site's segments whose criteria mention the field."""
-    keys = []
-    for key, criteria in Segment.objects.filter(site_id=field.site_id).values_list(
-        "key", "criteria"
-    ):
-        found: set[str] = set()
-        _tree_fields(criteria, found)
-        if field.path in found:
-            keys.append(key)
-    return keys
+    return [
+        key
+        for key, criteria in Segment.objects.filter(site_id=field.site_id).values_list(
+            "key", "criteria"
+        )
+        if field.path in criteria_field_refs(criteria)
+    ]

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from personalize.services import site_create
 from segments.criteria import BUILTIN_FIELDS
 from segments.models import Field
-from segments.selectors import site_field_catalog
+from segments.selectors import builtin_field_specs, site_field_catalog
 from segments.services import (
     field_catalog_seed,
     field_create,
@@ -108,6 +108,25 @@ def test_field_in_use_cannot_be_deleted_or_retyped(site):
         field_delete(field=balance)
     with pytest.raises(ValidationError, match="rich"):
         field_update(field=balance, type="string")
+
+
+def test_field_used_deep_in_a_tree_is_in_use(site):
+    plan = field_create(site=site, path="context.plan", type="string")
+    segment_create(
+        site=site,
+        key="deep",
+        name="Deep",
+        criteria={"none": [{"any": [{"field": "context.plan", "op": "eq", "value": "pro"}]}]},
+    )
+    with pytest.raises(ValidationError, match="deep"):
+        field_delete(field=plan)
+
+
+def test_builtin_field_specs_mirror_the_engine_catalog():
+    specs = {s["path"]: s for s in builtin_field_specs()}
+    assert set(specs) == set(BUILTIN_FIELDS)
+    for path, spec in BUILTIN_FIELDS.items():
+        assert specs[path] == {"path": path, **spec}
 
 
 def test_unused_custom_field_is_deleted(site):
