@@ -170,45 +170,43 @@ class SlotViewSet(ContentScopedMixin, viewsets.ModelViewSet):
         return Response(s.RevisionDetailSerializer(revision).data)
 
 
-PUBLISH_DOC = {
-    "schedule": extend_schema(
-        summary="Schedule a publish (of the current draft) or an unpublish",
-        request=s.ScheduleRequestSerializer,
-        responses={201: s.PublishScheduleSerializer, **ERRORS},
-    ),
-    "revisions": extend_schema(
-        summary="Published revisions, newest first", responses=s.RevisionSerializer(many=True)
-    ),
-    "revision": extend_schema(
-        summary="One revision with a diff against the current draft (or `?against=live`)",
-        parameters=[
-            OpenApiParameter("number", int, OpenApiParameter.PATH),
-            OpenApiParameter("against", str, enum=["draft", "live"]),
-        ],
-        responses={200: s.RevisionDetailSerializer, 404: None},
-    ),
-}
+def slot_docs(plural: str, serializer: type[serializers.Serializer]) -> Any:
+    """OpenAPI docs of a slot viewset's list and publishing actions (placements, screens)."""
+    return extend_schema_view(
+        list=extend_schema(summary=f"{plural} of your sites"),
+        publish=extend_schema(
+            summary="Publish the draft as a new revision",
+            request=s.PublishSerializer,
+            responses={200: serializer, **ERRORS},
+        ),
+        unpublish=extend_schema(
+            summary="Stop delivering it", request=None, responses={200: serializer, **ERRORS}
+        ),
+        rollback=extend_schema(
+            summary="Restore an earlier revision (published as a new one)",
+            request=s.RollbackSerializer,
+            responses={200: serializer, **ERRORS},
+        ),
+        schedule=extend_schema(
+            summary="Schedule a publish (of the current draft) or an unpublish",
+            request=s.ScheduleRequestSerializer,
+            responses={201: s.PublishScheduleSerializer, **ERRORS},
+        ),
+        revisions=extend_schema(
+            summary="Published revisions, newest first", responses=s.RevisionSerializer(many=True)
+        ),
+        revision=extend_schema(
+            summary="One revision with a diff against the current draft (or `?against=live`)",
+            parameters=[
+                OpenApiParameter("number", int, OpenApiParameter.PATH),
+                OpenApiParameter("against", str, enum=["draft", "live"]),
+            ],
+            responses={200: s.RevisionDetailSerializer, 404: None},
+        ),
+    )
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Placements of your sites"),
-    publish=extend_schema(
-        summary="Publish the draft as a new revision",
-        request=s.PublishSerializer,
-        responses={200: s.PlacementSerializer, **ERRORS},
-    ),
-    unpublish=extend_schema(
-        summary="Stop delivering it", request=None, responses={200: s.PlacementSerializer, **ERRORS}
-    ),
-    rollback=extend_schema(
-        summary="Restore an earlier revision (published as a new one)",
-        request=s.RollbackSerializer,
-        responses={200: s.PlacementSerializer, **ERRORS},
-    ),
-    schedule=PUBLISH_DOC["schedule"],
-    revisions=PUBLISH_DOC["revisions"],
-    revision=PUBLISH_DOC["revision"],
-)
+@slot_docs("Placements", s.PlacementSerializer)
 class PlacementViewSet(SlotViewSet):
     """Placements (slots on a page or app screen) with their variants; drafts and publishing."""
 
@@ -228,25 +226,7 @@ class PlacementViewSet(SlotViewSet):
         services.placement_delete(placement=instance, user=self.request.user)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Screens of your sites"),
-    publish=extend_schema(
-        summary="Publish the draft as a new revision",
-        request=s.PublishSerializer,
-        responses={200: s.ScreenSerializer, **ERRORS},
-    ),
-    unpublish=extend_schema(
-        summary="Stop delivering it", request=None, responses={200: s.ScreenSerializer, **ERRORS}
-    ),
-    rollback=extend_schema(
-        summary="Restore an earlier revision (published as a new one)",
-        request=s.RollbackSerializer,
-        responses={200: s.ScreenSerializer, **ERRORS},
-    ),
-    schedule=PUBLISH_DOC["schedule"],
-    revisions=PUBLISH_DOC["revisions"],
-    revision=PUBLISH_DOC["revision"],
-)
+@slot_docs("Screens", s.ScreenSerializer)
 class ScreenViewSet(SlotViewSet):
     """Screens with their design variants; drafts and publishing."""
 
