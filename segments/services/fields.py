@@ -44,6 +44,11 @@ def field_catalog_seed(*, site: Site) -> int:
     return len(missing)
 
 
+def _default_label(path: str) -> str:
+    """The label of a field created without one: profile.store_id → "Store id"."""
+    return path.split(".", 1)[1].replace("_", " ").capitalize()
+
+
 def _validate_allowed_values(type_: str, allowed_values: list[Any]) -> list[Any]:
     if not isinstance(allowed_values, list):
         raise ValidationError({"allowed_values": "Allowed values must be a list."})
@@ -136,7 +141,7 @@ def field_create(
         site=site,
         path=path,
         type=type,
-        label=(label or path.split(".", 1)[1].replace("_", " ").capitalize())[:120],
+        label=(label or _default_label(path))[:120],
         help_text=help_text,
         allowed_values=allowed,
         builtin=False,
@@ -167,7 +172,7 @@ def field_update(
     )
     field.type = new_type
     if label is not None:
-        field.label = label or field.path.split(".", 1)[1].replace("_", " ").capitalize()
+        field.label = label or _default_label(field.path)
     if help_text is not None:
         field.help_text = help_text
     field.full_clean()

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from segments.models import Segment, SegmentKind, SegmentRevision, StaticMember, StaticSource
+from segments.models import Segment, SegmentKind, StaticMember, StaticSource
+from segments.services.segments import _record, segment_config_changed
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -145,18 +146,10 @@ def static_segment_upload_csv(
         if not segment.static_source:
             segment.static_source = StaticSource.UPLOAD
         segment.save(update_fields=["static_source", "updated_at"])
-        SegmentRevision.objects.create(
-            segment=segment,
-            criteria=segment.criteria,
-            name=segment.name,
-            status=segment.status,
-            changed_by=changed_by
-            if changed_by is not None and changed_by.is_authenticated
-            else None,
-            changed_at=now,
+        _record(
+            segment,
+            changed_by=changed_by,
             summary=f"Uploaded {len(ids)} user ids ({mode}): +{result.added} -{result.removed}",
         )
-        from segments.services.segments import segment_config_changed
-
         segment_config_changed(segment=segment)
     return result

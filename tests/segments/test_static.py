@@ -25,6 +25,18 @@ def test_header_column_is_used(static):
     assert SegmentRevision.objects.filter(segment=static, summary__startswith="Uploaded").exists()
 
 
+def test_upload_records_who_changed_the_members(static, marketer):
+    from django.contrib.auth.models import AnonymousUser
+
+    static_segment_upload_csv(segment=static, file=b"u-1\n", changed_by=marketer)
+    static_segment_upload_csv(
+        segment=static, file=b"u-2\n", mode="append", changed_by=AnonymousUser()
+    )
+    uploads = SegmentRevision.objects.filter(segment=static, summary__startswith="Uploaded")
+    assert [r.changed_by for r in uploads.order_by("pk")] == [marketer, None]
+    assert uploads.order_by("pk").last().summary == "Uploaded 1 user ids (append): +1 -0"
+
+
 def test_plain_list_without_header_and_bom(static):
     static_segment_upload_csv(segment=static, file="\ufeffu-1\nu-2\nu-2\n".encode())
     assert members(static) == ["u-1", "u-2"]
