@@ -211,7 +211,7 @@ class PlacementViewSet(SlotViewSet):
     """Placements (slots on a page or app screen) with their variants; drafts and publishing."""
 
     queryset = Placement.objects.select_related("site", "live_revision").prefetch_related(
-        "variants__segment", "variants__placement"
+        "variants__segment"
     )
     serializer_class = s.PlacementSerializer
     filterset_class = PlacementFilter

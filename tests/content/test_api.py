@@ -340,3 +340,40 @@ def test_design_schema_endpoint(api_client, site):
     )
     assert res.status_code == 403
     assert json.dumps(schema)
+
+
+def test_list_endpoints_query_count_does_not_grow_with_rows(api_client, site):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from content import services
+
+    client = client_for(api_client, site, "viewer")
+    segment = SegmentFactory(site=site, key="vip")
+    paths = ["/api/v1/placements/", "/api/v1/screens/", "/api/v1/placement-variants/"]
+
+    def add_slots(start):
+        for i in range(start, start + 3):
+            placement = placement_with_variants(
+                site, key=f"p{i}", targeted=[("vip", segment, 10)], kind="json"
+            )
+            ContentVariant.objects.filter(placement=placement).update(body='{"a": 1}')
+            services.placement_publish(placement=placement)
+            ScreenVariantFactory(screen=ScreenFactory(site=site), key="default")
+
+    def queries():
+        counts = []
+        for path in paths:
+            client.get(path)  # warm-up: the first request makes one-off queries
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(path).status_code == 200
+            counts.append(len(ctx.captured_queries))
+        return counts
+
+    add_slots(0)
+    few = queries()
+    add_slots(10)
+    assert queries() == few
+    hero = client.get("/api/v1/placements/?key=p11").json()["results"][0]
+    assert hero["live_revision"] == 1 and hero["variants"][0]["segment_key"] == "vip"
+    assert hero["variants"][0]["body"] == {"a": 1}
