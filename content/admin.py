@@ -30,7 +30,7 @@ from content.models import (
     ScreenVariant,
     Slot,
 )
-from content.preview import preview_segment, preview_visitor, profile_visitor_document
+from content.preview import preview_segment, preview_visitor
 from content.selectors import (
     revision_diff,
     slot_audit,
@@ -43,6 +43,7 @@ from content.selectors import (
 from personalize.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
 from personalize.roles import Perm
 from personalize.selectors import sites_for_user, user_has_site_perm
+from segments.documents import profile_document
 from segments.models import Segment, SegmentStatus
 
 
@@ -323,7 +324,7 @@ class SlotAdmin(ScopedModelAdmin):
             data = form.cleaned_data
             document: dict[str, Any] = {}
             if data["profile"] is not None:
-                document = profile_visitor_document(data["profile"])
+                document = profile_document(data["profile"])
             if data["document"]:
                 document = _merge(document, data["document"])
             result = preview_visitor(

@@ -15,8 +15,7 @@ from content.resolution import resolve_all
 from content.schemas import pretty
 from content.selectors import draft_site_load, published_site_load
 from personalize.models import Site
-from segments.documents import profile_document
-from segments.models import Profile, Segment, SegmentStatus
+from segments.models import Segment, SegmentStatus
 from segments.selectors import segments_matching
 
 SOURCES = {
@@ -84,24 +83,13 @@ def _rows(
     return rows
 
 
-def profile_visitor_document(profile: Profile) -> dict[str, Any]:
-    """The visitor document of a stored profile (as delivery would build it)."""
-    return profile_document(profile)
-
-
-def _matching_segments(site: Site, document: dict[str, Any], now: datetime) -> list[str]:
-    """Keys of the site's active segments the document matches (draft/archived never match)."""
-    return list(segments_matching(site, document, now=now))
-
-
 def preview_visitor(
     *, site: Site, document: dict[str, Any], source: str = "published", now: datetime | None = None
 ) -> PreviewResult:
     now = now or timezone.now()
     published, skipped = _load(site, source)
-    matched = _matching_segments(site, document, now)
-    member = set(matched)
-    rows = _rows(published, member.__contains__, now)
+    matched = segments_matching(site, document, now=now)  # active segments only
+    rows = _rows(published, set(matched).__contains__, now)
     return PreviewResult(
         rows=rows,
         source=source,

@@ -26,8 +26,6 @@ from content.models import (
 from content.published import PublishedSite, PublishedSlot, site_from_slots, slot_from_snapshot
 from content.schemas import pretty
 from personalize.models import Site
-from personalize.roles import Perm
-from personalize.selectors import User, site_ids_for_user
 
 
 def _iso(value: Any) -> str | None:
@@ -155,14 +153,6 @@ def draft_site_load(*, site_id: int) -> tuple[PublishedSite, dict[str, str]]:
         ),
         skipped,
     )
-
-
-def placements_for_user(*, user: User, perm: Perm = Perm.VIEW) -> QuerySet[Placement]:
-    return Placement.objects.filter(site_id__in=site_ids_for_user(user, perm))
-
-
-def screens_for_user(*, user: User, perm: Perm = Perm.VIEW) -> QuerySet[Screen]:
-    return Screen.objects.filter(site_id__in=site_ids_for_user(user, perm))
 
 
 def slot_audit(*, slot: Slot) -> QuerySet[AuditEntry]:
