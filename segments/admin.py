@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.html import format_html
 
@@ -29,6 +29,11 @@ from segments.services import (
     static_segment_upload_csv,
 )
 from segments.services.static import UploadError, parse_user_ids_csv
+
+
+def _copy_saved(saved: Model, obj: Model) -> None:
+    """Put the row a service saved onto the admin's object (the admin reads its pk and str)."""
+    obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields})
 
 
 class UserSiteFilter(admin.SimpleListFilter):
@@ -113,10 +118,7 @@ class FieldAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                 help_text=data.get("help_text", ""),
                 allowed_values=data.get("allowed_values"),
             )
-        obj.pk = saved.pk
-        obj.__dict__.update(
-            {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
-        )
+        _copy_saved(saved, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Field | None = None) -> bool:
         if obj is not None and obj.builtin:
@@ -262,10 +264,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                 status=data["status"],
                 created_by=request.user,
             )
-        obj.pk = saved.pk
-        obj.__dict__.update(
-            {f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields}
-        )
+        _copy_saved(saved, obj)
         upload = data.get("members_csv")
         if upload and saved.kind == SegmentKind.STATIC:
             result = static_segment_upload_csv(

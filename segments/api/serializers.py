@@ -148,6 +148,16 @@ def _json_object(value: Any, what: str) -> Any:
     return value
 
 
+def _segment_key_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="The key of the segment being edited, if any: the default salt of its "
+        "rollouts, and references back to it are cycles.",
+    )
+
+
 @extend_schema_serializer(component_name="SegmentPreview")
 class PreviewRequestSerializer(serializers.Serializer):
     site = SiteIdField()
@@ -161,13 +171,7 @@ class PreviewRequestSerializer(serializers.Serializer):
     user_id = serializers.CharField(
         max_length=255, required=False, help_text="Load this stored profile's document instead."
     )
-    segment_key = serializers.CharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        help_text="The key of the segment being edited, if any: the default salt of its "
-        "rollouts, and references back to it are cycles.",
-    )
+    segment_key = _segment_key_field()
 
     def validate_criteria(self, value: Any) -> Any:
         return _json_object(value, "criteria")
@@ -199,13 +203,7 @@ class AudienceRequestSerializer(serializers.Serializer):
     site = SiteIdField()
     criteria = serializers.JSONField(help_text=CRITERIA_HELP)
     sample = serializers.IntegerField(min_value=0, max_value=MAX_SAMPLE, default=10)
-    segment_key = serializers.CharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        help_text="The key of the segment being edited, if any: the default salt of its "
-        "rollouts, and references back to it are cycles.",
-    )
+    segment_key = _segment_key_field()
 
     def validate_criteria(self, value: Any) -> Any:
         return _json_object(value, "criteria")

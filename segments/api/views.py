@@ -351,20 +351,18 @@ def _chain(first: str, rest: Any):
     yield from rest
 
 
-class _BuilderView(APIView):
-    """Base of the builder's live endpoints: signed-in staff, small JSON bodies."""
-
-    permission_classes = [IsAuthenticated]
-    parser_classes = [BoundedJSONParser]
-
-
 class PreviewParser(BoundedJSONParser):
     max_bytes = 256 * 1024
 
 
-class SegmentPreviewView(_BuilderView):
+class _BuilderView(APIView):
+    """Base of the builder's live endpoints: signed-in staff, JSON bodies up to 256 KB."""
+
+    permission_classes = [IsAuthenticated]
     parser_classes = [PreviewParser]
 
+
+class SegmentPreviewView(_BuilderView):
     @extend_schema(
         operation_id="segments_preview",
         summary="Does a visitor match these criteria?",
@@ -414,8 +412,6 @@ class SegmentPreviewView(_BuilderView):
 
 
 class SegmentAudienceView(_BuilderView):
-    parser_classes = [PreviewParser]
-
     @extend_schema(
         operation_id="segments_audience",
         summary="How many stored profiles match these criteria?",
