@@ -219,16 +219,11 @@ def criteria_compile(
 
 def criteria_errors(exc: CriteriaError, *, prefix: str = "criteria") -> list[dict[str, str]]:
     """[{path, message}] for every error, paths like `criteria.all[0].value`."""
-    errors = list(getattr(exc, "errors", None) or [exc])
     out = []
-    for err in errors:
-        path = str(getattr(err, "path", "$") or "$")
-        rest = path[1:] if path.startswith("$") else f".{path}"
+    for err in exc.errors:
+        rest = err.path[1:] if err.path.startswith("$") else f".{err.path}"
         out.append(
-            {
-                "path": f"{prefix}{rest}" if prefix else rest.lstrip("."),
-                "message": str(getattr(err, "message", err)),
-            }
+            {"path": f"{prefix}{rest}" if prefix else rest.lstrip("."), "message": err.message}
         )
     return out
 

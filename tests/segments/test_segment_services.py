@@ -57,6 +57,19 @@ def test_create_validates_criteria_with_path(site):
     assert paths[0].startswith("criteria.all[1]")
 
 
+def test_criteria_errors_lists_every_error_under_the_prefix():
+    exc = CriteriaError(
+        "$",
+        "first",
+        [CriteriaError("$", "first"), CriteriaError("$.all[0].value", "second")],
+    )
+    assert criteria_errors(exc) == [
+        {"path": "criteria", "message": "first"},
+        {"path": "criteria.all[0].value", "message": "second"},
+    ]
+    assert [e["path"] for e in criteria_errors(exc, prefix="")] == ["", "all[0].value"]
+
+
 def test_create_rejects_unknown_field_and_bad_key(site):
     with pytest.raises(CriteriaError):
         segment_create(
