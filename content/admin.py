@@ -209,6 +209,7 @@ class SlotAdmin(ScopedModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": obj,
+            "change_url": self._change_url(obj) if obj is not None else None,
             "title": title,
             "has_view_permission": True,
             **extra,
@@ -266,8 +267,6 @@ class SlotAdmin(ScopedModelAdmin):
             audit=slot_audit(slot=obj)[:50],
             schedules=slot_schedules(slot=obj)[:50],
             can_publish=self.can_publish(request, obj),
-            change_url=self._change_url(obj),
-            info=f"{self.opts.app_label}_{self.opts.model_name}",
         )
         return TemplateResponse(request, "admin/content/revisions.html", context)
 
@@ -285,8 +284,6 @@ class SlotAdmin(ScopedModelAdmin):
             diff_live=revision_diff(revision=revision, against="live"),
             snapshot=revision.snapshot,
             can_publish=self.can_publish(request, obj),
-            change_url=self._change_url(obj),
-            info=f"{self.opts.app_label}_{self.opts.model_name}",
         )
         return TemplateResponse(request, "admin/content/revision.html", context)
 
@@ -297,9 +294,10 @@ class SlotAdmin(ScopedModelAdmin):
             try:
                 schedule = services.slot_schedule(slot=obj, user=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else []:
-                    form.add_error(field if field in form.fields else None, errors)
-                if not hasattr(exc, "error_dict"):
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
                     form.add_error(None, exc.messages)
             else:
                 messages.success(request, f"Scheduled: {schedule}.")
@@ -310,7 +308,6 @@ class SlotAdmin(ScopedModelAdmin):
             f"Schedule {obj}",
             form=form,
             schedules=slot_schedules(slot=obj)[:20],
-            change_url=self._change_url(obj),
         )
         return TemplateResponse(request, "admin/content/schedule.html", context)
 
@@ -355,13 +352,7 @@ class SlotAdmin(ScopedModelAdmin):
         self, request: HttpRequest, context: dict, *args: Any, **kwargs: Any
     ) -> Any:
         obj = kwargs.get("obj") or context.get("original")
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
-        context.update(
-            {
-                "can_publish": obj is not None and obj.pk and self.can_publish(request, obj),
-                "slot_info": info,
-            }
-        )
+        context["can_publish"] = obj is not None and obj.pk and self.can_publish(request, obj)
         return super().render_change_form(request, context, *args, **kwargs)
 
 

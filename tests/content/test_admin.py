@@ -168,6 +168,25 @@ def test_admin_schedule(site):
     assert login(site, "editor").get(url("schedule", placement.pk)).status_code == 403
 
 
+def test_admin_schedule_shows_service_errors_on_the_form(site):
+    placement = placement_with_variants(site)
+    client = login(site, "publisher")
+    past = client.post(
+        url("schedule", placement.pk),
+        {"action": "unpublish", "run_at_0": "2001-01-01", "run_at_1": "09:00:00"},
+    )
+    assert past.status_code == 200
+    assert past.context["form"].errors == {"run_at": ["Choose a time in the future."]}
+    placement.variants.update(segment=SegmentFactory(site=site))  # no default left
+    broken = client.post(
+        url("schedule", placement.pk),
+        {"action": "publish", "run_at_0": "2099-01-01", "run_at_1": "09:00:00"},
+    )
+    assert broken.status_code == 200
+    assert "Exactly one default variant" in str(broken.context["form"].non_field_errors())
+    assert not PublishSchedule.objects.exists()
+
+
 def _demo_slots(site):
     rain = SegmentFactory(
         site=site,
