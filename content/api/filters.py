@@ -10,38 +10,38 @@ from content.models import (
 )
 
 
-class PlacementFilter(filters.FilterSet):
+class _SlotFilter(filters.FilterSet):
     is_live = filters.BooleanFilter(field_name="live_revision", lookup_expr="isnull", exclude=True)
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
+
+class PlacementFilter(_SlotFilter):
     class Meta:
         model = Placement
         fields = ["site", "key", "kind", "is_live", "q"]
 
 
-class ScreenFilter(filters.FilterSet):
-    is_live = filters.BooleanFilter(field_name="live_revision", lookup_expr="isnull", exclude=True)
-    q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
-
+class ScreenFilter(_SlotFilter):
     class Meta:
         model = Screen
         fields = ["site", "key", "is_live", "q"]
 
 
-class ContentVariantFilter(filters.FilterSet):
-    site = filters.NumberFilter(field_name="placement__site")
+class _VariantFilter(filters.FilterSet):
     is_default = filters.BooleanFilter(field_name="segment", lookup_expr="isnull")
     segment_key = filters.CharFilter(field_name="segment__key")
+
+
+class ContentVariantFilter(_VariantFilter):
+    site = filters.NumberFilter(field_name="placement__site")
 
     class Meta:
         model = ContentVariant
         fields = ["placement", "site", "segment", "segment_key", "is_default", "key"]
 
 
-class ScreenVariantFilter(filters.FilterSet):
+class ScreenVariantFilter(_VariantFilter):
     site = filters.NumberFilter(field_name="screen__site")
-    is_default = filters.BooleanFilter(field_name="segment", lookup_expr="isnull")
-    segment_key = filters.CharFilter(field_name="segment__key")
 
     class Meta:
         model = ScreenVariant
