@@ -47,10 +47,6 @@ def builtin_field_paths() -> frozenset[str]:
     return frozenset(BUILTIN_FIELDS)
 
 
-def site_fields(*, site: Site | int) -> QuerySet[Field]:
-    return Field.objects.filter(site=site)
-
-
 def site_field_catalog(*, site: Site | int) -> list[Field]:
     """The fields to compile a site's criteria with: its rows, plus any built-in it lacks
     (as unsaved Field objects, so a site that was never seeded still works)."""
