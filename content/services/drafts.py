@@ -14,7 +14,6 @@ from django.db import transaction
 
 from content.models import (
     AuditAction,
-    AuditEntry,
     ContentVariant,
     DesignSchema,
     Placement,
@@ -25,6 +24,7 @@ from content.models import (
     body_errors,
     design_errors,
 )
+from content.services.audit import actor, audit_log
 from personalize.models import Site
 from personalize.services import site_config_bump
 from segments.models import Segment
@@ -104,15 +104,8 @@ def _slot_delete(*, slot: Slot, user: AbstractBaseUser | None) -> None:
     with transaction.atomic():
         slot = type(slot).objects.select_for_update().get(pk=slot.pk)
         was_live = slot.live_revision_id is not None
-        if was_live:
-            AuditEntry.objects.create(
-                site_id=slot.site_id,
-                actor=user if user is not None and user.is_authenticated else None,
-                action=AuditAction.DELETE,
-                slot_kind=slot.slot_kind,
-                slot_key=slot.key,
-                details={"name": slot.name},
-            )
+        if was_live:  # the entry's link to the slot is cleared by the delete (SET_NULL)
+            audit_log(slot, AuditAction.DELETE, user, details={"name": slot.name})
         site_id = slot.site_id
         slot.delete()
         if was_live:
@@ -217,7 +210,7 @@ def design_schema_update(
     """Replace the site's design schema; refused when a current design would no longer fit."""
     row = DesignSchema.objects.filter(site=site).first() or DesignSchema(site=site)
     row.schema = schema
-    row.updated_by = user if user is not None and user.is_authenticated else None
+    row.updated_by = actor(user)
     row.full_clean()
     with transaction.atomic():
         row.save()

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from content.models import (
     AuditAction,
-    AuditEntry,
     ContentVariant,
     Placement,
     PlacementKind,
@@ -28,32 +27,9 @@ from content.models import (
     Slot,
 )
 from content.selectors import due_schedules, slot_snapshot
+from content.services.audit import actor, audit_log
 from personalize.services import site_config_bump
 from segments.models import Segment
-
-
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
-
-
-def _audit(
-    slot: Slot,
-    action: str,
-    user: AbstractBaseUser | None,
-    *,
-    revision_number: int | None = None,
-    details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        site_id=slot.site_id,
-        actor=_actor(user),
-        action=action,
-        slot_kind=slot.slot_kind,
-        slot_key=slot.key,
-        revision_number=revision_number,
-        details=details or {},
-        **{slot.slot_kind: slot},
-    )
 
 
 def _lock(slot: Slot) -> Slot:
@@ -94,7 +70,7 @@ def _publish_snapshot(
     revision = slot.revisions.create(
         number=number,
         snapshot=snapshot,
-        created_by=_actor(user),
+        created_by=actor(user),
         note=note,
         restored_from=restored_from,
     )
@@ -104,7 +80,7 @@ def _publish_snapshot(
     if restored_from is not None:
         audit_details["restored_from"] = restored_from
     audit_details.update(details or {})
-    _audit(slot, action, user, revision_number=number, details=audit_details)
+    audit_log(slot, action, user, revision_number=number, details=audit_details)
     site_config_bump(site_id=slot.site_id)
     return revision
 
@@ -135,7 +111,7 @@ def _unpublish_locked(slot: Slot, *, user: AbstractBaseUser | None, details: dic
     number = slot.live_revision.number
     slot.live_revision = None
     slot.save(update_fields=["live_revision", "updated_at"])
-    _audit(slot, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
+    audit_log(slot, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
     site_config_bump(site_id=slot.site_id)
 
 
@@ -224,10 +200,10 @@ def slot_schedule(
             run_at=run_at,
             snapshot=snapshot,
             note=note,
-            created_by=_actor(user),
+            created_by=actor(user),
             **{slot.slot_kind: slot},
         )
-        _audit(
+        audit_log(
             slot,
             AuditAction.SCHEDULE,
             user,
@@ -245,7 +221,7 @@ def publish_schedule_cancel(
             raise ValidationError(f"This schedule is {schedule.status}, not pending.")
         schedule.status = ScheduleStatus.CANCELLED
         schedule.save(update_fields=["status"])
-        _audit(
+        audit_log(
             schedule.slot,
             AuditAction.SCHEDULE_CANCEL,
             user,

@@ -231,9 +231,19 @@ def test_deleting_live_placement_bumps_version(site):
     placement = placement_with_variants(site)
     services.placement_publish(placement=placement)
     before = version(site)
-    services.placement_delete(placement=placement)
+    user = UserFactory()
+    services.placement_delete(placement=placement, user=user)
     assert version(site) == before + 1
     assert published_site_load(site_id=site.pk).placements == {}
+    entry = AuditEntry.objects.get(action=AuditAction.DELETE)
+    assert (entry.site_id, entry.actor, entry.slot_kind, entry.slot_key) == (
+        site.pk,
+        user,
+        "placement",
+        "home_hero",
+    )
+    assert entry.placement_id is None and entry.details == {"name": "home_hero"}
+    assert entry.revision_number is None
 
 
 def test_new_sites_get_the_default_design_schema(db):
