@@ -205,7 +205,7 @@ def screen_variant_delete(*, variant: ScreenVariant) -> None:
 
 
 def design_schema_update(
-    *, site: Site, schema: dict, user: AbstractBaseUser | None = None, check_existing: bool = True
+    *, site: Site, schema: dict, user: AbstractBaseUser | None = None
 ) -> DesignSchema:
     """Replace the site's design schema; refused when a current design would no longer fit."""
     row = DesignSchema.objects.filter(site=site).first() or DesignSchema(site=site)
@@ -214,13 +214,10 @@ def design_schema_update(
     row.full_clean()
     with transaction.atomic():
         row.save()
-        if check_existing:
-            problems = []
-            for variant in ScreenVariant.objects.filter(screen__site=site).select_related("screen"):
-                for path, messages in design_errors(site, variant.design).items():
-                    problems += [
-                        f"{variant.screen.key}/{variant.key} {path}: {m}" for m in messages
-                    ]
-            if problems:
-                raise ValidationError({"schema": problems[:20]})
+        problems = []
+        for variant in ScreenVariant.objects.filter(screen__site=site).select_related("screen"):
+            for path, messages in design_errors(site, variant.design).items():
+                problems += [f"{variant.screen.key}/{variant.key} {path}: {m}" for m in messages]
+        if problems:
+            raise ValidationError({"schema": problems[:20]})
     return row
