@@ -18,7 +18,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from content import services
-from content.forms import PreviewSegmentForm, PreviewVisitorForm, ScheduleForm, VariantFormSet
+from content.forms import (
+    DesignSchemaForm,
+    PreviewSegmentForm,
+    PreviewVisitorForm,
+    ScheduleForm,
+    VariantFormSet,
+)
 from content.models import (
     AuditEntry,
     ContentVariant,
@@ -391,17 +397,13 @@ class DesignSchemaAdmin(ScopedModelAdmin):
     read_perm = Perm.VIEW
     write_perm = Perm.MANAGE_SITE
     list_display = ["site", "updated_at", "updated_by"]
+    form = DesignSchemaForm
     fields = ["site", "schema", "updated_at", "updated_by"]
     readonly_fields = ["updated_at", "updated_by"]
 
     def save_model(self, request: HttpRequest, obj: DesignSchema, form: Any, change: bool) -> None:
-        try:
-            saved = services.design_schema_update(
-                site=obj.site, schema=obj.schema, user=request.user
-            )
-        except ValidationError as exc:
-            messages.error(request, "Not saved: " + "; ".join(exc.messages))
-            return
+        # The form already ran the same checks (DesignSchemaForm.clean).
+        saved = services.design_schema_update(site=obj.site, schema=obj.schema, user=request.user)
         obj.pk = saved.pk
 
 

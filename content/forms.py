@@ -7,9 +7,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
-from content.models import ScheduleAction
+from content.models import DesignSchema, ScheduleAction
 from content.preview import SOURCES
 from personalize.models import Site
 from segments.models import Profile, Segment
@@ -122,3 +124,28 @@ class ScheduleForm(forms.Form):
     action = forms.ChoiceField(choices=ScheduleAction.choices)
     run_at = forms.SplitDateTimeField(widget=AdminSplitDateTime, label="Run at")
     note = forms.CharField(max_length=500, required=False)
+
+
+class DesignSchemaForm(forms.ModelForm):
+    """Checks a new design schema against every current design before the admin saves it,
+    so a refusal is a form error at the schema field (not a success page that saved nothing)."""
+
+    class Meta:
+        model = DesignSchema
+        fields = ["site", "schema"]
+
+    def clean(self) -> dict[str, Any]:
+        from content.services import design_schema_update
+
+        cleaned = super().clean()
+        site, schema = cleaned.get("site"), cleaned.get("schema")
+        if site is None or schema is None or self.errors:
+            return cleaned
+        try:
+            with transaction.atomic():
+                design_schema_update(site=site, schema=schema)
+                transaction.set_rollback(True)  # a dry run: the admin's save_model writes
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.add_error("schema", message)
+        return cleaned

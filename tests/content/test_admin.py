@@ -380,3 +380,34 @@ def test_changelists_query_count_does_not_grow_with_rows(site):
     many, page = queries(reverse("admin:content_screen_changelist"))
     assert many == few[1]
     assert '<td class="field-variant_count">1</td>' in page
+
+
+def test_design_schema_that_breaks_a_design_is_a_form_error_and_saves_nothing(site):
+    import json
+
+    from content.models import DesignSchema
+
+    screen = ScreenFactory(site=site, key="home")
+    ScreenVariantFactory(screen=screen, key="default")
+    row, _ = DesignSchema.objects.get_or_create(site=site, defaults={"schema": {"type": "object"}})
+    before = row.schema
+    client = login(site, "site_admin")
+    strict = {"type": "object", "required": ["nonexistent_key"]}
+    response = client.post(
+        reverse("admin:content_designschema_change", args=[row.pk]),
+        {"site": str(site.pk), "schema": json.dumps(strict)},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["schema"]
+    assert not any("successfully" in str(m) for m in response.context["messages"])
+    row.refresh_from_db()
+    assert row.schema == before
+    # A schema every design fits is saved.
+    response = client.post(
+        reverse("admin:content_designschema_change", args=[row.pk]),
+        {"site": str(site.pk), "schema": json.dumps({"type": "object", "title": "Loose"})},
+    )
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.schema == {"type": "object", "title": "Loose"}
