@@ -49,18 +49,8 @@ from content.selectors import (
 from personalize.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
 from personalize.roles import Perm
 from personalize.selectors import sites_for_user, user_has_site_perm
-from segments.documents import profile_document
+from segments.documents import merge_documents, profile_document
 from segments.models import Segment, SegmentStatus
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
 
 
 def _segment_label(segment: Segment) -> str:
@@ -329,7 +319,7 @@ class SlotAdmin(ScopedModelAdmin):
             if data["profile"] is not None:
                 document = profile_document(data["profile"])
             if data["document"]:
-                document = _merge(document, data["document"])
+                document = merge_documents(document, data["document"])
             result = preview_visitor(
                 site=data["site"], document=document, source=data["source"], now=data["now"]
             )

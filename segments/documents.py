@@ -41,3 +41,15 @@ def profile_document(profile: Any, events: Iterable[Any] | None = None) -> dict[
         "context": profile.last_context if isinstance(profile.last_context, dict) else {},
         "events": [event_document(e) for e in events],
     }
+
+
+def merge_documents(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` laid over it one level deep (inline `profile`/`context` values
+    override stored ones key by key, as in a decide request)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged

@@ -15,6 +15,7 @@ from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 
 from personalize.models import Site
 from segments.criteria import BUILTIN_FIELDS, CriteriaError, StaticSegment, compile_criteria
+from segments.documents import merge_documents, profile_document
 from segments.models import Field, Profile, Segment, SegmentKind, SegmentStatus, StaticMember
 
 # Hard guards before the engine sees a tree (the engine's own limits are stricter and
@@ -383,27 +384,15 @@ def criteria_preview(
         site=site, tree=criteria, in_memory=True, segment_key=segment_key or None
     )
     if user_id:
-        from segments.documents import profile_document
-
         profile = profile_for_user_id(site=site, user_id=user_id)
         if profile is None:
             raise Profile.DoesNotExist(f"No stored profile has user_id {user_id!r}.")
         doc = profile_document(profile)
         if document:  # inline values override stored ones, as in a decide request
-            doc = _merge_documents(doc, document)
+            doc = merge_documents(doc, document)
     else:
         doc = document or {}
     return Preview(matches=bool(rule.matches(doc)), explanation=rule.explain(doc), document=doc)
-
-
-def _merge_documents(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
 
 
 def segments_matching(
