@@ -250,9 +250,6 @@ class ContentVariant(Variant):
         if errors:
             raise ValidationError(errors)
 
-    def payload_body(self) -> Any:
-        return body_value(self.placement.kind, self.body)
-
 
 class ScreenVariant(Variant):
     """One design of a screen, for a segment or (no segment) the default design."""

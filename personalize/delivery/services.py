@@ -344,9 +344,6 @@ class Erasure:
     visitor_links: int
     static_memberships: int
 
-    def as_dict(self) -> dict[str, int]:
-        return self.__dict__.copy()
-
 
 def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
     """Delete everything held about a person on a site: the profile, their events (also the
