@@ -320,7 +320,7 @@ def _load_profiles(alias: str, n: int) -> int:
 
     from django.db import connections
 
-    from personalize.models import Site
+    from tenancy.models import Site
 
     fns = importlib.import_module("segments.migrations.0002_hash_unit_function")
     from segments.models import Profile

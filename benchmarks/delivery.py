@@ -101,7 +101,7 @@ def setup() -> tuple[Any, str, str]:
 
     call_command("migrate", verbosity=0, interactive=False)
     from benchmarks.seed import seed_bench_site
-    from personalize.services import api_key_create
+    from tenancy.services import api_key_create
 
     t0 = time.perf_counter()
     site = seed_bench_site("bench-delivery")
@@ -120,10 +120,10 @@ def bench_inprocess(site_id: int) -> dict[str, float]:
     from django.utils import timezone
 
     from benchmarks.seed import visitor_documents
-    from personalize.delivery import engine
-    from personalize.delivery.services import decide_for_visitor
-    from personalize.delivery.snapshot import snapshot_build, snapshot_install
-    from personalize.delivery.validation import validate_decide
+    from delivery import engine
+    from delivery.services import decide_for_visitor
+    from delivery.snapshot import snapshot_build, snapshot_install
+    from delivery.validation import validate_decide
 
     snapshot = snapshot_build(site_id)
     assert len(snapshot.published.placements) == 30 and len(snapshot.rules) == 100, (

@@ -98,10 +98,10 @@ def seed_bench_site(slug: str = "bench") -> Any:
         screen_publish,
         screen_variant_create,
     )
-    from personalize.models import Site
-    from personalize.services import site_create
     from segments.models import SegmentStatus
     from segments.services import segment_create
+    from tenancy.models import Site
+    from tenancy.services import site_create
 
     Site.objects.filter(slug=slug).delete()
     site = site_create(

@@ -19,6 +19,6 @@ def bare(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("bench/bare", bare),
-    path("api/v1/", include("personalize.delivery.urls")),
+    path("api/v1/", include("delivery.urls")),
     *project_urlpatterns,
 ]

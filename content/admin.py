@@ -46,11 +46,11 @@ from content.selectors import (
     slot_revisions,
     slot_schedules,
 )
-from personalize.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
-from personalize.roles import Perm
-from personalize.selectors import sites_for_user, user_has_site_perm
 from segments.documents import merge_documents, profile_document
 from segments.models import Segment, SegmentStatus
+from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
+from tenancy.roles import Perm
+from tenancy.selectors import sites_for_user, user_has_site_perm
 
 
 def _segment_label(segment: Segment) -> str:

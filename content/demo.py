@@ -21,8 +21,8 @@ from content import services
 from content.models import DesignSchema, Placement, PlacementKind, Screen
 from content.schemas import default_design_schema
 from content.selectors import slot_has_unpublished_changes
-from personalize.models import Site
 from segments.models import Segment
+from tenancy.models import Site
 
 # Each audience names the keys it may have on the demo site, first match wins.
 AUDIENCES = {

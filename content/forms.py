@@ -13,8 +13,8 @@ from django.forms.models import BaseInlineFormSet
 
 from content.models import DesignSchema, ScheduleAction
 from content.preview import SOURCES
-from personalize.models import Site
 from segments.models import Profile, Segment
+from tenancy.models import Site
 
 
 class VariantFormSet(BaseInlineFormSet):

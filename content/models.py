@@ -26,7 +26,7 @@ from content.schemas import (
     default_design_schema,
     schema_errors,
 )
-from personalize.models import Site, SiteScopedModel
+from tenancy.models import Site, SiteScopedModel
 
 KEY_HELP = "Stable identifier used by the delivery API (letters, digits, - and _)."
 

@@ -14,9 +14,9 @@ from content.published import PublishedSite
 from content.resolution import resolve_all
 from content.schemas import pretty
 from content.selectors import draft_site_load, published_site_load
-from personalize.models import Site
 from segments.models import Segment, SegmentStatus
 from segments.selectors import segments_matching
+from tenancy.models import Site
 
 SOURCES = {
     "published": "Published (what visitors get now)",

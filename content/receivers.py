@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from personalize.models import Site
-from personalize.signals import site_created
+from tenancy.models import Site
+from tenancy.signals import site_created
 
 
 @receiver(site_created, dispatch_uid="content.seed_design_schema")

@@ -1,6 +1,6 @@
 """Which variant of each placement and screen a visitor gets, and why. Pure: no ORM.
 
-Shared by delivery (`personalize.delivery`) and the admin preview.
+Shared by delivery (`delivery`) and the admin preview.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from content.models import (
 )
 from content.published import PublishedSite, PublishedSlot, site_from_slots, slot_from_snapshot
 from content.schemas import pretty
-from personalize.models import Site
+from tenancy.models import Site
 
 
 def _iso(value: Any) -> str | None:

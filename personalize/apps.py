@@ -2,10 +2,7 @@ from django.apps import AppConfig
 
 
 class PersonalizeConfig(AppConfig):
-    name = "personalize"
-    verbose_name = "Personalize: sites and access"
-    default_auto_field = "django.db.models.BigAutoField"
+    """The project package: settings, URLs, Celery, health probes and `seed_demo`. No models."""
 
-    def ready(self) -> None:
-        # Connect the per-site CORS receivers before the first preflight, not on URL load.
-        import personalize.cors  # noqa: F401
+    name = "personalize"
+    verbose_name = "Personalize"

@@ -9,5 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "personalize.settings")
 app = Celery("personalize")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The delivery layer is a subpackage, not an app: name it so workers register its tasks.
-app.autodiscover_tasks(["personalize.delivery"])

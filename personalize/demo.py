@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from personalize.models import ApiKey, ApiKeyKind, Site
-from personalize.roles import Role
-from personalize.services import api_key_create, api_key_revoke, role_grant, site_create
+from tenancy.models import ApiKey, ApiKeyKind, Site
+from tenancy.roles import Role
+from tenancy.services import api_key_create, api_key_revoke, role_grant, site_create
 
 DEMO_SLUG = "demo"
 ADMIN_USERNAME = "admin"

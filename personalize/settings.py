@@ -49,10 +49,12 @@ INSTALLED_APPS = [
     "corsheaders",
     "guardian",
     "django_celery_beat",
-    "personalize",
+    "tenancy",
     "segments",
     "content",
     "experiments",
+    "delivery",
+    "personalize",
 ]
 
 MIDDLEWARE = [
@@ -147,7 +149,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# --- CORS: per-site origins are checked by personalize.cors (see docs/api.md) ---
+# --- CORS: per-site origins are checked by delivery.cors (see docs/api.md) ---
 CORS_URLS_REGEX = r"^/api/v1/(decide|events)/?$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type"]
 
@@ -161,7 +163,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "personalize.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "tenancy.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env.str("API_KEY_THROTTLE_RATE", default="6000/min"),
     },
@@ -178,7 +180,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind` or `status`; name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
-        "ApiKeyKindEnum": "personalize.models.ApiKeyKind",
+        "ApiKeyKindEnum": "tenancy.models.ApiKeyKind",
         "EventKindEnum": "segments.models.people.EventKind",
         "FieldTypeEnum": "segments.models.catalog.FieldType",
         "SegmentKindEnum": "segments.models.segment.SegmentKind",

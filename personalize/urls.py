@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from delivery.urls import demo_urlpatterns
 from personalize import health
-from personalize.delivery.urls import demo_urlpatterns
 
 urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
@@ -13,8 +13,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Delivery first: decide and events are the hot path, matched before management routes.
-    path("api/v1/", include("personalize.delivery.urls")),
-    path("api/v1/", include("personalize.api.urls")),
+    path("api/v1/", include("delivery.urls")),
+    path("api/v1/", include("tenancy.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("content.api.urls")),
     *demo_urlpatterns,

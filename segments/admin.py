@@ -9,9 +9,6 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.html import format_html
 
-from personalize.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
-from personalize.roles import Perm
-from personalize.selectors import sites_for_user
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
 from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
@@ -29,6 +26,9 @@ from segments.services import (
     static_segment_upload_csv,
 )
 from segments.services.static import UploadError, parse_user_ids_csv
+from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
+from tenancy.roles import Perm
+from tenancy.selectors import sites_for_user
 
 
 def _copy_saved(saved: Model, obj: Model) -> None:

@@ -15,9 +15,9 @@ from typing import Any, TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from personalize.models import Site
 from segments.models import Event, EventKind, Field, Profile, Segment, SegmentStatus
 from segments.services import field_catalog_seed, field_create, segment_create
+from tenancy.models import Site
 
 SEED = 20261122
 PROFILES = 3000

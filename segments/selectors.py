@@ -13,10 +13,10 @@ from typing import Any
 
 from django.db.models import JSONField, OuterRef, QuerySet, Subquery
 
-from personalize.models import Site
 from segments.criteria import BUILTIN_FIELDS, CriteriaError, StaticSegment, compile_criteria
 from segments.documents import merge_documents, profile_document
 from segments.models import Field, Profile, Segment, SegmentKind, SegmentStatus, StaticMember
+from tenancy.models import Site
 
 # Hard guards before the engine sees a tree (the engine's own limits are stricter and
 # give precise paths: depth 10, 500 nodes). These stop pathological input cheaply.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from personalize.models import Site
 from segments.models import Segment
+from tenancy.models import Site
 
 
 @shared_task(ignore_result=True)

@@ -1,8 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from personalize.models import Site
-from personalize.services import api_key_create, role_grant
+from tenancy.models import Site
+from tenancy.services import api_key_create, role_grant
 
 
 class SiteFactory(factory.django.DjangoModelFactory):

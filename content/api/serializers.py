@@ -22,10 +22,10 @@ from content.models import (
     Screen,
     ScreenVariant,
 )
-from personalize.api.scoping import UserSitesField
-from personalize.roles import Perm
-from personalize.selectors import site_ids_for_user
 from segments.models import Segment
+from tenancy.api.scoping import UserSitesField
+from tenancy.roles import Perm
+from tenancy.selectors import site_ids_for_user
 
 
 class _UserScopedField(serializers.PrimaryKeyRelatedField):

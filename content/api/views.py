@@ -40,9 +40,9 @@ from content.models import (
     Slot,
 )
 from content.selectors import revision_diff, slot_revision_get, slot_revisions
-from personalize.api.scoping import SiteScopedViewSetMixin
-from personalize.roles import Perm
-from personalize.selectors import user_has_site_perm
+from tenancy.api.scoping import SiteScopedViewSetMixin
+from tenancy.roles import Perm
+from tenancy.selectors import user_has_site_perm
 
 
 def drf_error(exc: DjangoValidationError | IntegrityError) -> DrfValidationError:

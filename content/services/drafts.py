@@ -25,9 +25,9 @@ from content.models import (
     design_errors,
 )
 from content.services.audit import actor, audit_log
-from personalize.models import Site
-from personalize.services import site_config_bump
 from segments.models import Segment
+from tenancy.models import Site
+from tenancy.services import site_config_bump
 
 PLACEMENT_FIELDS = ("name", "description", "kind", "json_schema")
 SCREEN_FIELDS = ("name", "description")

@@ -28,8 +28,8 @@ from content.models import (
 )
 from content.selectors import due_schedules, slot_snapshot
 from content.services.audit import actor, audit_log
-from personalize.services import site_config_bump
 from segments.models import Segment
+from tenancy.services import site_config_bump
 
 
 def _lock(slot: Slot) -> Slot:

@@ -6,10 +6,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from personalize.api.scoping import UserSitesField
 from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
 from segments.selectors import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
+from tenancy.api.scoping import UserSitesField
 
 CRITERIA_HELP = (
     'A criteria tree (DESIGN.md §3), e.g. {"all": [{"field": "profile.age", "op": "between", '

@@ -24,8 +24,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from personalize.api.scoping import SiteScopedViewSetMixin
-from personalize.roles import Perm
 from segments.api.filters import FieldFilter, SegmentFilter
 from segments.api.parsers import BoundedJSONParser
 from segments.api.serializers import (
@@ -67,6 +65,8 @@ from segments.services import (
     segment_update,
     static_segment_upload_csv,
 )
+from tenancy.api.scoping import SiteScopedViewSetMixin
+from tenancy.roles import Perm
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(

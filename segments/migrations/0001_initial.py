@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('personalize', '0001_initial'),
+        ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('consent', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='profiles', to='personalize.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='profiles', to='tenancy.site')),
             ],
             options={
                 'ordering': ['user_id'],
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('properties', models.JSONField(blank=True, default=dict)),
                 ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='personalize.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.site')),
                 ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='segments.profile')),
             ],
             options={
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='personalize.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='tenancy.site')),
             ],
             options={
                 'ordering': ['name'],
@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
                 ('visitor_id', models.CharField(max_length=255)),
                 ('linked_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visitor_links', to='segments.profile')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='personalize.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.site')),
             ],
         ),
         migrations.CreateModel(
@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 ('help_text', models.CharField(blank=True, max_length=500)),
                 ('allowed_values', models.JSONField(blank=True, default=list)),
                 ('builtin', models.BooleanField(default=False, editable=False)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='personalize.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fields', to='tenancy.site')),
             ],
             options={
                 'ordering': ['path'],

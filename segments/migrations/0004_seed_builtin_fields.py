@@ -12,7 +12,7 @@ def seed_builtin_fields(apps, schema_editor):
         from segments.selectors import builtin_field_specs
     except ImportError:  # the criteria package is not importable: nothing to seed from
         return
-    Site = apps.get_model("personalize", "Site")
+    Site = apps.get_model("tenancy", "Site")
     Field = apps.get_model("segments", "Field")
     specs = builtin_field_specs()
     for site_id in Site.objects.values_list("pk", flat=True):

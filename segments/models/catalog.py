@@ -1,6 +1,6 @@
 from django.db import models
 
-from personalize.models import Site
+from tenancy.models import Site
 
 
 class FieldType(models.TextChoices):

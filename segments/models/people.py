@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from personalize.models import Site
+from tenancy.models import Site
 
 
 class Profile(models.Model):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from personalize.models import Site
+from tenancy.models import Site
 
 
 class SegmentKind(models.TextChoices):

@@ -8,10 +8,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from personalize.models import Site
-from personalize.services import site_config_bump
 from segments.models import Field, FieldType, Segment
 from segments.selectors import builtin_field_paths, builtin_field_specs, criteria_field_refs
+from tenancy.models import Site
+from tenancy.services import site_config_bump
 
 CUSTOM_PREFIXES = ("profile.", "context.")
 PATH_PATTERN = re.compile(r"^(profile|context)(\.[A-Za-z_][A-Za-z0-9_]{0,62}){1,4}$")

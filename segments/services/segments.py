@@ -10,8 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from personalize.models import Site
-from personalize.services import site_config_bump
 from segments.models import (
     Profile,
     Segment,
@@ -22,6 +20,8 @@ from segments.models import (
     StaticSource,
 )
 from segments.selectors import criteria_compile, criteria_segment_refs, segment_rule
+from tenancy.models import Site
+from tenancy.services import site_config_bump
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 SNAPSHOT_BATCH = 5000

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from personalize.roles import Role
 from segments.models import Segment
 from segments.services import field_catalog_seed, segment_create
+from tenancy.roles import Role
 from tests.factories import SiteFactory, user_with_role
 from tests.segments.factories import EventFactory, ProfileFactory
 

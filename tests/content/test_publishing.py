@@ -20,8 +20,8 @@ from content.selectors import (
     slot_has_unpublished_changes,
 )
 from content.tasks import BEAT_SCHEDULE, run_due_schedules
-from personalize.models import Site
 from segments.models import SegmentStatus
+from tenancy.models import Site
 from tests.content.factories import (
     ContentVariantFactory,
     PlacementFactory,
@@ -249,7 +249,7 @@ def test_deleting_live_placement_bumps_version(site):
 def test_new_sites_get_the_default_design_schema(db):
     from content.models import DesignSchema
     from content.schemas import DEFAULT_DESIGN_SCHEMA
-    from personalize.services import site_create
+    from tenancy.services import site_create
 
     site = site_create(name="Gamma", slug="gamma")
     assert DesignSchema.objects.get(site=site).schema == DEFAULT_DESIGN_SCHEMA

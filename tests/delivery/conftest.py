@@ -15,7 +15,7 @@ from content.services import (
     screen_publish,
     screen_variant_create,
 )
-from personalize.delivery import snapshot as snapshot_module
+from delivery import snapshot as snapshot_module
 from segments.models import SegmentKind, SegmentStatus, StaticMember
 from segments.services import segment_create
 
@@ -28,8 +28,8 @@ DESIGN_RAIN = {
 
 @pytest.fixture(autouse=True)
 def _fresh_snapshots():
-    from personalize.cors import forget_origins
-    from personalize.delivery.authentication import forget_keys
+    from delivery.authentication import forget_keys
+    from delivery.cors import forget_origins
 
     snapshot_module.snapshot_forget()
     forget_keys()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from personalize.models import ApiKey
-from personalize.services import api_key_revoke
+from tenancy.models import ApiKey
+from tenancy.services import api_key_revoke
 from tests.delivery.conftest import post, put
 from tests.factories import UserFactory, make_key
 
@@ -108,7 +108,7 @@ def test_wrong_method(api_client, delivery_key):
 
 
 def test_revocation_reaches_the_hot_path(api_client, site, config, monkeypatch):
-    from personalize.delivery import authentication
+    from delivery import authentication
 
     monkeypatch.setattr(authentication, "KEY_MEMO_SECONDS", 0.0)
     raw = make_key(site, "delivery")

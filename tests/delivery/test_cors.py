@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from personalize.models import Site
+from tenancy.models import Site
 from tests.delivery.conftest import post
 from tests.factories import make_key
 

@@ -7,8 +7,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from personalize.delivery import snapshot as snapshot_module
-from personalize.delivery import tasks
+from delivery import snapshot as snapshot_module
+from delivery import tasks
 from segments.bucketing import hash_unit
 from segments.models import Profile, VisitorLink
 from tests.delivery.conftest import DESIGN_DEFAULT, DESIGN_RAIN, post

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
-from personalize.delivery.engine import Snapshot, decide, membership, visitor_document
+from delivery.engine import Snapshot, decide, membership, visitor_document
 from segments.criteria import compile_criteria
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -217,7 +217,7 @@ def test_agrees_with_content_resolution():
 def test_encode_matches_json_dumps():
     import json
 
-    from personalize.delivery.engine import encode
+    from delivery.engine import encode
 
     snap = snapshot({"a": rule("context.city", "A")}, hero=[variant("x", "a")], side=[])
     body = {"visitor_id": "v\u00e9", **decide(snap, doc(city="A"), now=NOW, explain=True)}

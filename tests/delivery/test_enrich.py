@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from personalize.delivery import enrich
-from personalize.delivery.enrich import enrich_context, parse_user_agent
+from delivery import enrich
+from delivery.enrich import enrich_context, parse_user_agent
 
 NOW = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
 

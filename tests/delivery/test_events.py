@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from personalize.api.throttling import ApiKeyRateThrottle
 from segments.models import Event, Profile, VisitorLink
+from tenancy.api.throttling import ApiKeyRateThrottle
 from tests.delivery.conftest import post
 from tests.delivery.test_hostile import assert_invalid
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from personalize.delivery.snapshot import CHECK_INTERVAL
+from delivery.snapshot import CHECK_INTERVAL
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUND_SECONDS = CHECK_INTERVAL + 4.0  # the check interval plus a generous rebuild/IO allowance

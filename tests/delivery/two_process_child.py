@@ -35,8 +35,8 @@ def setup() -> None:
 
 
 def watch(site_id: int) -> None:
-    from personalize.delivery import engine
-    from personalize.delivery.snapshot import snapshot_get
+    from delivery import engine
+    from delivery.snapshot import snapshot_get
 
     doc = {"visitor": {"id": "anon-1"}, "profile": {}, "context": {}, "events": []}
     deadline = time.monotonic() + float(os.environ.get("WATCH_SECONDS", "30"))

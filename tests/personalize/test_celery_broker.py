@@ -8,9 +8,9 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from personalize.celery import app
-from personalize.models import ApiKey
-from personalize.services import api_key_create
-from personalize.tasks import api_key_mark_used
+from tenancy.models import ApiKey
+from tenancy.services import api_key_create
+from tenancy.tasks import api_key_mark_used
 
 BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "")
 

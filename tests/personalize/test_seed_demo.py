@@ -1,8 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from personalize.models import ApiKey, Site
-from personalize.selectors import api_key_resolve
+from tenancy.models import ApiKey, Site
+from tenancy.selectors import api_key_resolve
 
 
 @pytest.mark.django_db

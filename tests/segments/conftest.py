@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from personalize.roles import Role
+from tenancy.roles import Role
 from tests.factories import user_with_role
 from tests.segments.factories import ProfileFactory
 

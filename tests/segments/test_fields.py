@@ -1,7 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from personalize.services import site_create
 from segments.criteria import BUILTIN_FIELDS
 from segments.models import Field
 from segments.selectors import builtin_field_specs, site_field_catalog
@@ -12,6 +11,7 @@ from segments.services import (
     field_update,
     segment_create,
 )
+from tenancy.services import site_create
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,14 @@ FIELDS = {
     "profile.l": "list",
     "profile.g": "geo",
 }
-MISSING = object()
+class _Missing:
+    """The field is absent from the document (a stable parametrize id for pytest -n)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
 DETROIT = {"lat": 42.3314, "lng": -83.0458}
 ANN_ARBOR = {"lat": 42.2808, "lng": -83.7430, "km": 60}  # ~56 km from Detroit
 

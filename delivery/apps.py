@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class DeliveryConfig(AppConfig):
+    name = "delivery"
+    verbose_name = "Delivery"
+
+    def ready(self) -> None:
+        # Connect the per-site CORS receivers once, before the first preflight.
+        from delivery import cors  # noqa: F401

@@ -1,0 +1,172 @@
+"""Request/response shapes of the delivery API, for the OpenAPI schema.
+
+Validation itself is done by `delivery.validation` (hand-written, fast, with
+error paths like `events[3].name`); these serializers only document the same shapes.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from segments.models import EventKind
+
+
+class VisitorSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        required=False, max_length=255, help_text="Anonymous visitor id (cookie, device id)."
+    )
+    user_id = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="The site's id of a signed-in person; loads the stored profile.",
+    )
+    consent = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="False: nothing is stored and only this request's data is used.",
+    )
+    visit_count = serializers.IntegerField(
+        required=False, min_value=0, help_text="Anonymous visitors only."
+    )
+    first_seen = serializers.DateTimeField(required=False, help_text="Anonymous visitors only.")
+    last_seen = serializers.DateTimeField(required=False, help_text="Anonymous visitors only.")
+
+
+class DecideRequestSerializer(serializers.Serializer):
+    visitor = VisitorSerializer()
+    profile = serializers.DictField(
+        required=False, help_text="Traits for this request; override stored ones."
+    )
+    context = serializers.DictField(
+        required=False,
+        help_text="device_type, os, os_version, app_version, browser, language, country, region, "
+        "city, location, weather, local_time, referrer, landing_page, utm_*, channel, in_car, "
+        "custom keys.",
+    )
+    placements = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=200
+    )
+    screens = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=200
+    )
+    explain = serializers.BooleanField(required=False, default=False)
+
+
+class ReasonSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="segment, experiment, holdout or default.")
+    segment = serializers.CharField(required=False)
+    experiment = serializers.CharField(required=False)
+    arm = serializers.CharField(required=False)
+
+
+class PlacementDecisionSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    content = serializers.DictField(help_text='{"kind": ..., "body": ...}')
+    reason = ReasonSerializer()
+
+
+class ScreenDecisionSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    design = serializers.DictField()
+    reason = ReasonSerializer()
+
+
+class DecideResponseSerializer(serializers.Serializer):
+    visitor_id = serializers.CharField()
+    placements = serializers.DictField(child=PlacementDecisionSerializer())
+    screens = serializers.DictField(child=ScreenDecisionSerializer())
+    unknown = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Requested keys that are not published.",
+    )
+    explain = serializers.DictField(
+        required=False, help_text="With `explain`: segments matched and traces."
+    )
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        required=False, max_length=64, help_text="Client event id: retries are idempotent."
+    )
+    kind = serializers.CharField(
+        default=EventKind.CUSTOM, help_text="impression, click, conversion or custom (default)."
+    )
+    name = serializers.CharField(max_length=100)
+    properties = serializers.DictField(
+        required=False, help_text="At most 5 levels, 100 keys, 8 KB."
+    )
+    timestamp = serializers.DateTimeField(required=False, help_text="Default: when received.")
+    visitor_id = serializers.CharField(required=False, max_length=255)
+    user_id = serializers.CharField(required=False, max_length=255)
+
+
+class EventBatchVisitorSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, max_length=255)
+    user_id = serializers.CharField(required=False, max_length=255)
+    consent = serializers.BooleanField(required=False, default=True)
+
+
+class EventBatchSerializer(serializers.Serializer):
+    visitor = EventBatchVisitorSerializer(required=False)
+    events = EventSerializer(many=True, help_text="1 to 500 events; the body at most 1 MB.")
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField(help_text="Events whose id was already stored (retries).")
+    consent = serializers.BooleanField()
+
+
+class ProfileUpsertSerializer(serializers.Serializer):
+    traits = serializers.DictField(
+        required=False, help_text="Merged into stored traits; null deletes a trait."
+    )
+    visitor_ids = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        max_length=100,
+        help_text="Anonymous ids to link to this person (their events follow).",
+    )
+    consent = serializers.BooleanField(required=False)
+
+
+class ProfileSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    traits = serializers.DictField()
+    consent = serializers.BooleanField()
+    visit_count = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    visitor_ids = serializers.ListField(child=serializers.CharField())
+
+
+class ProfileExportSerializer(serializers.Serializer):
+    user_id = serializers.CharField()
+    traits = serializers.DictField()
+    consent = serializers.BooleanField()
+    visit_count = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    last_context = serializers.DictField()
+    recent_events = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    visitor_ids = serializers.ListField(child=serializers.DictField())
+    events = serializers.ListField(child=serializers.DictField())
+
+
+class ErrorFieldSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = ErrorFieldSerializer(many=True, required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()

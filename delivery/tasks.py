@@ -1,0 +1,29 @@
+"""Celery tasks: delivery's writes that must stay off the request path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.utils.dateparse import parse_datetime
+
+
+@shared_task(ignore_result=True)
+def visit_record_task(
+    site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], seen_at: str
+) -> None:
+    from delivery.services import visit_record
+
+    when = parse_datetime(seen_at)
+    if when is None:
+        return
+    visit_record(
+        site_id=site_id, user_id=user_id, visitor_id=visitor_id, context=context, seen_at=when
+    )
+
+
+@shared_task(ignore_result=True)
+def profile_recent_events_task(profile_ids: list[int]) -> None:
+    from delivery.services import profile_recent_events_refresh
+
+    profile_recent_events_refresh(profile_ids=profile_ids)

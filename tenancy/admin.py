@@ -1,0 +1,94 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tenancy.admin_scoping import ScopedModelAdmin
+from tenancy.models import ApiKey, Site, SiteRole
+from tenancy.roles import Perm
+from tenancy.services import api_key_create, api_key_revoke, role_grant, role_revoke, role_sync
+
+admin.site.site_header = "Personalize"
+admin.site.site_title = "Personalize"
+admin.site.index_title = "Segments, content and experiments"
+
+
+@admin.register(Site)
+class SiteAdmin(ScopedModelAdmin):
+    site_lookup = "pk__in"
+    list_display = ["name", "slug", "timezone", "default_language", "config_version"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["config_version", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Site | None = None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ScopedModelAdmin):
+    list_display = ["name", "site", "kind", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["kind", "site"]
+    fields = ["site", "kind", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_keys"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        if obj is not None:
+            return [*self.readonly_fields, "site", "kind"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: object, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        key, raw = api_key_create(
+            site=obj.site, kind=obj.kind, name=obj.name, created_by=request.user
+        )
+        obj.pk = key.pk
+        obj.__dict__.update({f.attname: getattr(key, f.attname) for f in key._meta.concrete_fields})
+        messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
+
+    def delete_model(self, request: HttpRequest, obj: ApiKey) -> None:
+        api_key_revoke(key=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            api_key_revoke(key=key)
+        super().delete_queryset(request, queryset)
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            if self.has_change_permission(request, key):
+                api_key_revoke(key=key)
+        messages.success(request, "Revoked.")
+
+
+@admin.register(SiteRole)
+class SiteRoleAdmin(ScopedModelAdmin):
+    write_perm = Perm.MANAGE_SITE
+    list_display = ["user", "site", "role", "granted_by", "granted_at"]
+    list_filter = ["role", "site"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+    fields = ["site", "user", "role"]
+
+    def save_model(self, request: HttpRequest, obj: SiteRole, form: object, change: bool) -> None:
+        if change:
+            previous = SiteRole.objects.get(pk=obj.pk)
+            obj.save()
+            role_sync(site_role=obj, previous=previous)
+        else:
+            saved = role_grant(site=obj.site, user=obj.user, role=obj.role, granted_by=request.user)
+            obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: SiteRole) -> None:
+        role_revoke(site_role=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SiteRole]) -> None:
+        for site_role in queryset:
+            role_revoke(site_role=site_role)

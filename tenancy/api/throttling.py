@@ -1,0 +1,15 @@
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from tenancy.selectors import ResolvedKey
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Per-key rate limit (`API_KEY_THROTTLE_RATE`), counted in the shared cache."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if isinstance(request.auth, ResolvedKey):
+            return f"throttle:key:{request.auth.key_id}"
+        return None

@@ -1,0 +1,125 @@
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenancy.api.authentication import ApiKeyAuthentication, DeliveryKeyRequired
+from tenancy.api.scoping import SiteScopedViewSetMixin
+from tenancy.api.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    SiteRoleSerializer,
+    SiteSerializer,
+)
+from tenancy.api.throttling import ApiKeyRateThrottle
+from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
+from tenancy.roles import Perm
+from tenancy.services import api_key_create, api_key_revoke, role_grant, role_revoke
+
+
+class SiteViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sites you hold a role on. Site admins may change settings; sites are created by operators."""
+
+    queryset = Site.objects.all()
+    serializer_class = SiteSerializer
+    site_lookup = "pk__in"
+    filterset_fields = ["slug"]
+
+
+class ApiKeyFilter(filters.FilterSet):
+    active = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull")
+
+    class Meta:
+        model = ApiKey
+        fields = ["site", "kind", "active"]
+
+
+class ApiKeyViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """API keys. The key itself appears only in the response that creates it."""
+
+    queryset = ApiKey.objects.select_related("site")
+    serializer_class = ApiKeySerializer
+    read_perm = Perm.MANAGE_SITE
+    filterset_class = ApiKeyFilter
+
+    @extend_schema(responses={201: ApiKeyCreatedSerializer})
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        self.check_site_write(data["site"])
+        key, raw = api_key_create(
+            site=data["site"], kind=data["kind"], name=data["name"], created_by=request.user
+        )
+        key.key = raw
+        return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        key = self.get_object()  # checks object permissions (write_perm for POST)
+        return Response(ApiKeySerializer(api_key_revoke(key=key)).data)
+
+
+class SiteRoleViewSet(
+    SiteScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Roles on your sites. Site admins grant and revoke them."""
+
+    queryset = SiteRole.objects.select_related("site", "user")
+    serializer_class = SiteRoleSerializer
+    filterset_fields = ["site", "role"]
+
+    def perform_create(self, serializer: SiteRoleSerializer) -> None:
+        data = serializer.validated_data
+        self.check_site_write(data["site"])
+        serializer.instance = role_grant(
+            site=data["site"], user=data["user"], role=data["role"], granted_by=self.request.user
+        )
+
+    def perform_destroy(self, instance: SiteRole) -> None:
+        role_revoke(site_role=instance)
+
+
+class WhoAmISerializer(serializers.Serializer):
+    site = serializers.CharField(help_text="The slug of the key's site.")
+    kind = serializers.ChoiceField(choices=ApiKeyKind.choices)
+
+
+@extend_schema(
+    tags=["keys"],
+    auth=[{"ApiKeyAuth": []}],
+    responses={200: WhoAmISerializer},
+    summary="Check an API key: which site and kind it is.",
+)
+@api_view(["GET"])
+@authentication_classes([ApiKeyAuthentication])
+@permission_classes([DeliveryKeyRequired])
+@throttle_classes([ApiKeyRateThrottle])
+def whoami(request: Request) -> Response:
+    return Response({"site": request.auth.site_slug, "kind": request.auth.kind})

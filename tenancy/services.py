@@ -1,0 +1,126 @@
+"""Writes for the tenancy core: sites, API keys and roles."""
+
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
+from tenancy.roles import ROLE_PERMISSIONS, Role
+from tenancy.selectors import api_key_cache_key, api_key_digest
+
+CONFIG_VERSION_CACHE_KEY = "site:{site_id}:config_version"
+KEY_TOUCH_INTERVAL_SECONDS = 60
+
+
+def site_create(
+    *,
+    name: str,
+    slug: str,
+    timezone_name: str = "UTC",
+    default_language: str = "en",
+    allowed_origins: list[str] | None = None,
+) -> Site:
+    site = Site(
+        name=name,
+        slug=slug,
+        timezone=timezone_name,
+        default_language=default_language,
+        allowed_origins=allowed_origins or [],
+    )
+    site.full_clean()
+    with transaction.atomic():
+        site.save()
+        _site_created_hooks(site)
+    return site
+
+
+def _site_created_hooks(site: Site) -> None:
+    """Lets later layers seed per-site data (e.g. the built-in field catalog)."""
+    from tenancy.signals import site_created
+
+    site_created.send(sender=Site, site=site)
+
+
+def site_config_bump(*, site_id: int) -> int:
+    """Mark the site's published configuration as changed; delivery reloads on a new version."""
+    Site.objects.filter(pk=site_id).update(config_version=F("config_version") + 1)
+    version = Site.objects.values_list("config_version", flat=True).get(pk=site_id)
+    transaction.on_commit(
+        lambda: cache.set(CONFIG_VERSION_CACHE_KEY.format(site_id=site_id), version, None)
+    )
+    return version
+
+
+def api_key_create(
+    *, site: Site, kind: str, name: str, created_by: AbstractBaseUser | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key. Returns the row and the raw key, which is never retrievable again."""
+    raw = ApiKey.generate(kind)
+    key = ApiKey.objects.create(
+        site=site,
+        kind=ApiKeyKind(kind),
+        name=name,
+        prefix=raw[:10],
+        digest=api_key_digest(raw),
+        created_by=created_by if created_by and created_by.is_authenticated else None,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    cache.delete(api_key_cache_key(key.digest))
+    return key
+
+
+def api_key_touch(*, key_id: int) -> None:
+    """Record use, at most once a minute per key, off the request path (Celery)."""
+    if cache.add(f"apikey:touched:{key_id}", 1, KEY_TOUCH_INTERVAL_SECONDS):
+        from tenancy.tasks import api_key_mark_used
+
+        api_key_mark_used.delay(key_id, timezone.now().isoformat())
+
+
+def role_grant(
+    *, site: Site, user: AbstractBaseUser, role: str, granted_by: AbstractBaseUser | None = None
+) -> SiteRole:
+    role = Role(role)
+    with transaction.atomic():
+        site_role, _ = SiteRole.objects.get_or_create(
+            site=site, user=user, role=role, defaults={"granted_by": granted_by}
+        )
+        for perm in ROLE_PERMISSIONS[role]:
+            assign_perm(perm.qualified, user, site)
+    return site_role
+
+
+def role_revoke(*, site_role: SiteRole) -> None:
+    site, user = site_role.site, site_role.user
+    with transaction.atomic():
+        site_role.delete()
+        _sync_guardian_perms(site=site, user=user)
+
+
+def role_sync(*, site_role: SiteRole, previous: SiteRole | None = None) -> None:
+    """After an admin edit of a SiteRole row, make guardian match the rows again."""
+    _sync_guardian_perms(site=site_role.site, user=site_role.user)
+    if previous and (previous.site_id, previous.user_id) != (site_role.site_id, site_role.user_id):
+        _sync_guardian_perms(site=previous.site, user=previous.user)
+
+
+def _sync_guardian_perms(*, site: Site, user: AbstractBaseUser) -> None:
+    wanted = set()
+    for role in SiteRole.objects.filter(site=site, user=user).values_list("role", flat=True):
+        wanted |= ROLE_PERMISSIONS[Role(role)]
+    for perms in ROLE_PERMISSIONS.values():
+        for perm in perms - wanted:
+            remove_perm(perm.qualified, user, site)
+    for perm in wanted:
+        assign_perm(perm.qualified, user, site)
