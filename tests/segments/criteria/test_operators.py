@@ -23,6 +23,8 @@ FIELDS = {
     "profile.l": "list",
     "profile.g": "geo",
 }
+
+
 class _Missing:
     """The field is absent from the document (a stable parametrize id for pytest -n)."""
 
