@@ -1,4 +1,4 @@
-"""The visitor document (DESIGN §3) of a stored profile, as the criteria engine reads it."""
+"""The visitor document (docs/criteria.md) of a stored profile, as the criteria engine reads it."""
 
 from __future__ import annotations
 

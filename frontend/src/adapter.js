@@ -1,4 +1,4 @@
-// Two-way, lossless conversion between our criteria JSON (DESIGN.md §3) and
+// Two-way, lossless conversion between our criteria JSON (docs/criteria.md) and
 // react-querybuilder's tree. Groups map 1:1 (combinator = "all" | "any" | "none"),
 // conditions become rules, and the other node kinds become rules on pseudo-fields
 // whose value carries the node's own data.

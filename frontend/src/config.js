@@ -1,4 +1,4 @@
-// Fields, operators and default values by field type (DESIGN.md §3).
+// Fields, operators and default values by field type (docs/criteria.md).
 import { EVENT_FIELD, ROLLOUT_FIELD, SEGMENT_FIELD, NO_VALUE_OPS } from "./adapter.js";
 
 export const OPERATOR_LABELS = {

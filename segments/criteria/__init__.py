@@ -1,4 +1,4 @@
-"""The criteria language of DESIGN §3: parse, validate and compile segment criteria.
+"""The criteria language (docs/criteria.md): parse, validate and compile segment criteria.
 
 Pure package: no ORM import at module level (`Rule.to_q` imports the models lazily).
 
