@@ -318,3 +318,12 @@ def test_now_defaults_to_evaluation_time():
         {"context": {"local_time": "2000-01-01T00:00:00Z"}},
         now=datetime(2000, 1, 1, 12, tzinfo=UTC),
     )
+
+
+def test_operator_literal_names_every_operator_the_parser_accepts() -> None:
+    from typing import get_args
+
+    from segments.criteria.operators import ALL_OPS
+    from segments.criteria.types import Operator
+
+    assert set(get_args(Operator)) == set(ALL_OPS)
