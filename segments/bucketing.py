@@ -1,4 +1,4 @@
-"""Deterministic bucketing, compatible with GrowthBook's hashing version 2 (docs/criteria.md, "Rollouts").
+"""Deterministic bucketing, compatible with GrowthBook's hashing version 2.
 
 Pure module: used by rollouts (criteria), experiments and the SQL function
 `personalize_hash_unit` so in-memory and SQL assignments are identical.
