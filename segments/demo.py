@@ -2,7 +2,8 @@
 
 ~3,000 generated profiles with realistic traits and last contexts, ~10,000 events
 (purchases with category and price, page views), a custom `profile.balance` field and the
-demo audiences (Detroit shoe shoppers, iOS users on old app versions, rainy evenings…), so that counts in the admin and the builder mean something.
+demo audiences (Detroit shoe shoppers, iOS users on old app versions, rainy
+evenings…), so that counts in the admin and the builder mean something.
 Generation is deterministic (fixed seed); times are relative to the first run.
 """
 

@@ -13,7 +13,8 @@ from tenancy.api.scoping import UserSitesField
 
 CRITERIA_HELP = (
     'A criteria tree (see docs/criteria.md), e.g. {"all": [{"field": "profile.age", '
-    '"op": "between", "value": [20, 30]}]}. Invalid trees are rejected with the JSON path of the offending node.'
+    '"op": "between", "value": [20, 30]}]}. Invalid trees are rejected with the JSON path '
+    "of the offending node."
 )
 
 
