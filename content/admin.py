@@ -31,11 +31,11 @@ from content.models import (
     DesignSchema,
     Placement,
     PublishSchedule,
-    ScheduleStatus,
     Screen,
     ScreenVariant,
-    Slot,
 )
+from content.models.schedules import ScheduleStatus
+from content.models.slots import Slot
 from content.preview import preview_segment, preview_visitor
 from content.selectors import (
     revision_diff,

@@ -18,7 +18,8 @@ from typing import Any
 from django.db import transaction
 
 from content import services
-from content.models import DesignSchema, Placement, PlacementKind, Screen
+from content.models import DesignSchema, Placement, Screen
+from content.models.slots import PlacementKind
 from content.schemas import default_design_schema
 from content.selectors import slot_has_unpublished_changes
 from segments.models import Segment

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
-from content.models import DesignSchema, ScheduleAction
+from content.models import DesignSchema
+from content.models.schedules import ScheduleAction
 from content.preview import SOURCES
 from segments.models import Profile, Segment
 from tenancy.models import Site

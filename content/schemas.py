@@ -1,4 +1,8 @@
-"""JSON Schemas used by content, and validation that reports errors by JSON path."""
+"""The JSON Schemas that content ships (the default screen design schema, the image body
+schema) and generic JSON Schema helpers: an instance's errors keyed by JSON path, whether a
+schema is itself valid, and the pretty JSON that diffs and previews show. What a body or a
+design may be is decided in `content.validation`, which uses these.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,6 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-
-# Bodies and designs larger than this (UTF-8 bytes of their JSON / text) are refused.
-MAX_BODY_BYTES = 64 * 1024
-MAX_DESIGN_BYTES = 256 * 1024
-MAX_SCHEMA_BYTES = 64 * 1024
 
 DEFAULT_DESIGN_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -101,12 +100,6 @@ def check_schema(schema: Any) -> str | None:
         where = json_path(exc.absolute_path)
         return f"{where}: {exc.message}" if where else exc.message
     return None
-
-
-def byte_size(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode())
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def pretty(value: Any) -> str:

@@ -14,17 +14,16 @@ from content.models import (
     Placement,
     PlacementRevision,
     PublishSchedule,
-    Revision,
-    ScheduleStatus,
     Screen,
     ScreenRevision,
     ScreenVariant,
-    Slot,
-    SlotKind,
-    body_value,
 )
+from content.models.revisions import Revision
+from content.models.schedules import ScheduleStatus
+from content.models.slots import Slot, SlotKind
 from content.published import PublishedSite, PublishedSlot, site_from_slots, slot_from_snapshot
 from content.schemas import pretty
+from content.validation import body_value
 from tenancy.models import Site
 
 

@@ -186,11 +186,11 @@ SPECTACULAR_SETTINGS = {
         "SegmentKindEnum": "segments.models.segment.SegmentKind",
         "SegmentStatusEnum": "segments.models.segment.SegmentStatus",
         "StaticSourceEnum": "segments.models.segment.StaticSource",
-        "PlacementKindEnum": "content.models.PlacementKind",
-        "SlotKindEnum": "content.models.SlotKind",
-        "ScheduleActionEnum": "content.models.ScheduleAction",
-        "ScheduleStatusEnum": "content.models.ScheduleStatus",
-        "AuditActionEnum": "content.models.AuditAction",
+        "PlacementKindEnum": "content.models.slots.PlacementKind",
+        "SlotKindEnum": "content.models.slots.SlotKind",
+        "ScheduleActionEnum": "content.models.schedules.ScheduleAction",
+        "ScheduleStatusEnum": "content.models.schedules.ScheduleStatus",
+        "AuditActionEnum": "content.models.audit.AuditAction",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -15,13 +15,13 @@ from content.models import (
     ContentVariant,
     DesignSchema,
     Placement,
-    PlacementKind,
     PublishSchedule,
-    Revision,
-    ScheduleAction,
     Screen,
     ScreenVariant,
 )
+from content.models.revisions import Revision
+from content.models.schedules import ScheduleAction
+from content.models.slots import PlacementKind
 from segments.models import Segment
 from tenancy.api.scoping import UserSitesField
 from tenancy.roles import Perm

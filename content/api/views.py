@@ -37,8 +37,8 @@ from content.models import (
     PublishSchedule,
     Screen,
     ScreenVariant,
-    Slot,
 )
+from content.models.slots import Slot
 from content.selectors import revision_diff, slot_revision_get, slot_revisions
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.roles import Perm

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from content.models import AuditEntry, Slot
+from content.models import AuditEntry
+from content.models.slots import Slot
 
 
 def actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:

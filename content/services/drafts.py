@@ -12,19 +12,11 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from content.models import (
-    AuditAction,
-    ContentVariant,
-    DesignSchema,
-    Placement,
-    PlacementKind,
-    Screen,
-    ScreenVariant,
-    Slot,
-    body_errors,
-    design_errors,
-)
+from content.models import ContentVariant, DesignSchema, Placement, Screen, ScreenVariant
+from content.models.audit import AuditAction
+from content.models.slots import PlacementKind, Slot
 from content.services.audit import actor, audit_log
+from content.validation import body_errors, design_errors
 from segments.models import Segment
 from tenancy.models import Site
 from tenancy.services import site_config_bump

@@ -13,19 +13,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from content.models import (
-    AuditAction,
-    ContentVariant,
-    Placement,
-    PlacementKind,
-    PublishSchedule,
-    Revision,
-    ScheduleAction,
-    ScheduleStatus,
-    Screen,
-    ScreenVariant,
-    Slot,
-)
+from content.models import ContentVariant, Placement, PublishSchedule, Screen, ScreenVariant
+from content.models.audit import AuditAction
+from content.models.revisions import Revision
+from content.models.schedules import ScheduleAction, ScheduleStatus
+from content.models.slots import PlacementKind, Slot
 from content.selectors import due_schedules, slot_snapshot
 from content.services.audit import actor, audit_log
 from segments.models import Segment

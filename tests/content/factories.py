@@ -1,6 +1,7 @@
 import factory
 
-from content.models import ContentVariant, Placement, PlacementKind, Screen, ScreenVariant
+from content.models import ContentVariant, Placement, Screen, ScreenVariant
+from content.models.slots import PlacementKind
 from segments.models import Segment, SegmentStatus
 from tests.factories import SiteFactory
 

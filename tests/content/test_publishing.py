@@ -6,13 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from content import services
-from content.models import (
-    AuditAction,
-    AuditEntry,
-    Placement,
-    PlacementRevision,
-    ScheduleStatus,
-)
+from content.models import AuditEntry, Placement, PlacementRevision
+from content.models.audit import AuditAction
+from content.models.schedules import ScheduleStatus
 from content.selectors import (
     draft_site_load,
     published_site_load,
