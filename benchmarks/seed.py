@@ -90,14 +90,13 @@ def segment_tree(i: int) -> dict[str, Any]:
 
 def seed_bench_site(slug: str = "bench") -> Any:
     """(Re)create the benchmark site through the services and publish everything."""
-    from content.services import (
+    from content.services.drafts import (
         content_variant_create,
         placement_create,
-        placement_publish,
         screen_create,
-        screen_publish,
         screen_variant_create,
     )
+    from content.services.publishing import slot_publish
     from segments.models import SegmentStatus
     from segments.services import segment_create
     from tenancy.models import Site
@@ -135,7 +134,7 @@ def seed_bench_site(slug: str = "bench") -> Any:
         content_variant_create(
             placement=placement, key=f"p{p}-default", name="Default", body=f"<p>Placement {p}</p>"
         )
-        placement_publish(placement=placement)
+        slot_publish(slot=placement)
     screen = screen_create(site=site, key="home", name="Home")
     screen_variant_create(
         screen=screen,
@@ -147,7 +146,7 @@ def seed_bench_site(slug: str = "bench") -> Any:
     screen_variant_create(
         screen=screen, key="default", name="Default", design={"root": {"type": "Stack"}}
     )
-    screen_publish(screen=screen)
+    slot_publish(slot=screen)
     return site
 
 

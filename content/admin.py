@@ -2,7 +2,8 @@
 history with diffs, scheduling, and the "preview as visitor / as segment" views.
 
 Drafts are edited through model forms (validation lives in the models' `clean`); every
-publishing action goes through `content.services`.
+publishing action goes through `content.services.publishing`, deletes and the design schema
+through `content.services.drafts`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from content import services
 from content.forms import (
     DesignSchemaForm,
     PreviewSegmentForm,
@@ -45,6 +45,14 @@ from content.selectors import (
     slot_revision_get,
     slot_revisions,
     slot_schedules,
+)
+from content.services.drafts import design_schema_update, placement_delete, screen_delete
+from content.services.publishing import (
+    publish_schedule_cancel,
+    slot_publish,
+    slot_rollback,
+    slot_schedule,
+    slot_unpublish,
 )
 from segments.documents import merge_documents, profile_document
 from segments.models import Segment, SegmentStatus
@@ -219,9 +227,7 @@ class SlotAdmin(ScopedModelAdmin):
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
         try:
-            revision = services.slot_publish(
-                slot=obj, user=request.user, note=request.POST.get("note", "")
-            )
+            revision = slot_publish(slot=obj, user=request.user, note=request.POST.get("note", ""))
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, f"Not published: {message}")
@@ -233,7 +239,7 @@ class SlotAdmin(ScopedModelAdmin):
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
         try:
-            services.slot_unpublish(slot=obj, user=request.user)
+            slot_unpublish(slot=obj, user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -244,7 +250,7 @@ class SlotAdmin(ScopedModelAdmin):
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
         try:
-            revision = services.slot_rollback(slot=obj, revision=number, user=request.user)
+            revision = slot_rollback(slot=obj, revision=number, user=request.user)
         except ValidationError as exc:
             messages.error(request, "Not rolled back: " + " ".join(exc.messages))
         else:
@@ -288,7 +294,7 @@ class SlotAdmin(ScopedModelAdmin):
         form = ScheduleForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                schedule = services.slot_schedule(slot=obj, user=request.user, **form.cleaned_data)
+                schedule = slot_schedule(slot=obj, user=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for field, errors in exc.message_dict.items():
@@ -365,7 +371,7 @@ class PlacementAdmin(SlotAdmin):
         return obj.n_variants
 
     def slot_delete(self, obj: Slot, user: Any) -> None:
-        services.placement_delete(placement=obj, user=user)
+        placement_delete(placement=obj, user=user)
 
 
 @admin.register(Screen)
@@ -379,7 +385,7 @@ class ScreenAdmin(SlotAdmin):
         return obj.n_variants
 
     def slot_delete(self, obj: Slot, user: Any) -> None:
-        services.screen_delete(screen=obj, user=user)
+        screen_delete(screen=obj, user=user)
 
 
 @admin.register(DesignSchema)
@@ -393,7 +399,7 @@ class DesignSchemaAdmin(ScopedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: DesignSchema, form: Any, change: bool) -> None:
         # The form already ran the same checks (DesignSchemaForm.clean).
-        saved = services.design_schema_update(site=obj.site, schema=obj.schema, user=request.user)
+        saved = design_schema_update(site=obj.site, schema=obj.schema, user=request.user)
         obj.pk = saved.pk
 
 
@@ -434,7 +440,7 @@ class PublishScheduleAdmin(ScopedModelAdmin):
         done = 0
         for schedule in queryset.filter(status=ScheduleStatus.PENDING):
             if user_has_site_perm(request.user, Perm.PUBLISH_CONTENT, schedule.site_id):
-                services.publish_schedule_cancel(schedule=schedule, user=request.user)
+                publish_schedule_cancel(schedule=schedule, user=request.user)
                 done += 1
         messages.success(request, f"Cancelled {done} schedule(s).")
 

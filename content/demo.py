@@ -17,11 +17,17 @@ from typing import Any
 
 from django.db import transaction
 
-from content import services
 from content.models import DesignSchema, Placement, Screen
 from content.models.slots import PlacementKind
 from content.schemas import default_design_schema
 from content.selectors import slot_has_unpublished_changes
+from content.services.drafts import (
+    content_variant_create,
+    placement_create,
+    screen_create,
+    screen_variant_create,
+)
+from content.services.publishing import slot_publish
 from segments.models import Segment
 from tenancy.models import Site
 
@@ -276,9 +282,9 @@ def _ensure_variants(
             "priority": spec.get("priority", 100),
         }
         if isinstance(slot, Placement):
-            services.content_variant_create(placement=slot, body=spec["body"], **fields)
+            content_variant_create(placement=slot, body=spec["body"], **fields)
         else:
-            services.screen_variant_create(screen=slot, design=spec["design"], **fields)
+            screen_variant_create(screen=slot, design=spec["design"], **fields)
 
 
 def seed(site: Site, *, stdout: Any = None) -> None:
@@ -289,7 +295,7 @@ def seed(site: Site, *, stdout: Any = None) -> None:
         for spec in PLACEMENTS:
             placement = Placement.objects.filter(site=site, key=spec["key"]).first()
             if placement is None:
-                placement = services.placement_create(
+                placement = placement_create(
                     site=site,
                     key=spec["key"],
                     name=spec["name"],
@@ -302,7 +308,7 @@ def seed(site: Site, *, stdout: Any = None) -> None:
         for spec in SCREENS:
             screen = Screen.objects.filter(site=site, key=spec["key"]).first()
             if screen is None:
-                screen = services.screen_create(
+                screen = screen_create(
                     site=site, key=spec["key"], name=spec["name"], description=spec["description"]
                 )
             _ensure_variants(screen, spec["variants"], segments, stdout)
@@ -310,6 +316,6 @@ def seed(site: Site, *, stdout: Any = None) -> None:
         published = 0
         for slot in slots:
             if slot_has_unpublished_changes(slot=slot):
-                services.slot_publish(slot=slot, note="Demo data")
+                slot_publish(slot=slot, note="Demo data")
                 published += 1
     _say(stdout, f"  content: {len(slots)} placements and screens ({published} published now)")

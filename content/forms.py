@@ -136,7 +136,7 @@ class DesignSchemaForm(forms.ModelForm):
         fields = ["site", "schema"]
 
     def clean(self) -> dict[str, Any]:
-        from content.services import design_schema_update
+        from content.services.drafts import design_schema_update
 
         cleaned = super().clean()
         site, schema = cleaned.get("site"), cleaned.get("schema")

@@ -19,7 +19,7 @@ BEAT_SCHEDULE = {
 @shared_task(name=RUN_DUE_SCHEDULES, ignore_result=True)
 def run_due_schedules(now: str | None = None) -> int:
     """Run the schedules that are due at `now` (ISO 8601; default: the current time)."""
-    from content.services import publish_schedules_run_due
+    from content.services.publishing import publish_schedules_run_due
 
     when = parse_datetime(now) if now else timezone.now()
     return len(publish_schedules_run_due(now=when))

@@ -19,7 +19,6 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from content import services
 from content.api import serializers as s
 from content.api.filters import (
     AuditEntryFilter,
@@ -40,6 +39,28 @@ from content.models import (
 )
 from content.models.slots import Slot
 from content.selectors import revision_diff, slot_revision_get, slot_revisions
+from content.services.drafts import (
+    content_variant_create,
+    content_variant_delete,
+    content_variant_update,
+    design_schema_update,
+    placement_create,
+    placement_delete,
+    placement_update,
+    screen_create,
+    screen_delete,
+    screen_update,
+    screen_variant_create,
+    screen_variant_delete,
+    screen_variant_update,
+)
+from content.services.publishing import (
+    publish_schedule_cancel,
+    slot_publish,
+    slot_rollback,
+    slot_schedule,
+    slot_unpublish,
+)
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.roles import Perm
 from tenancy.selectors import user_has_site_perm
@@ -121,13 +142,13 @@ class SlotViewSet(ContentScopedMixin, viewsets.ModelViewSet):
         slot = self.get_object()
         body = s.PublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        call(services.slot_publish, slot=slot, user=request.user, note=body.validated_data["note"])
+        call(slot_publish, slot=slot, user=request.user, note=body.validated_data["note"])
         return self._slot_response(slot)
 
     @action(detail=True, methods=["post"])
     def unpublish(self, request: Request, pk: str | None = None) -> Response:
         slot = self.get_object()
-        call(services.slot_unpublish, slot=slot, user=request.user)
+        call(slot_unpublish, slot=slot, user=request.user)
         return self._slot_response(slot)
 
     @action(detail=True, methods=["post"])
@@ -136,7 +157,7 @@ class SlotViewSet(ContentScopedMixin, viewsets.ModelViewSet):
         body = s.RollbackSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         call(
-            services.slot_rollback,
+            slot_rollback,
             slot=slot,
             revision=body.validated_data["revision"],
             user=request.user,
@@ -148,7 +169,7 @@ class SlotViewSet(ContentScopedMixin, viewsets.ModelViewSet):
         slot = self.get_object()
         body = s.ScheduleRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        schedule = call(services.slot_schedule, slot=slot, user=request.user, **body.validated_data)
+        schedule = call(slot_schedule, slot=slot, user=request.user, **body.validated_data)
         return Response(s.PublishScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])
@@ -217,13 +238,13 @@ class PlacementViewSet(SlotViewSet):
     filterset_class = PlacementFilter
 
     def _create(self, *, data: dict[str, Any]) -> Placement:
-        return services.placement_create(**data)
+        return placement_create(**data)
 
     def _update(self, *, instance: Placement, data: dict[str, Any]) -> Placement:
-        return services.placement_update(placement=instance, data=data)
+        return placement_update(placement=instance, data=data)
 
     def _delete(self, *, instance: Placement) -> None:
-        services.placement_delete(placement=instance, user=self.request.user)
+        placement_delete(placement=instance, user=self.request.user)
 
 
 @slot_docs("Screens", s.ScreenSerializer)
@@ -237,13 +258,13 @@ class ScreenViewSet(SlotViewSet):
     filterset_class = ScreenFilter
 
     def _create(self, *, data: dict[str, Any]) -> Screen:
-        return services.screen_create(**data)
+        return screen_create(**data)
 
     def _update(self, *, instance: Screen, data: dict[str, Any]) -> Screen:
-        return services.screen_update(screen=instance, data=data)
+        return screen_update(screen=instance, data=data)
 
     def _delete(self, *, instance: Screen) -> None:
-        services.screen_delete(screen=instance, user=self.request.user)
+        screen_delete(screen=instance, user=self.request.user)
 
 
 class VariantViewSet(ContentScopedMixin, viewsets.ModelViewSet):
@@ -278,9 +299,9 @@ class ContentVariantViewSet(VariantViewSet):
     filterset_class = ContentVariantFilter
     site_lookup = "placement__site_id__in"
     parent_field = "placement"
-    _create = staticmethod(services.content_variant_create)
-    _update = staticmethod(services.content_variant_update)
-    _delete = staticmethod(services.content_variant_delete)
+    _create = staticmethod(content_variant_create)
+    _update = staticmethod(content_variant_update)
+    _delete = staticmethod(content_variant_delete)
 
 
 @extend_schema_view(list=extend_schema(summary="Screen-design variants (filter by screen)"))
@@ -292,9 +313,9 @@ class ScreenVariantViewSet(VariantViewSet):
     filterset_class = ScreenVariantFilter
     site_lookup = "screen__site_id__in"
     parent_field = "screen"
-    _create = staticmethod(services.screen_variant_create)
-    _update = staticmethod(services.screen_variant_update)
-    _delete = staticmethod(services.screen_variant_delete)
+    _create = staticmethod(screen_variant_create)
+    _update = staticmethod(screen_variant_update)
+    _delete = staticmethod(screen_variant_delete)
 
 
 @extend_schema_view(
@@ -316,9 +337,7 @@ class PublishScheduleViewSet(
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        schedule = call(
-            services.publish_schedule_cancel, schedule=self.get_object(), user=request.user
-        )
+        schedule = call(publish_schedule_cancel, schedule=self.get_object(), user=request.user)
         return Response(self.get_serializer(schedule).data)
 
 
@@ -352,7 +371,7 @@ class DesignSchemaViewSet(
         self.check_site_write(site)
         schema = serializer.validated_data["schema"]
         serializer.instance = call(
-            services.design_schema_update, site=site, schema=schema, user=self.request.user
+            design_schema_update, site=site, schema=schema, user=self.request.user
         )
 
     def perform_update(self, serializer: s.DesignSchemaSerializer) -> None:
@@ -361,5 +380,5 @@ class DesignSchemaViewSet(
             raise DrfValidationError({"site": ["This cannot be changed."]})
         schema = serializer.validated_data.get("schema", serializer.instance.schema)
         serializer.instance = call(
-            services.design_schema_update, site=site, schema=schema, user=self.request.user
+            design_schema_update, site=site, schema=schema, user=self.request.user
         )

@@ -97,7 +97,7 @@ def _slot_delete(*, slot: Slot, user: AbstractBaseUser | None) -> None:
         slot = type(slot).objects.select_for_update().get(pk=slot.pk)
         was_live = slot.live_revision_id is not None
         if was_live:  # the entry's link to the slot is cleared by the delete (SET_NULL)
-            audit_log(slot, AuditAction.DELETE, user, details={"name": slot.name})
+            audit_log(slot=slot, action=AuditAction.DELETE, user=user, details={"name": slot.name})
         site_id = slot.site_id
         slot.delete()
         if was_live:
@@ -202,7 +202,7 @@ def design_schema_update(
     """Replace the site's design schema; refused when a current design would no longer fit."""
     row = DesignSchema.objects.filter(site=site).first() or DesignSchema(site=site)
     row.schema = schema
-    row.updated_by = actor(user)
+    row.updated_by = actor(user=user)
     row.full_clean()
     with transaction.atomic():
         row.save()

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from content.models import ContentVariant, Placement, PublishSchedule, Screen, ScreenVariant
+from content.models import ContentVariant, Placement, PublishSchedule, ScreenVariant
 from content.models.audit import AuditAction
 from content.models.revisions import Revision
 from content.models.schedules import ScheduleAction, ScheduleStatus
@@ -62,7 +62,7 @@ def _publish_snapshot(
     revision = slot.revisions.create(
         number=number,
         snapshot=snapshot,
-        created_by=actor(user),
+        created_by=actor(user=user),
         note=note,
         restored_from=restored_from,
     )
@@ -72,7 +72,7 @@ def _publish_snapshot(
     if restored_from is not None:
         audit_details["restored_from"] = restored_from
     audit_details.update(details or {})
-    audit_log(slot, action, user, revision_number=number, details=audit_details)
+    audit_log(slot=slot, action=action, user=user, revision_number=number, details=audit_details)
     site_config_bump(site_id=slot.site_id)
     return revision
 
@@ -103,7 +103,9 @@ def _unpublish_locked(slot: Slot, *, user: AbstractBaseUser | None, details: dic
     number = slot.live_revision.number
     slot.live_revision = None
     slot.save(update_fields=["live_revision", "updated_at"])
-    audit_log(slot, AuditAction.UNPUBLISH, user, revision_number=number, details=details)
+    audit_log(
+        slot=slot, action=AuditAction.UNPUBLISH, user=user, revision_number=number, details=details
+    )
     site_config_bump(site_id=slot.site_id)
 
 
@@ -192,13 +194,13 @@ def slot_schedule(
             run_at=run_at,
             snapshot=snapshot,
             note=note,
-            created_by=actor(user),
+            created_by=actor(user=user),
             **{slot.slot_kind: slot},
         )
         audit_log(
-            slot,
-            AuditAction.SCHEDULE,
-            user,
+            slot=slot,
+            action=AuditAction.SCHEDULE,
+            user=user,
             details={"schedule": schedule.pk, "action": action.value, "run_at": run_at.isoformat()},
         )
     return schedule
@@ -214,9 +216,9 @@ def publish_schedule_cancel(
         schedule.status = ScheduleStatus.CANCELLED
         schedule.save(update_fields=["status"])
         audit_log(
-            schedule.slot,
-            AuditAction.SCHEDULE_CANCEL,
-            user,
+            slot=schedule.slot,
+            action=AuditAction.SCHEDULE_CANCEL,
+            user=user,
             details={"schedule": schedule.pk, "action": schedule.action},
         )
     return schedule
@@ -259,60 +261,3 @@ def publish_schedules_run_due(*, now: datetime | None = None) -> list[PublishSch
             schedule.save(update_fields=["status", "error", "executed_at"])
             done.append(schedule)
     return done
-
-
-# --- named entry points ----------------------------------------------------------------------
-
-
-def placement_publish(
-    *, placement: Placement, user: AbstractBaseUser | None = None, note: str = ""
-) -> Revision:
-    return slot_publish(slot=placement, user=user, note=note)
-
-
-def screen_publish(
-    *, screen: Screen, user: AbstractBaseUser | None = None, note: str = ""
-) -> Revision:
-    return slot_publish(slot=screen, user=user, note=note)
-
-
-def placement_unpublish(*, placement: Placement, user: AbstractBaseUser | None = None) -> Slot:
-    return slot_unpublish(slot=placement, user=user)
-
-
-def screen_unpublish(*, screen: Screen, user: AbstractBaseUser | None = None) -> Slot:
-    return slot_unpublish(slot=screen, user=user)
-
-
-def placement_rollback(
-    *, placement: Placement, revision: Revision | int, user: AbstractBaseUser | None = None
-) -> Revision:
-    return slot_rollback(slot=placement, revision=revision, user=user)
-
-
-def screen_rollback(
-    *, screen: Screen, revision: Revision | int, user: AbstractBaseUser | None = None
-) -> Revision:
-    return slot_rollback(slot=screen, revision=revision, user=user)
-
-
-def placement_schedule(
-    *,
-    placement: Placement,
-    action: str,
-    run_at: datetime,
-    user: AbstractBaseUser | None = None,
-    note: str = "",
-) -> PublishSchedule:
-    return slot_schedule(slot=placement, action=action, run_at=run_at, user=user, note=note)
-
-
-def screen_schedule(
-    *,
-    screen: Screen,
-    action: str,
-    run_at: datetime,
-    user: AbstractBaseUser | None = None,
-    note: str = "",
-) -> PublishSchedule:
-    return slot_schedule(slot=screen, action=action, run_at=run_at, user=user, note=note)

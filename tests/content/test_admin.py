@@ -2,8 +2,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from content import services
 from content.models import ContentVariant, Placement, PublishSchedule
+from content.services.drafts import content_variant_create
+from content.services.publishing import slot_publish
 from tests.content.factories import (
     ScreenFactory,
     ScreenVariantFactory,
@@ -197,8 +198,8 @@ def _demo_slots(site):
     screen = ScreenFactory(site=site, key="home")
     ScreenVariantFactory(screen=screen, key="default")
     ScreenVariantFactory(screen=screen, key="rainy-design", segment=rain, priority=1)
-    services.placement_publish(placement=placement)
-    services.screen_publish(screen=screen)
+    slot_publish(slot=placement)
+    slot_publish(slot=screen)
     return rain
 
 
@@ -259,7 +260,7 @@ def test_preview_as_segment_and_drafts(site):
     )
     # Drafts: a new, unpublished targeted variant shows up only in the draft preview.
     placement = Placement.objects.get(key="home_hero")
-    services.content_variant_create(
+    content_variant_create(
         placement=placement, key="storm", name="Storm", body="x", segment=rain, priority=0
     )
     published = client.post(
@@ -298,7 +299,7 @@ def test_preview_inactive_segment_never_matches_visitors(site):
 def test_admin_pages_render(site):
     screen = ScreenFactory(site=site, key="home")
     ScreenVariantFactory(screen=screen, key="default")
-    services.screen_publish(screen=screen)
+    slot_publish(slot=screen)
     client = login(site, "publisher")
     for path in [
         url("add"),
@@ -369,8 +370,8 @@ def test_changelists_query_count_does_not_grow_with_rows(site):
     few = [queries(url("changelist"))[0], queries(reverse("admin:content_screen_changelist"))[0]]
     segment = SegmentFactory(site=site, key="vip")
     for i in range(1, 6):
-        services.placement_publish(
-            placement=placement_with_variants(site, key=f"p{i}", targeted=[("vip", segment, 10)])
+        slot_publish(
+            slot=placement_with_variants(site, key=f"p{i}", targeted=[("vip", segment, 10)])
         )
         ScreenVariantFactory(screen=ScreenFactory(site=site, key=f"s{i}"), key="default")
     many, page = queries(url("changelist"))

@@ -124,7 +124,7 @@ def test_tenant_isolation(api_client, site, other_site):
 def test_same_site_segment_check_in_service(site, other_site):
     from django.core.exceptions import ValidationError
 
-    from content.services import content_variant_create
+    from content.services.drafts import content_variant_create
 
     placement = placement_with_variants(site)
     with pytest.raises(ValidationError) as exc:
@@ -318,9 +318,9 @@ def test_screens_api_and_schedule_cancel(api_client, site):
 
 def test_editor_cannot_delete_live_placement(api_client, site):
     placement = placement_with_variants(site)
-    from content.services import placement_publish
+    from content.services.publishing import slot_publish
 
-    placement_publish(placement=placement)
+    slot_publish(slot=placement)
     client = client_for(api_client, site, "editor")
     assert client.delete(f"/api/v1/placements/{placement.pk}/").status_code == 403
     draft = PlacementFactory(site=site)
@@ -346,7 +346,7 @@ def test_list_endpoints_query_count_does_not_grow_with_rows(api_client, site):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from content import services
+    from content.services.publishing import slot_publish
 
     client = client_for(api_client, site, "viewer")
     segment = SegmentFactory(site=site, key="vip")
@@ -358,7 +358,7 @@ def test_list_endpoints_query_count_does_not_grow_with_rows(api_client, site):
                 site, key=f"p{i}", targeted=[("vip", segment, 10)], kind="json"
             )
             ContentVariant.objects.filter(placement=placement).update(body='{"a": 1}')
-            services.placement_publish(placement=placement)
+            slot_publish(slot=placement)
             ScreenVariantFactory(screen=ScreenFactory(site=site), key="default")
 
     def queries():

@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from content import services
 from content.models import AuditEntry, Placement, PlacementRevision
 from content.models.audit import AuditAction
 from content.models.schedules import ScheduleStatus
@@ -14,6 +13,19 @@ from content.selectors import (
     published_site_load,
     revision_diff,
     slot_has_unpublished_changes,
+)
+from content.services.drafts import (
+    content_variant_create,
+    content_variant_update,
+    design_schema_update,
+    placement_delete,
+)
+from content.services.publishing import (
+    publish_schedule_cancel,
+    slot_publish,
+    slot_rollback,
+    slot_schedule,
+    slot_unpublish,
 )
 from content.tasks import BEAT_SCHEDULE, run_due_schedules
 from segments.models import SegmentStatus
@@ -41,7 +53,7 @@ def test_only_published_revisions_are_delivered(site):
     assert published_site_load(site_id=site.pk).placements == {}
     before = version(site)
     user = UserFactory()
-    rev = services.placement_publish(placement=placement, user=user, note="first")
+    rev = slot_publish(slot=placement, user=user, note="first")
     assert rev.number == 1 and version(site) == before + 1
     live = published_site_load(site_id=site.pk)
     slot = live.placements["home_hero"]
@@ -52,13 +64,13 @@ def test_only_published_revisions_are_delivered(site):
 
     # Draft edits are not delivered until published again.
     variant = placement.variants.get(key="default")
-    services.content_variant_update(variant=variant, data={"body": "<p>Changed</p>"})
+    content_variant_update(variant=variant, data={"body": "<p>Changed</p>"})
     assert (
         published_site_load(site_id=site.pk).placements["home_hero"].default.payload["body"]
         == "<p>Default</p>"
     )
     assert slot_has_unpublished_changes(slot=placement)
-    services.placement_publish(placement=placement, user=user)
+    slot_publish(slot=placement, user=user)
     assert (
         published_site_load(site_id=site.pk).placements["home_hero"].default.payload["body"]
         == "<p>Changed</p>"
@@ -69,7 +81,7 @@ def test_only_published_revisions_are_delivered(site):
 
 def test_revisions_are_immutable(site):
     placement = placement_with_variants(site)
-    rev = services.placement_publish(placement=placement)
+    rev = slot_publish(slot=placement)
     rev.note = "changed"
     with pytest.raises(ValidationError):
         rev.save()
@@ -77,10 +89,10 @@ def test_revisions_are_immutable(site):
 
 def test_published_site_load_uses_constant_queries(site):
     for i in range(5):
-        services.placement_publish(placement=placement_with_variants(site, key=f"p{i}"))
+        slot_publish(slot=placement_with_variants(site, key=f"p{i}"))
         screen = ScreenFactory(site=site)
         ScreenVariantFactory(screen=screen)
-        services.screen_publish(screen=screen)
+        slot_publish(slot=screen)
     with CaptureQueriesContext(connection) as ctx:
         live = published_site_load(site_id=site.pk)
     assert len(ctx.captured_queries) == 3
@@ -106,7 +118,7 @@ def test_draft_site_load_uses_constant_queries(site):
     assert len(draft.placements) == 6 and len(draft.screens) == 6
     assert skipped == {"placement:no_default": "no default variant"}
     # The prefetched variants give the same slot as the snapshot publishing freezes.
-    services.placement_publish(placement=Placement.objects.get(key="p3"))
+    slot_publish(slot=Placement.objects.get(key="p3"))
     live = published_site_load(site_id=site.pk).placements["p3"]
     assert draft.placements["p3"].targeted == live.targeted
     assert draft.placements["p3"].default == live.default
@@ -116,18 +128,18 @@ def test_publish_needs_exactly_one_default(site):
     placement = PlacementFactory(site=site)
     ContentVariantFactory(placement=placement, segment=SegmentFactory(site=site))
     with pytest.raises(ValidationError) as exc:
-        services.placement_publish(placement=placement)
+        slot_publish(slot=placement)
     assert "variants" in exc.value.message_dict
     ContentVariantFactory(placement=placement)
     with pytest.raises(ValidationError):  # a second default is refused by the database constraint
-        services.content_variant_create(placement=placement, key="another", name="x", body="x")
+        content_variant_create(placement=placement, key="another", name="x", body="x")
 
 
 def test_unpublish_removes_from_delivery(site):
     placement = placement_with_variants(site)
-    services.placement_publish(placement=placement)
+    slot_publish(slot=placement)
     before = version(site)
-    services.placement_unpublish(placement=placement)
+    slot_unpublish(slot=placement)
     assert published_site_load(site_id=site.pk).placements == {}
     assert version(site) == before + 1
     assert AuditEntry.objects.filter(action=AuditAction.UNPUBLISH, revision_number=1).exists()
@@ -135,16 +147,16 @@ def test_unpublish_removes_from_delivery(site):
 
 def test_rollback_restores_with_diff(site):
     placement = placement_with_variants(site)
-    services.placement_publish(placement=placement)
+    slot_publish(slot=placement)
     variant = placement.variants.get(key="default")
-    services.content_variant_update(variant=variant, data={"body": "<p>Version two</p>"})
-    services.placement_publish(placement=placement)
+    content_variant_update(variant=variant, data={"body": "<p>Version two</p>"})
+    slot_publish(slot=placement)
     first = PlacementRevision.objects.get(placement=placement, number=1)
     diff = revision_diff(revision=first, against="live")
     assert "-" in diff and "<p>Default</p>" in diff and "<p>Version two</p>" in diff
     before = version(site)
     user = UserFactory()
-    rev = services.placement_rollback(placement=placement, revision=1, user=user)
+    rev = slot_rollback(slot=placement, revision=1, user=user)
     assert rev.number == 3 and rev.restored_from == 1
     assert version(site) == before + 1
     assert (
@@ -161,16 +173,14 @@ def test_scheduled_publish_and_unpublish_with_time_control(site):
     placement = placement_with_variants(site)
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     user = UserFactory()
-    publish = services.slot_schedule(
+    publish = slot_schedule(
         slot=placement, action="publish", run_at=now + timedelta(hours=1), user=user, now=now
     )
-    unpublish = services.slot_schedule(
+    unpublish = slot_schedule(
         slot=placement, action="unpublish", run_at=now + timedelta(hours=3), user=user, now=now
     )
     # Edits after scheduling do not change what the schedule publishes (the draft was frozen).
-    services.content_variant_update(
-        variant=placement.variants.get(key="default"), data={"body": "later"}
-    )
+    content_variant_update(variant=placement.variants.get(key="default"), data={"body": "later"})
     assert AuditEntry.objects.filter(action=AuditAction.SCHEDULE).count() == 2
 
     assert run_due_schedules((now + timedelta(minutes=30)).isoformat()) == 0
@@ -194,13 +204,11 @@ def test_schedule_validation_and_cancel(site):
     placement = placement_with_variants(site)
     now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     with pytest.raises(ValidationError):
-        services.slot_schedule(
-            slot=placement, action="publish", run_at=now - timedelta(minutes=1), now=now
-        )
-    schedule = services.slot_schedule(
+        slot_schedule(slot=placement, action="publish", run_at=now - timedelta(minutes=1), now=now)
+    schedule = slot_schedule(
         slot=placement, action="publish", run_at=now + timedelta(hours=1), now=now
     )
-    services.publish_schedule_cancel(schedule=schedule)
+    publish_schedule_cancel(schedule=schedule)
     assert run_due_schedules((now + timedelta(hours=2)).isoformat()) == 0
     assert AuditEntry.objects.filter(action=AuditAction.SCHEDULE_CANCEL).count() == 1
 
@@ -210,7 +218,7 @@ def test_screen_publish_and_design_payload(site):
     screen = ScreenFactory(site=site, key="home")
     ScreenVariantFactory(screen=screen, key="default")
     ScreenVariantFactory(screen=screen, key="rain", segment=seg, priority=1)
-    services.screen_publish(screen=screen)
+    slot_publish(slot=screen)
     live = published_site_load(site_id=site.pk).screens["home"]
     assert live.kind == "screen" and live.targeted[0].segment_key == "rainy"
     assert "root" in live.default.payload["design"]
@@ -219,16 +227,16 @@ def test_screen_publish_and_design_payload(site):
 def test_variant_targeting_inactive_segment_is_published_but_keyed(site):
     seg = SegmentFactory(site=site, key="old", status=SegmentStatus.ARCHIVED)
     placement = placement_with_variants(site, targeted=[("old-offer", seg, 1)])
-    services.placement_publish(placement=placement)
+    slot_publish(slot=placement)
     assert published_site_load(site_id=site.pk).segment_keys == {"old"}
 
 
 def test_deleting_live_placement_bumps_version(site):
     placement = placement_with_variants(site)
-    services.placement_publish(placement=placement)
+    slot_publish(slot=placement)
     before = version(site)
     user = UserFactory()
-    services.placement_delete(placement=placement, user=user)
+    placement_delete(placement=placement, user=user)
     assert version(site) == before + 1
     assert published_site_load(site_id=site.pk).placements == {}
     entry = AuditEntry.objects.get(action=AuditAction.DELETE)
@@ -257,21 +265,19 @@ def test_design_schema_change_is_refused_when_designs_break(site):
     ScreenVariantFactory(screen=ScreenFactory(site=site))
     strict = {"type": "object", "required": ["root", "theme"]}
     with pytest.raises(ValidationError) as exc:
-        services.design_schema_update(site=site, schema=strict)
+        design_schema_update(site=site, schema=strict)
     assert "theme" in str(exc.value)
     assert not DesignSchema.objects.filter(site=site).exists()
     with pytest.raises(ValidationError):
-        services.design_schema_update(site=site, schema={"type": 5})
+        design_schema_update(site=site, schema={"type": 5})
 
 
 def test_publishing_status_reuses_the_loaded_live_revision(site):
     from django.contrib.admin.sites import site as admin_site
 
     placement = placement_with_variants(site)
-    services.placement_publish(placement=placement)
-    services.content_variant_update(
-        variant=placement.variants.get(key="default"), data={"name": "Changed"}
-    )
+    slot_publish(slot=placement)
+    content_variant_update(variant=placement.variants.get(key="default"), data={"name": "Changed"})
     obj = Placement.objects.select_related("live_revision").get(pk=placement.pk)
     with CaptureQueriesContext(connection) as ctx:
         status = admin_site._registry[Placement].publishing_status(obj)

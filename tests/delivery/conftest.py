@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from content.services import (
+from content.services.drafts import (
     content_variant_create,
     placement_create,
-    placement_publish,
     screen_create,
-    screen_publish,
     screen_variant_create,
 )
+from content.services.publishing import slot_publish
 from delivery import snapshot as snapshot_module
 from segments.models import SegmentKind, SegmentStatus, StaticMember
 from segments.services import segment_create
@@ -103,7 +102,7 @@ def build_site_config(site) -> dict[str, Any]:
     content_variant_create(
         placement=hero, key="hero-default", name="Default", body="<p>Welcome</p>"
     )
-    placement_publish(placement=hero)
+    slot_publish(slot=hero)
     banner = placement_create(site=site, key="banner", name="Banner", kind="text")
     content_variant_create(
         placement=banner, key="adult-banner", name="Adults", body="Hi grown-up", segment=adults
@@ -117,13 +116,13 @@ def build_site_config(site) -> dict[str, Any]:
         priority=200,
     )
     content_variant_create(placement=banner, key="banner-default", name="Default", body="Hello")
-    placement_publish(placement=banner)
+    slot_publish(slot=banner)
     home = screen_create(site=site, key="home", name="Home")
     screen_variant_create(
         screen=home, key="rainy-evening", name="Rain", design=DESIGN_RAIN, segment=rainy
     )
     screen_variant_create(screen=home, key="home-default", name="Default", design=DESIGN_DEFAULT)
-    screen_publish(screen=home)
+    slot_publish(slot=home)
     return {"hero": hero, "banner": banner, "home": home, "detroit": detroit, "rainy": rainy}
 
 

@@ -339,7 +339,8 @@ def test_other_sites_key_sees_its_own_site_only(api_client, other_site, config):
 def test_publish_reaches_the_snapshot(
     decide, config, monkeypatch, placements, django_capture_on_commit_callbacks
 ):
-    from content.services import content_variant_create, placement_publish
+    from content.services.drafts import content_variant_create
+    from content.services.publishing import slot_publish
 
     body = {"visitor": {"id": "a"}, "context": {"weather": "snow"}}
     if placements:
@@ -363,6 +364,6 @@ def test_publish_reaches_the_snapshot(
         priority=0,
     )
     with django_capture_on_commit_callbacks(execute=True):  # the bump writes the cache on commit
-        placement_publish(placement=config["hero"])
+        slot_publish(slot=config["hero"])
     monkeypatch.setattr(snapshot_module, "CHECK_INTERVAL", 0.0)
     assert decide(body).json()["placements"]["home_hero"]["variant"] == "snow"

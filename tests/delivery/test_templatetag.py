@@ -41,11 +41,12 @@ def test_known_visitor_and_decision_tag(config, site):
 
 def test_text_is_escaped_and_unknown_is_empty(config, site):
     from content.models import Placement
-    from content.services import content_variant_create, placement_create, placement_publish
+    from content.services.drafts import content_variant_create, placement_create
+    from content.services.publishing import slot_publish
 
     p = placement_create(site=site, key="note", name="Note", kind="text")
     content_variant_create(placement=p, key="d", name="d", body="<b>x</b>")
-    placement_publish(placement=p)
+    slot_publish(slot=p)
     assert Placement.objects.filter(key="note").exists()
     html = render(
         '{% personalize "note" site="alpha" %}{% personalize "nope" site="alpha" %}',

@@ -52,14 +52,14 @@ def watch(site_id: int) -> None:
 
 def publish(site_id: int) -> None:
     from content.models import Placement
-    from content.services import placement_publish
+    from content.services.publishing import slot_publish
 
     hero = Placement.objects.get(site_id=site_id, key="home_hero")
     default = hero.variants.get(segment__isnull=True)
     default.key = "hero-v2"
     default.body = "<p>Welcome v2</p>"
     default.save()
-    placement_publish(placement=hero)
+    slot_publish(slot=hero)
     print(json.dumps({"published_at": time.time()}), flush=True)
 
 
