@@ -1,9 +1,8 @@
 """Content admin: placements and screens with inline variants, publishing buttons, revision
-history with diffs, scheduling, and the "preview as visitor / as segment" views.
-
-Drafts are edited through model forms (validation lives in the models' `clean`); every
-publishing action goes through `content.services.publishing`, deletes and the design schema
-through `content.services.drafts`.
+history with diffs, scheduling, the audit log, design schemas and the "preview as visitor / as
+segment" views. Drafts are edited through model forms (validation lives in the models'
+`clean`); every publishing action goes through `content.services.publishing`, deletes and the
+design schema through `content.services.drafts`.
 """
 
 from __future__ import annotations
@@ -37,15 +36,15 @@ from content.models import (
 from content.models.schedules import ScheduleStatus
 from content.models.slots import Slot
 from content.preview import preview_segment, preview_visitor
-from content.selectors import (
+from content.selectors.audit import slot_audit
+from content.selectors.revisions import (
     revision_diff,
-    slot_audit,
     slot_has_unpublished_changes,
     slot_live_revision,
     slot_revision_get,
     slot_revisions,
-    slot_schedules,
 )
+from content.selectors.schedules import slot_schedules
 from content.services.drafts import design_schema_update, placement_delete, screen_delete
 from content.services.publishing import (
     publish_schedule_cancel,

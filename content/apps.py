@@ -1,3 +1,7 @@
+"""The content app's configuration: connects its signal receivers (`content.receivers`) when
+Django starts.
+"""
+
 from django.apps import AppConfig
 
 

@@ -1,13 +1,8 @@
-"""Demo content for `manage.py seed_demo` (idempotent): the scenarios of issue 5.
-
-- `home_hero` (HTML): a shoe discount for Detroit shoppers, a loyalty discount, a default.
-- `offers` (JSON with a schema): a free checking account for visitors from the college
-  landing page, retirement advice for high-balance customers, a default savings offer.
-- `app_banner` (image with link): an upgrade banner for old iOS app versions.
-- screen `home`: designs for in-car, rainy evenings, night, and a default.
-
-Runs after the segments demo; a variant whose segment is missing is skipped (reported).
-Everything is published; a re-run only publishes what changed.
+"""Demo content for `manage.py seed_demo` (idempotent): the `home_hero` (HTML), `offers` (JSON
+with a schema) and `app_banner` (image) placements and the `home` screen, each with variants
+for the demo segments and a default. It runs after the segments demo, skips (and reports) a
+variant whose segment is missing, publishes everything and, on a re-run, publishes only what
+changed.
 """
 
 from __future__ import annotations
@@ -20,7 +15,7 @@ from django.db import transaction
 from content.models import DesignSchema, Placement, Screen
 from content.models.slots import PlacementKind
 from content.schemas import default_design_schema
-from content.selectors import slot_has_unpublished_changes
+from content.selectors.revisions import slot_has_unpublished_changes
 from content.services.drafts import (
     content_variant_create,
     placement_create,

@@ -1,4 +1,6 @@
-"""Forms of the content admin: variant formsets, previews and scheduling."""
+"""Forms of the content admin: the variant formsets of placements and screens, the visitor and
+segment previews, scheduling and the design schema.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Previews for the admin: which variant of every placement and screen a visitor (or the
-members of a segment) would get, and why. Uses the same resolution as delivery."""
+members of a segment) would get, and why, from the published configuration or from the drafts
+as if published. Uses the same resolution as delivery.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.utils import timezone
 from content.published import PublishedSite
 from content.resolution import resolve_all
 from content.schemas import pretty
-from content.selectors import draft_site_load, published_site_load
+from content.selectors.configuration import draft_site_load, published_site_load
 from segments.models import Segment, SegmentStatus
 from segments.selectors import segments_matching
 from tenancy.models import Site

@@ -1,7 +1,7 @@
-"""The published configuration of a site as plain, immutable data (no ORM).
-
-`content.selectors.published_site_load` builds it from published revisions only; delivery
-keeps it in memory and `content.resolution` picks variants from it.
+"""The published configuration of a site as plain, immutable data (no ORM): `PublishedSite` →
+`PublishedSlot` → `PublishedVariant`, built from revision snapshots.
+`content.selectors.configuration` loads it; delivery keeps it in memory and
+`content.resolution` picks variants from it.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def variant_from_snapshot(
 
 
 def slot_from_snapshot(snapshot: Mapping[str, Any], slot_kind: str, revision: int) -> PublishedSlot:
-    """A slot from a revision snapshot (see `content.selectors.slot_snapshot`)."""
+    """A slot from a revision snapshot (see `content.selectors.revisions.slot_snapshot`)."""
     variants = [
         variant_from_snapshot(v, slot_kind, snapshot.get("kind", ""))
         for v in snapshot.get("variants", [])

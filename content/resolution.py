@@ -1,6 +1,6 @@
-"""Which variant of each placement and screen a visitor gets, and why. Pure: no ORM.
-
-Shared by delivery (`delivery`) and the admin preview.
+"""Which variant of each placement and screen a visitor gets, and why: the first active targeted
+variant whose segment matches, else the default. Pure (no ORM); shared by delivery and the
+admin preview.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""HTML sanitising (nh3) and link checks for content bodies."""
+"""HTML sanitising (the nh3 allow-list of tags, attributes and URL schemes) and the link check
+that image bodies must pass.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Celery tasks: scheduled publishing and unpublishing.
-
-Wire `BEAT_SCHEDULE` into the project's `CELERY_BEAT_SCHEDULE` (settings).
+"""Celery tasks of the content app: running due publish schedules every minute. The project
+wires `BEAT_SCHEDULE` into its `CELERY_BEAT_SCHEDULE` (settings).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
-from content.selectors import published_site_load
+from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
 from segments.criteria import CriteriaError, compile_criteria
 from segments.models import Segment, SegmentStatus

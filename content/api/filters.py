@@ -1,3 +1,7 @@
+"""Query-string filters of the content management API's list endpoints (site, key, kind,
+segment, status, dates…).
+"""
+
 from django_filters import rest_framework as filters
 
 from content.models import (

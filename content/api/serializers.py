@@ -1,4 +1,6 @@
-"""Serializers of the content management API: shapes only; services do the work."""
+"""Serializers of the content management API: the request and response shapes only; the
+services in `content.services` do the work.
+"""
 
 from __future__ import annotations
 

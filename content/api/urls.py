@@ -1,3 +1,5 @@
+"""Routes of the content management API; the project mounts them under `/api/v1/`."""
+
 from rest_framework.routers import SimpleRouter
 
 from content.api import views

@@ -1,7 +1,7 @@
-"""Management API for placements, screens, variants, revisions, schedules and the audit log.
-
-Reading needs the `view_site_data` permission on the object's site, changing drafts
-`edit_content`, publishing / unpublishing / rollback / scheduling `publish_content`.
+"""Management API views for placements, screens, variants, revisions, schedules, the audit log
+and design schemas. Reading needs the `view_site_data` permission on the object's site,
+changing drafts `edit_content`, publishing / unpublishing / rollback / scheduling
+`publish_content`; every write goes through `content.services`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from content.models import (
     ScreenVariant,
 )
 from content.models.slots import Slot
-from content.selectors import revision_diff, slot_revision_get, slot_revisions
+from content.selectors.revisions import revision_diff, slot_revision_get, slot_revisions
 from content.services.drafts import (
     content_variant_create,
     content_variant_delete,

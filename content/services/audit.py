@@ -1,4 +1,6 @@
-"""The audit log of content changes, written by both draft deletes and publishing."""
+"""The audit log of content changes: who is recorded as the actor, and the entry that both
+draft deletes and publishing write.
+"""
 
 from __future__ import annotations
 

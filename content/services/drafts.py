@@ -1,6 +1,6 @@
-"""Draft edits: placements, screens, their variants and the site's design schema.
-
-Drafts never reach visitors; only `content.services.publishing` changes what is delivered.
+"""Draft edits: placements, screens, their variants and the site's design schema, each checked
+before it is saved. Drafts never reach visitors, except that deleting a live slot takes it off
+delivery; otherwise only `content.services.publishing` changes what is delivered.
 """
 
 from __future__ import annotations

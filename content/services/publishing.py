@@ -1,5 +1,7 @@
-"""Publishing: revisions, unpublishing, rollback, scheduling, audit. Every change bumps the
-site's configuration version so delivery reloads its snapshot."""
+"""Publishing: freezing a draft into a revision, unpublishing, rollback, and scheduling
+(including running due schedules). Every change writes an audit entry and bumps the site's
+configuration version so delivery reloads its snapshot.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from content.models.audit import AuditAction
 from content.models.revisions import Revision
 from content.models.schedules import ScheduleAction, ScheduleStatus
 from content.models.slots import PlacementKind, Slot
-from content.selectors import due_schedules, slot_snapshot
+from content.selectors.revisions import slot_snapshot
+from content.selectors.schedules import due_schedules
 from content.services.audit import actor, audit_log
 from segments.models import Segment
 from tenancy.services import site_config_bump

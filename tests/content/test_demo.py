@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from content import demo
 from content.models import ContentVariant, PlacementRevision, ScreenVariant
-from content.selectors import published_site_load
+from content.selectors.configuration import published_site_load
 from tests.content.factories import SegmentFactory
 from tests.factories import user_with_role
 

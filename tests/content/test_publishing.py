@@ -8,12 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from content.models import AuditEntry, Placement, PlacementRevision
 from content.models.audit import AuditAction
 from content.models.schedules import ScheduleStatus
-from content.selectors import (
-    draft_site_load,
-    published_site_load,
-    revision_diff,
-    slot_has_unpublished_changes,
-)
+from content.selectors.configuration import draft_site_load, published_site_load
+from content.selectors.revisions import revision_diff, slot_has_unpublished_changes
 from content.services.drafts import (
     content_variant_create,
     content_variant_update,
