@@ -1,10 +1,8 @@
-"""HTML sanitising (the nh3 allow-list of tags, attributes and URL schemes) and the link check
-that image bodies must pass.
+"""HTML sanitising of HTML placement bodies: the nh3 allow-list of tags, attributes and URL
+schemes, applied when a variant is saved.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 import nh3
 
@@ -35,12 +33,3 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-
-
-def is_safe_url(url: str) -> bool:
-    """http(s) URLs and site-relative paths only (no `javascript:`, `data:`…)."""
-    url = url.strip()
-    if url.startswith("/") and not url.startswith("//"):
-        return True
-    parts = urlsplit(url)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc)

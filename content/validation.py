@@ -1,16 +1,17 @@
-"""Validation of what editors save: variant bodies, screen designs and the JSON Schemas they
-must satisfy, with errors keyed by JSON path (`body.items[0]`, `design.root.type`) and the size
-limits; also `body_value`, how a stored body is delivered. Models call these from `clean()` and
-the draft services reuse them to re-check every variant when a schema changes. The models
-import this module at load time, so it imports them inside the functions that need them.
+"""Validation of what editors save: variant bodies (size, JSON, schema, safe image links),
+screen designs (size, the site's design schema) and the JSON Schemas themselves, with errors
+keyed by JSON path (`body.items[0]`, `design.root.type`); also `body_value`, how a stored body
+is delivered. Models call these from `clean()` and the draft services reuse them to re-check
+every variant when a schema changes. The models import this module at load time, so it
+imports them inside the functions that need them.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from content.sanitize import is_safe_url
 from content.schemas import IMAGE_BODY_SCHEMA, check_schema, default_design_schema, schema_errors
 from tenancy.models import Site
 
@@ -27,6 +28,15 @@ def byte_size(value: Any) -> int:
     if isinstance(value, str):
         return len(value.encode())
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def is_safe_url(url: str) -> bool:
+    """http(s) URLs and site-relative paths only (no `javascript:`, `data:`…)."""
+    url = url.strip()
+    if url.startswith("/") and not url.startswith("//"):
+        return True
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
 
 def schema_problem(schema: Any) -> str | None:
