@@ -1,3 +1,6 @@
+"""Delivery's Django app configuration: it owns connecting the per-site CORS receivers
+(`delivery.cors`) once, when the app is ready."""
+
 from django.apps import AppConfig
 
 

@@ -1,9 +1,8 @@
-"""API-key authentication for the delivery hot path.
-
-The same rules and errors as `tenancy.api.authentication.ApiKeyAuthentication`, plus a
-per-process memo of resolved keys for KEY_MEMO_SECONDS, so a busy worker does not hash the
-key and read the cache on every request. A revoked key therefore stops working within
-KEY_MEMO_SECONDS in every process (revocation deletes the shared cache entry at once).
+"""API-key authentication for the delivery hot path: it owns a per-process memo of
+resolved keys on top of `tenancy.api.authentication.ApiKeyAuthentication` (same rules,
+same errors), so a busy worker does not hash the key and read the cache on every request.
+A revoked key therefore stops working within KEY_MEMO_SECONDS in every process
+(revocation deletes the shared cache entry at once).
 """
 
 from __future__ import annotations

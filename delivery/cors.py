@@ -1,14 +1,12 @@
-"""Per-site CORS for the delivery API (decide, events), on top of django-cors-headers.
-
-- A preflight (OPTIONS) carries no Authorization header, so it is allowed when *any* site
-  lists the origin.
-- The actual request carries the key: CORS headers are added only when the key's site
-  lists the origin, and the delivery views answer 403 `origin_not_allowed` otherwise
-  (`OriginAllowed`), so another site's page can never use this site's key from a browser.
-- Requests from the API's own origin (the demo page, admin previews) are always allowed.
-
-Origins are cached twice: in the shared cache (invalidated when a Site is saved) and
-per process for ORIGIN_TTL seconds, so the check costs no SQL on the hot path.
+"""Per-site CORS for the browser-facing delivery endpoints (decide, events), on top of
+django-cors-headers: it owns which origins may call them and the cache of each site's
+allowed origins. A preflight carries no key, so it passes when any site lists the origin;
+the actual request carries one, so CORS headers are added only when the key's site lists
+the origin and the views answer 403 `origin_not_allowed` otherwise (`OriginAllowed`):
+another site's page can never use this site's key from a browser. The API's own origin
+(demo page, admin previews) is always allowed. Origins are cached in the shared cache
+(dropped when a Site is saved) and per process for ORIGIN_TTL seconds: no SQL on the hot
+path.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The demo page (`/demo/`): personalised content for chosen visitor contexts.
-
-Available when DEBUG is on or PERSONALIZE_DEMO is true. It serves the JS client with a
-delivery key of its own ("Demo page", created on first use and kept in the cache; a
-delivery key is public by design) and also renders a placement server-side through the
-template tag, so both integration paths are visible side by side.
+"""The demo page (`/demo/`, when DEBUG or PERSONALIZE_DEMO is on): it owns the page that
+shows a site's personalised content for preset visitor contexts, its presets, and the
+page's own delivery key ("Demo page", created on first use and kept in the cache; a
+delivery key is public by design). The page runs the JS client with that key and also
+renders a placement server-side through the template tag, so both integration paths are
+visible side by side.
 """
 
 from __future__ import annotations

@@ -1,31 +1,124 @@
-"""The decision engine: a compiled, immutable per-site Snapshot and `decide()`. Pure: no ORM.
-
-A Snapshot holds what a site has *published*: compiled segment rules and the live slots
-(placements and screens, variants in priority order, defaults), precompiled into tables
-whose response entries are built once. `decide()` walks them for a visitor document with
-the resolution rule of `content.resolution` (a test keeps the two in agreement). Segment
-rules run lazily and at most once per decision, only for the segments the requested slots
-reach (plus every active segment when `explain` asks for the full list).
+"""The decision engine, pure (no Django, no ORM): it owns the per-site `Snapshot` (a site's
+published slots precompiled into tables whose response entries and their JSON are built
+once, plus the compiled segment rules), the typed shapes of a decision (`Reason` and its
+constructors, `SlotDecision`, `DecideAnswer`, `Explanation`), the visitor document rules
+evaluate (`visitor_document`), `decide()` and the response encoding. `decide()` applies
+`content.resolution`'s rule (a test keeps the two in agreement): segment rules run lazily,
+at most once per decision, only for the segments the requested slots reach; `explain`
+adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
+from segments import criteria
+from segments.criteria.types import VisitorDocument, VisitorFacts
 from segments.criteria.values import parse_when
 
 
 class Rule(Protocol):
+    """What the engine needs of a compiled segment rule (`segments.criteria.Rule`)."""
+
     def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool: ...
 
 
+SlotKind = Literal["placement", "screen"]
+
+# --- the shapes of a decision ---------------------------------------------------------------
+
+ReasonKind = Literal["segment", "experiment", "holdout", "optimized", "default"]
+
+
+class Reason(TypedDict):
+    """Why a visitor got a variant. `kind` says which of the optional keys are present:
+    "segment": `segment`; "experiment" and "holdout": `experiment`, `phase`, `arm`;
+    "optimized": `policy`, `model_version`; "default": none. Build them with the
+    constructors below (`segment_reason`, `default_reason`), never as dict literals."""
+
+    kind: ReasonKind
+    segment: NotRequired[str]
+    experiment: NotRequired[str]
+    phase: NotRequired[str]
+    arm: NotRequired[str]
+    policy: NotRequired[str]
+    model_version: NotRequired[str]
+
+
+def segment_reason(segment: str) -> Reason:
+    """The variant targets `segment`, and the visitor is a member."""
+    return {"kind": "segment", "segment": segment}
+
+
+def default_reason() -> Reason:
+    """No targeted variant applied: the slot's default."""
+    return {"kind": "default"}
+
+
+class SlotDecision(TypedDict):
+    """One decided placement (`content`) or screen (`design`)."""
+
+    variant: str
+    content: NotRequired[dict[str, Any]]  # placements: {"kind": ..., "body": ...}
+    design: NotRequired[dict[str, Any]]  # screens
+    reason: Reason
+
+
+class TraceStep(TypedDict):
+    """One variant `explain` tried for a slot, in evaluation order; the default is last."""
+
+    variant: str
+    segment: str | None
+    scheduled: NotRequired[bool]  # targeted variants: inside their schedule at `now`
+    matched: NotRequired[bool]  # scheduled targeted variants: the visitor is a member
+    default: NotRequired[bool]  # the default variant (reached when nothing matched)
+
+
+class SlotExplanation(TypedDict):
+    variant: str
+    reason: Reason
+    trace: list[TraceStep]
+
+
+class Explanation(TypedDict):
+    """`explain: true`: every segment matched, and how each slot was decided."""
+
+    segments: list[str]
+    snapshot_version: int
+    broken_segments: list[str]
+    context: dict[str, Any]
+    placements: dict[str, SlotExplanation]
+    screens: dict[str, SlotExplanation]
+
+
+class UnknownKeys(TypedDict, total=False):
+    """Requested keys that are not published."""
+
+    placements: list[str]
+    screens: list[str]
+
+
+class DecideAnswer(TypedDict):
+    """The decide response body. `decide()` returns it without `visitor_id`, which the
+    caller (the delivery service) adds first."""
+
+    visitor_id: NotRequired[str | None]
+    placements: dict[str, SlotDecision]
+    screens: dict[str, SlotDecision]
+    unknown: NotRequired[UnknownKeys]
+    explain: NotRequired[Explanation]
+
+
+# --- the snapshot -----------------------------------------------------------------------------
+
 # One targeted variant, precompiled: (segment key, starts_at, ends_at, response entry).
-Targeted = tuple[str, datetime | None, datetime | None, dict[str, Any]]
+Targeted = tuple[str, datetime | None, datetime | None, SlotDecision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,27 +128,27 @@ class CompiledSlot:
 
     key: str
     targeted: tuple[Targeted, ...]  # in evaluation order (content.published)
-    default: dict[str, Any]
+    default: SlotDecision
 
 
-def _entry(kind: str, variant: PublishedVariant, reason: dict[str, Any]) -> dict[str, Any]:
+def _entry(kind: SlotKind, variant: PublishedVariant, reason: Reason) -> SlotDecision:
     if kind == "placement":
         return {"variant": variant.key, "content": variant.payload, "reason": reason}
     return {"variant": variant.key, "design": variant.payload.get("design", {}), "reason": reason}
 
 
-def compile_slot(slot: PublishedSlot, kind: str) -> CompiledSlot:
+def compile_slot(slot: PublishedSlot, kind: SlotKind) -> CompiledSlot:
     targeted = tuple(
         (
             v.segment_key or "",
             v.starts_at,
             v.ends_at,
-            _entry(kind, v, {"kind": "segment", "segment": v.segment_key}),
+            _entry(kind, v, segment_reason(v.segment_key or "")),
         )
         for v in slot.targeted
     )
     return CompiledSlot(
-        key=slot.key, targeted=targeted, default=_entry(kind, slot.default, {"kind": "default"})
+        key=slot.key, targeted=targeted, default=_entry(kind, slot.default, default_reason())
     )
 
 
@@ -83,13 +176,34 @@ class Snapshot:
         for table in (placements, screens):
             for slot in table.values():
                 for entry in (*(t[3] for t in slot.targeted), slot.default):
-                    fragments[id(entry)] = _dumps(entry)
+                    fragments[id(entry)] = to_json(entry)
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
         object.__setattr__(self, "fragments", fragments)
 
+    @cached_property
+    def active_rule_set(self) -> criteria.RuleSet | None:
+        """The active segments' rules as one RuleSet, for `explain` (measured about twice as
+        fast as rule by rule over 1,000-5,000 segments). Compiled on the first explain of
+        this snapshot rather than in every rebuild, since few decides explain. None when a
+        rule is not a criteria Rule (engine tests) or the set does not compile: explain then
+        evaluates rule by rule, with the same answers."""
+        rules: dict[str, criteria.Rule] = {}
+        for key in self.active_segments:
+            rule = self.rules.get(key)
+            if rule is None:
+                continue  # unknown: not a member, in a set or not
+            if not isinstance(rule, criteria.Rule):
+                return None
+            rules[key] = rule
+        try:
+            return criteria.RuleSet(rules)
+        except Exception:  # a set that does not compile: rule by rule still answers
+            return None
 
-def _dumps(value: Any) -> str:
+
+def to_json(value: Any) -> str:
+    """Compact JSON, as the decide response is written (datetimes in ISO 8601)."""
     return json.dumps(value, separators=(",", ":"), default=_json_default)
 
 
@@ -107,13 +221,16 @@ def encode(snapshot: Snapshot, body: Mapping[str, Any]) -> bytes:
     for key, value in body.items():
         if key in ("placements", "screens"):
             inner = ",".join(
-                f"{_dumps(k)}:{fragments.get(id(entry)) or _dumps(entry)}"
+                f"{to_json(k)}:{fragments.get(id(entry)) or to_json(entry)}"
                 for k, entry in value.items()
             )
             parts.append(f'"{key}":{{{inner}}}')
         else:
-            parts.append(f"{_dumps(key)}:{_dumps(value)}")
+            parts.append(f"{to_json(key)}:{to_json(value)}")
     return ("{" + ",".join(parts) + "}").encode()
+
+
+# --- decide -----------------------------------------------------------------------------------
 
 
 def _resolve(
@@ -121,13 +238,13 @@ def _resolve(
     keys: tuple[str, ...] | list[str] | None,
     rules: Mapping[str, Rule],
     seen: dict[str, bool],
-    doc: Mapping[str, Any],
+    doc: VisitorDocument,
     now: datetime,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, SlotDecision]:
     """content.resolution.resolve_slot's rule, inlined for speed: the first targeted variant
     (by priority) scheduled at `now` whose segment matches, else the default. Each segment
     rule runs at most once per decision (`seen`); unknown or failing rules do not match."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, SlotDecision] = {}
     slots = table.values() if keys is None else [table[k] for k in keys if k in table]
     for slot in slots:
         for segment, starts, ends, entry in slot.targeted:
@@ -164,7 +281,9 @@ def _rule_hit(
         return False
 
 
-def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None = None) -> Any:
+def membership(
+    snapshot: Snapshot, doc: VisitorDocument, now: datetime | None = None
+) -> Callable[[str], bool]:
     """`is_member(key)` for one visitor (previews, tests): memoised, unknown keys False."""
     seen: dict[str, bool] = {}
 
@@ -179,13 +298,13 @@ def membership(snapshot: Snapshot, doc: Mapping[str, Any], now: datetime | None 
 
 def decide(
     snapshot: Snapshot,
-    doc: Mapping[str, Any],
+    doc: VisitorDocument,
     *,
     now: datetime,
     placements: tuple[str, ...] | list[str] | None = None,
     screens: tuple[str, ...] | list[str] | None = None,
     explain: bool = False,
-) -> dict[str, Any]:
+) -> DecideAnswer:
     """The decide response body (minus `visitor_id`) for one visitor document.
 
     Both `placements` and `screens` None: everything. Only one of them given: just those
@@ -197,11 +316,11 @@ def decide(
         placements = ()
     seen: dict[str, bool] = {}
     rules = snapshot.rules
-    body: dict[str, Any] = {
+    body: DecideAnswer = {
         "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now),
         "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now),
     }
-    unknown: dict[str, list[str]] = {}
+    unknown: UnknownKeys = {}
     if placements:
         missing = [k for k in placements if k not in snapshot.placement_table]
         if missing:
@@ -217,17 +336,15 @@ def decide(
     return body
 
 
-def _trace(slot: CompiledSlot, chosen: str, seen: dict[str, bool], now: datetime) -> list:
-    steps: list[dict[str, Any]] = []
+def _trace(
+    slot: CompiledSlot, chosen: str, seen: Mapping[str, bool], now: datetime
+) -> list[TraceStep]:
+    steps: list[TraceStep] = []
     for segment, starts, ends, entry in slot.targeted:
         scheduled = not (
             (starts is not None and now < starts) or (ends is not None and now >= ends)
         )
-        step: dict[str, Any] = {
-            "variant": entry["variant"],
-            "segment": segment,
-            "scheduled": scheduled,
-        }
+        step: TraceStep = {"variant": entry["variant"], "segment": segment, "scheduled": scheduled}
         if scheduled:
             step["matched"] = seen.get(segment, False)
         steps.append(step)
@@ -237,18 +354,39 @@ def _trace(slot: CompiledSlot, chosen: str, seen: dict[str, bool], now: datetime
     return steps
 
 
+def _evaluate_active_segments(
+    snapshot: Snapshot, doc: VisitorDocument, seen: dict[str, bool], now: datetime
+) -> None:
+    """Record in `seen` the membership of every active segment not evaluated yet: in one
+    RuleSet pass when the snapshot has one, else (or when a rule of the set raises, which
+    would lose the others' answers) rule by rule, where a failing rule does not match."""
+    missing = [k for k in snapshot.active_segments if k not in seen]
+    if not missing:
+        return
+    rule_set = snapshot.active_rule_set
+    if rule_set is not None:
+        try:
+            hits: set[str] | None = set(rule_set.matching(doc, now))
+        except Exception:  # one raising rule would lose every answer: go rule by rule
+            hits = None
+        if hits is not None:
+            for key in missing:
+                seen[key] = key in hits
+            return
+    for key in missing:
+        seen[key] = _rule_hit(snapshot.rules, key, doc, now)
+
+
 def explain_decision(
     snapshot: Snapshot,
-    doc: Mapping[str, Any],
+    doc: VisitorDocument,
     seen: dict[str, bool],
-    body: Mapping[str, Any],
+    body: DecideAnswer,
     now: datetime,
-) -> dict[str, Any]:
+) -> Explanation:
     """Segments matched (every active one is evaluated) and, per slot, the variants tried."""
-    for key in snapshot.active_segments:
-        if key not in seen:
-            seen[key] = _rule_hit(snapshot.rules, key, doc, now)
-    out: dict[str, Any] = {
+    _evaluate_active_segments(snapshot, doc, seen, now)
+    out: Explanation = {
         "segments": sorted(k for k, hit in seen.items() if hit),
         "snapshot_version": snapshot.version,
         "broken_segments": sorted(snapshot.broken_segments),
@@ -259,17 +397,20 @@ def explain_decision(
         "placements": {},
         "screens": {},
     }
-    for kind, table in (
-        ("placements", snapshot.placement_table),
-        ("screens", snapshot.screen_table),
+    for explained, decided, table in (
+        (out["placements"], body["placements"], snapshot.placement_table),
+        (out["screens"], body["screens"], snapshot.screen_table),
     ):
-        for key, entry in body[kind].items():
-            out[kind][key] = {
+        for key, entry in decided.items():
+            explained[key] = {
                 "variant": entry["variant"],
                 "reason": entry["reason"],
                 "trace": _trace(table[key], entry["variant"], seen, now),
             }
     return out
+
+
+# --- the visitor document ---------------------------------------------------------------------
 
 
 def _when(value: Any) -> Any:
@@ -282,7 +423,7 @@ def _when(value: Any) -> Any:
     return value
 
 
-def prepare_document(doc: dict[str, Any]) -> dict[str, Any]:
+def prepare_document(doc: VisitorDocument) -> VisitorDocument:
     """Parse the document's timestamps once per decision (context.local_time, event times),
     so the rules that read them do not each parse the same strings again."""
     context = doc.get("context")
@@ -309,14 +450,14 @@ def visitor_document(
     inline_profile: Mapping[str, Any],
     context: Mapping[str, Any],
     visitor_extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> VisitorDocument:
     """The document rules evaluate: {"visitor", "profile", "context", "events"}.
 
     Inline profile traits override stored ones. The rollout unit (`visitor.id`) is the
     user id for a known visitor and the anonymous id otherwise, so a person keeps their
     rollout bucket across devices; the anonymous id stays readable as `visitor.anonymous_id`.
     """
-    visitor: dict[str, Any] = {
+    visitor: dict[str, Any] = {  # VisitorFacts, plus `anonymous_id`
         "id": user_id or visitor_id,
         "is_known": stored is not None,
         "consent": consent,
@@ -340,6 +481,8 @@ def visitor_document(
             for key, value in visitor_extra.items():
                 visitor.setdefault(key, value)
         events = []
+    # VisitorFacts declares no `anonymous_id` and declares times as the strings clients send.
+    facts: VisitorFacts = visitor  # type: ignore[assignment]
     return prepare_document(
-        {"visitor": visitor, "profile": profile, "context": dict(context), "events": events}
+        {"visitor": facts, "profile": profile, "context": dict(context), "events": events}
     )

@@ -1,7 +1,9 @@
-"""Context enrichment for decide: user agent, local time, GeoIP. Pure apart from settings.
-
-Everything here is cheap on the hot path: user agents are parsed once per distinct string
-(LRU), and the GeoIP reader is opened once per process and only when a database is set.
+"""Context enrichment for decide (pure apart from settings): it owns what the API derives
+from a request for the visitor's context when the client did not send it: device type,
+OS and browser from the user agent, the local time and its hour and weekday (in the
+site's time zone by default), and country, region, city and location from GeoIP. All of
+it is cheap on the hot path: user agents are parsed once per distinct string (LRU), and
+the GeoIP reader is opened once per process, only when a database is configured.
 """
 
 from __future__ import annotations

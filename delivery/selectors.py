@@ -1,8 +1,11 @@
-"""Reads for delivery. The known-visitor read is the only SQL a decide may run."""
+"""Delivery's reads: it owns the stored person as a decide reads it (one indexed query,
+the only SQL a decide may run) and the person as the profile API answers it (the upsert's
+summary, and the full export of everything held about a person on a site)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from django.db.models import Q
 
@@ -18,7 +21,59 @@ DECIDE_PROFILE_COLUMNS = (
 )
 
 
-def profile_for_decide(*, site_id: int, user_id: str) -> dict[str, Any] | None:
+class DecideProfile(TypedDict):
+    """The stored person a decide reads (`engine.visitor_document`'s `stored`)."""
+
+    traits: dict[str, Any]
+    recent_events: list[dict[str, Any]]
+    visit_count: int
+    first_seen: datetime
+    last_seen: datetime
+    consent: bool
+
+
+class ProfileFields(TypedDict):
+    user_id: str
+    traits: dict[str, Any]
+    consent: bool
+    visit_count: int
+    first_seen: str
+    last_seen: str
+
+
+class ProfileSummary(ProfileFields):
+    """The profile as the upsert answers it."""
+
+    visitor_ids: list[str]
+
+
+class LinkedVisitor(TypedDict):
+    visitor_id: str
+    linked_at: str
+
+
+class ExportedEvent(TypedDict):
+    id: str | None
+    kind: str
+    name: str
+    properties: dict[str, Any]
+    visitor_id: str
+    timestamp: str
+    received_at: str
+
+
+class ProfileExport(ProfileFields):
+    """Everything held about a person on a site."""
+
+    last_context: dict[str, Any]
+    recent_events: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+    visitor_ids: list[LinkedVisitor]
+    events: list[ExportedEvent]
+
+
+def profile_for_decide(*, site_id: int, user_id: str) -> DecideProfile | None:
     """The stored person for a decide: one query (traits, recent events, visit data)."""
     return (
         Profile.objects.filter(site_id=site_id, user_id=user_id)
@@ -31,7 +86,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _profile_fields(profile: Profile) -> dict[str, Any]:
+def _profile_fields(profile: Profile) -> ProfileFields:
     return {
         "user_id": profile.user_id,
         "traits": profile.traits,
@@ -42,7 +97,7 @@ def _profile_fields(profile: Profile) -> dict[str, Any]:
     }
 
 
-def profile_summary(profile: Profile) -> dict[str, Any]:
+def profile_summary(*, profile: Profile) -> ProfileSummary:
     """The profile as the upsert answers it: its fields and its linked anonymous ids."""
     return {
         **_profile_fields(profile),
@@ -50,7 +105,7 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
     }
 
 
-def profile_export(*, site_id: int, user_id: str) -> dict[str, Any] | None:
+def profile_export(*, site_id: int, user_id: str) -> ProfileExport | None:
     """Everything held about a person on a site: profile, linked ids, events."""
     profile = Profile.objects.filter(site_id=site_id, user_id=user_id).first()
     if profile is None:

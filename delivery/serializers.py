@@ -1,13 +1,17 @@
-"""Request/response shapes of the delivery API, for the OpenAPI schema.
-
-Validation itself is done by `delivery.validation` (hand-written, fast, with
-error paths like `events[3].name`); these serializers only document the same shapes.
+"""The delivery API's documented shapes: it owns the DRF serializers that describe the
+decide, events and profile requests and responses (and the error envelope) for the
+OpenAPI schema. They validate nothing: `delivery.validation` does, by hand and faster,
+and the engine's TypedDicts (`Reason`, `SlotDecision`, `DecideAnswer`) are what decide
+actually returns.
 """
 
 from __future__ import annotations
 
+from typing import get_args
+
 from rest_framework import serializers
 
+from delivery.engine import ReasonKind
 from segments.models import EventKind
 
 
@@ -53,10 +57,13 @@ class DecideRequestSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="segment, experiment, holdout or default.")
+    kind = serializers.CharField(help_text=f"One of: {', '.join(get_args(ReasonKind))}.")
     segment = serializers.CharField(required=False)
     experiment = serializers.CharField(required=False)
+    phase = serializers.CharField(required=False)
     arm = serializers.CharField(required=False)
+    policy = serializers.CharField(required=False)
+    model_version = serializers.CharField(required=False)
 
 
 class PlacementDecisionSerializer(serializers.Serializer):

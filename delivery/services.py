@@ -1,8 +1,9 @@
-"""Delivery workflows: decide for a visitor, ingest events, upsert/erase profiles, visits.
-
-Decide is orchestrated here (validated input → snapshot → document → engine) so the API
-view and the template tag share it. Writes that follow a decide (visit counts, last
-context, visitor links) are handed to Celery *after* the response (see `after_response`).
+"""Delivery's workflows and writes: it owns deciding for a visitor (validated input, then
+snapshot, enriched context, visitor document and engine, shared by the API view and the
+template tag), recording visits, ingesting event batches, and upserting and erasing
+profiles. It knows nothing of HTTP: a decide returns its answer together with the
+follow-up work (the visit record of a known visitor, queued on Celery) that the caller runs
+once the answer is out, the API view after the response has been sent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -20,7 +21,7 @@ from delivery import engine
 from delivery.enrich import enrich_context
 from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
-from delivery.validation import DecideInput, EventBatch, ProfileInput
+from delivery.validation import DecideInput, EventBatch, EventInput, ProfileInput
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from tenancy.services import site_config_bump
 
@@ -32,15 +33,15 @@ CONTEXT_DROP = ("ip", "user_agent")  # not kept in last_context
 # --- decide -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
-    body: dict[str, Any]
-    followups: list[Callable[[], None]]
-    snapshot: engine.Snapshot | None = None
+    """A decide's answer, and the work to run once it has been delivered (`followups`)."""
+
+    body: engine.DecideAnswer
+    snapshot: engine.Snapshot  # encodes the body from its pre-serialised fragments
+    followups: tuple[Callable[[], None], ...] = ()
 
     def json(self) -> bytes:
-        if self.snapshot is None:
-            return engine._dumps(self.body).encode()
         return engine.encode(self.snapshot, self.body)
 
 
@@ -54,7 +55,7 @@ def decide_for_visitor(
 ) -> Decision:
     """Decide every requested slot for one visitor. Anonymous: no SQL. Known: one query.
 
-    Returns the response body and the follow-up work (run it after the response is sent).
+    Returns the answer and the follow-up work: run it after the answer has been sent.
     """
     now = now or timezone.now()
     snapshot = snapshot_get(site_id)
@@ -75,7 +76,7 @@ def decide_for_visitor(
         context=context,
         visitor_extra=data.visitor_extra,
     )
-    body = {"visitor_id": data.visitor_id or data.user_id}
+    body: engine.DecideAnswer = {"visitor_id": data.visitor_id or data.user_id}
     body.update(
         engine.decide(
             snapshot,
@@ -86,14 +87,22 @@ def decide_for_visitor(
             explain=data.explain,
         )
     )
-    followups: list[Callable[[], None]] = []
+    followups: tuple[Callable[[], None], ...] = ()
     if data.user_id is not None and data.consent:
-        followups.append(_visit_dispatcher(site_id, data.user_id, data.visitor_id, context, now))
-    return Decision(body=body, followups=followups, snapshot=snapshot)
+        followups = (
+            _visit_dispatcher(
+                site_id=site_id,
+                user_id=data.user_id,
+                visitor_id=data.visitor_id,
+                context=context,
+                now=now,
+            ),
+        )
+    return Decision(body=body, snapshot=snapshot, followups=followups)
 
 
 def _visit_dispatcher(
-    site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], now: datetime
+    *, site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], now: datetime
 ) -> Callable[[], None]:
     def dispatch() -> None:
         from delivery.tasks import visit_record_task
@@ -101,12 +110,6 @@ def _visit_dispatcher(
         visit_record_task.delay(site_id, user_id, visitor_id, context, now.isoformat())
 
     return dispatch
-
-
-def after_response(response: Any, followups: Iterable[Callable[[], None]]) -> None:
-    """Run `followups` when the server closes the response, i.e. after it was sent."""
-    for job in followups:
-        response._resource_closers.append(job)
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -190,6 +193,13 @@ def _link(*, site_id: int, profile: Profile, visitor_ids: Iterable[str]) -> None
 # --- events -------------------------------------------------------------------------------------
 
 
+class IngestAnswer(TypedDict):
+    received: int
+    stored: int
+    duplicates: int
+    consent: bool
+
+
 @dataclass
 class IngestResult:
     received: int
@@ -197,7 +207,7 @@ class IngestResult:
     duplicates: int
     consent: bool = True
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> IngestAnswer:
         return {
             "received": self.received,
             "stored": self.stored,
@@ -242,11 +252,11 @@ def events_ingest(*, site_id: int, batch: EventBatch) -> IngestResult:
         Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         touched = sorted({r.profile_id for r in rows if r.profile_id})
         if touched:
-            transaction.on_commit(lambda: _dispatch_recent_events(touched))
+            transaction.on_commit(lambda: _dispatch_recent_events(profile_ids=touched))
     return IngestResult(received=len(events), stored=len(rows), duplicates=len(events) - len(rows))
 
 
-def _dispatch_recent_events(profile_ids: list[int]) -> None:
+def _dispatch_recent_events(*, profile_ids: list[int]) -> None:
     from delivery.tasks import profile_recent_events_task
 
     profile_ids_chunks = [profile_ids[i : i + 200] for i in range(0, len(profile_ids), 200)]
@@ -254,7 +264,7 @@ def _dispatch_recent_events(profile_ids: list[int]) -> None:
         profile_recent_events_task.delay(chunk)
 
 
-def _profiles_for_events(*, site_id: int, events: list) -> dict[tuple[str, str], int]:
+def _profiles_for_events(*, site_id: int, events: list[EventInput]) -> dict[tuple[str, str], int]:
     """Profile ids for the batch: by user id (created when new, unless opted out) and by
     anonymous ids linked to a profile. Two or three queries for the whole batch."""
     user_ids = sorted({e.user_id for e in events if e.user_id})

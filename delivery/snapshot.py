@@ -1,11 +1,10 @@
-"""Building per-site Snapshots from the database and caching them per process.
-
-The cache is a plain dict in each worker process. A request reuses the process's snapshot
-as long as it was checked less than CHECK_INTERVAL seconds ago; after that, one cache
-read (`site:<id>:config_version`, written by `site_config_bump` on every publish) tells
-whether the site changed. Only then is the snapshot rebuilt, from published revisions.
-So a publish reaches every worker within CHECK_INTERVAL + rebuild time, and a decide
-never runs SQL once the snapshot is warm.
+"""Delivery's link between the database and the pure engine: it owns building a site's
+`engine.Snapshot` from what the site has published (compiled segment rules, live slots)
+and the per-process cache of snapshots. A request reuses its process's snapshot while it
+was checked less than CHECK_INTERVAL seconds ago; after that, one cache read
+(`site:<id>:config_version`, written by `site_config_bump` on every publish) tells whether
+the site changed, and only then is the snapshot rebuilt. So a publish reaches every worker
+within CHECK_INTERVAL plus the rebuild, and a warm decide never runs SQL.
 """
 
 from __future__ import annotations

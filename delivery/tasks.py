@@ -1,4 +1,6 @@
-"""Celery tasks: delivery's writes that must stay off the request path."""
+"""Delivery's Celery tasks: it owns the writes that must stay off the request path (a
+known visitor's visit record after a decide, the recent events copied onto a profile after
+an ingest); each task calls the service that does the work."""
 
 from __future__ import annotations
 

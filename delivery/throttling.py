@@ -1,9 +1,8 @@
-"""Per-key throttling for the delivery hot path: the same rate setting as ApiKeyRateThrottle
-(`api_key`), counted in fixed windows with one atomic cache increment per request.
-
-DRF's SimpleRateThrottle keeps a list of every request time inside the window and pickles
-it on each request: at 6000/min that is a 6000-item list per request. A fixed-window
-counter costs O(1), at the price of allowing up to twice the rate across a window edge.
+"""Per-key throttling for the delivery hot path: it owns a fixed-window counter with the
+same rate setting as ApiKeyRateThrottle (`api_key`), one atomic cache increment per
+request. DRF's SimpleRateThrottle pickles a list of every request time in the window on
+each request (6,000 items at 6000/min); the counter costs O(1), at the price of allowing
+up to twice the rate across a window edge.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Delivery API routes (included at `api/v1/`) and the demo page (`demo_urlpatterns`, at root)."""
+"""Delivery's routes: it owns the delivery API's URLs (decide, events, profiles; included
+at `api/v1/`, each also with a trailing slash) and the demo page's (`demo_urlpatterns`,
+included at the root)."""
 
 from django.urls import path
 

@@ -1,8 +1,9 @@
-"""Fast, hand-written validation of delivery payloads (decide is on the hot path).
-
-Errors are collected as `{"path", "message"}` with paths like `events[3].name` and raised
-together as a DRF ValidationError, so the API answers with the usual error envelope.
-The DRF serializers in `serializers.py` describe the same shapes for OpenAPI.
+"""Delivery's input rules: it owns the limits of the delivery API (body sizes, nesting,
+key counts) and the hand-written, fast validation of the decide, events and profile
+bodies (decide is on the hot path) into typed inputs (`DecideInput`, `EventBatch`,
+`ProfileInput`). Every problem is collected as a `FieldError` with a path such as
+`events[3].name` and raised together as one DRF ValidationError, which the views render
+as the API's error envelope; `serializers.py` documents the same shapes for OpenAPI.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypedDict
 
 from rest_framework.exceptions import ValidationError
 
@@ -34,6 +35,13 @@ FUTURE_SKEW = timedelta(days=1)
 EVENT_KINDS = frozenset(EventKind.values)
 
 
+class FieldError(TypedDict):
+    """One problem: where (`events[3].name`; "" for the whole body) and what."""
+
+    path: str
+    message: str
+
+
 class PayloadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The request body is larger than {limit // 1024} KB.")
@@ -43,7 +51,7 @@ class PayloadTooLarge(Exception):
 class DeliveryValidationError(ValidationError):
     """A 400 whose `fields` are already flat paths (the delivery views render it)."""
 
-    def __init__(self, items: list[dict[str, str]]) -> None:
+    def __init__(self, items: list[FieldError]) -> None:
         super().__init__(
             detail=[f"{i['path']}: {i['message']}" if i["path"] else i["message"] for i in items]
         )
@@ -52,7 +60,7 @@ class DeliveryValidationError(ValidationError):
 
 class Errors:
     def __init__(self) -> None:
-        self.items: list[dict[str, str]] = []
+        self.items: list[FieldError] = []
 
     def add(self, path: str, message: str) -> None:
         self.items.append({"path": path, "message": message})
@@ -62,7 +70,7 @@ class Errors:
             raise DeliveryValidationError(self.items)
 
 
-def raise_errors(items: list[dict[str, str]]) -> NoReturn:
+def raise_errors(items: list[FieldError]) -> NoReturn:
     """Raise the envelope's 400 with these exact paths (see views' exception handling)."""
     raise DeliveryValidationError(items)
 
@@ -197,14 +205,24 @@ DECIDE_KEYS = frozenset({"visitor", "profile", "context", "placements", "screens
 VISITOR_KEYS = frozenset({"id", "user_id", "consent", "visit_count", "first_seen", "last_seen"})
 
 
+class VisitorExtra(TypedDict, total=False):
+    """What a client may tell about an anonymous visitor (a stored profile overrides it)."""
+
+    visit_count: int
+    first_seen: str  # ISO 8601, checked
+    last_seen: str
+
+
 @dataclass(frozen=True, slots=True)
 class DecideInput:
+    """A validated decide body."""
+
     visitor_id: str | None
     user_id: str | None
     consent: bool
-    visitor_extra: dict[str, Any]
-    profile: dict[str, Any]
-    context: dict[str, Any]
+    visitor_extra: VisitorExtra
+    profile: dict[str, Any]  # inline traits: any JSON object within the limits
+    context: dict[str, Any]  # the catalog's context keys and custom ones
     placements: tuple[str, ...] | None
     screens: tuple[str, ...] | None
     explain: bool
@@ -218,7 +236,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
     visitor = data.get("visitor")
     visitor_id = user_id = None
     consent = True
-    extra: dict[str, Any] = {}
+    extra: VisitorExtra = {}
     if not isinstance(visitor, dict):
         errors.add("visitor", "Required: an object with an `id` (and optionally `user_id`).")
     else:

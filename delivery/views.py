@@ -1,7 +1,14 @@
-"""Delivery API views: validate, call a service, answer. Nothing else lives here."""
+"""The delivery API's HTTP layer: it owns the views of decide, events and profiles (read
+the JSON body within its limit, validate, call a service or selector, answer), their
+OpenAPI documentation and examples, the mapping of delivery errors onto the API's error
+envelope, and what only HTTP knows of, such as running a decide's follow-up work after
+its response has been sent (`FollowUpResponse`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,6 +25,7 @@ from delivery import serializers as s
 from delivery import services
 from delivery.authentication import DeliveryKeyAuthentication
 from delivery.cors import OriginAllowed
+from delivery.engine import segment_reason
 from delivery.selectors import profile_export, profile_summary
 from delivery.snapshot import SiteGone
 from delivery.throttling import DeliveryKeyThrottle
@@ -36,6 +44,8 @@ from delivery.validation import (
 from tenancy.api.authentication import DeliveryKeyRequired, ServerKeyRequired
 from tenancy.api.errors import error_response
 from tenancy.api.errors import exception_handler as api_exception_handler
+
+logger = logging.getLogger(__name__)
 
 SECURITY = [{"ApiKeyAuth": []}]
 JSON_RENDERER = JSONRenderer()
@@ -65,11 +75,32 @@ def read_json(request: Request, limit: int) -> Any:
         declared = 0
     if declared > limit:
         raise PayloadTooLarge(limit)
-    return parse_json_body(request._request.body, limit=limit)
+    return parse_json_body(request.body, limit=limit)
 
 
 def client_ip(request: Request) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+class FollowUpResponse(HttpResponse):
+    """A response that runs `followups` when the server closes it, i.e. once it has been
+    sent, so the client never waits for them. A failing follow-up is logged; the response
+    is already out."""
+
+    def __init__(
+        self, content: bytes, *, followups: Iterable[Callable[[], None]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self.followups = tuple(followups)
+
+    def close(self) -> None:
+        followups, self.followups = self.followups, ()  # at most once, however often closed
+        for job in followups:
+            try:
+                job()
+            except Exception:
+                logger.exception("a follow-up of a sent response failed")
+        super().close()
 
 
 class DeliveryAPIView(APIView):
@@ -110,14 +141,14 @@ DECIDE_RESPONSE_EXAMPLE = {
         "home_hero": {
             "variant": "detroit-shoes",
             "content": {"kind": "html", "body": "<h1>Rainy day deals in Detroit</h1>"},
-            "reason": {"kind": "segment", "segment": "detroit-shoppers"},
+            "reason": segment_reason("detroit-shoppers"),
         }
     },
     "screens": {
         "home": {
             "variant": "rainy-evening",
             "design": {"layout": "stack", "theme": {"mode": "dark"}},
-            "reason": {"kind": "segment", "segment": "rainy-evening"},
+            "reason": segment_reason("rainy-evening"),
         }
     },
 }
@@ -221,16 +252,16 @@ class DecideView(DeliveryAPIView):
     )
     def post(self, request: Request) -> HttpResponse:
         payload = read_json(request, MAX_DECIDE_BODY)
-        data = validate_decide(payload, body_size=len(request._request.body))
+        data = validate_decide(payload, body_size=len(request.body))
         decision = services.decide_for_visitor(
             site_id=request.auth.site_id,
             data=data,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             ip=client_ip(request),
         )
-        response = HttpResponse(decision.json(), content_type="application/json")
-        services.after_response(response, decision.followups)
-        return response
+        return FollowUpResponse(
+            decision.json(), followups=decision.followups, content_type="application/json"
+        )
 
 
 EVENTS_EXAMPLE = {
@@ -398,7 +429,7 @@ class ProfileView(DeliveryAPIView):
             site_id=request.auth.site_id, user_id=user_id, data=data
         )
         return Response(
-            profile_summary(profile),
+            profile_summary(profile=profile),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -1,0 +1,1 @@
+"""The delivery template tag library (`{% load personalize %}`)."""

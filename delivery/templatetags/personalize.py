@@ -1,14 +1,10 @@
-"""`{% personalize "home_hero" %}`: server-rendered personalization, decided in-process.
-
-    {% load personalize %}
-    {% personalize "home_hero" %}                      renders the variant's content
-    {% personalize_decision "home_hero" as hero %}{{ hero.variant }}   the decision dict
-    {% personalize "home_hero" site="demo" %}          another site than PERSONALIZE_SITE
-
-The visitor is the request's `pz_vid` cookie (PERSONALIZE_VISITOR_COOKIE), the same id the
-JS client stores; `request.personalize_user_id` (set it in your middleware) makes them a
-known visitor; the `pz_consent=0` cookie turns consent off. One decide per request and
-site covers every tag on the page. It runs the same engine as the API, with no HTTP hop.
+"""Server-rendered personalization: it owns the `{% personalize %}` and
+`{% personalize_decision %}` template tags, which decide in-process (the same service and
+engine as the API, no HTTP hop), once per request and site for every tag on the page, and
+render a placement's content. The visitor is the request's `pz_vid` cookie
+(PERSONALIZE_VISITOR_COOKIE), the same id the JS client stores;
+`request.personalize_user_id` (set it in your middleware) makes them a known visitor; the
+`pz_consent=0` cookie turns consent off.
 """
 
 from __future__ import annotations
@@ -24,6 +20,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from delivery import services
+from delivery.engine import DecideAnswer, SlotDecision
 from delivery.validation import DecideInput
 from tenancy.models import Site
 
@@ -54,7 +51,7 @@ def visitor_from_request(request: Any) -> tuple[str, str | None, bool]:
     return visitor_id, (str(user_id) if user_id else None), consent
 
 
-def decision_for_request(request: Any, site_slug: str) -> dict[str, Any] | None:
+def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
     """Every placement of the site decided for this request's visitor (memoised per request)."""
     memo = getattr(request, "_personalize_decisions", None)
     if memo is None:
@@ -109,6 +106,12 @@ def render_content(content: dict[str, Any] | None) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def personalize(context: template.Context, placement: str, site: str | None = None) -> Any:
+    """Render the placement's decided content (PERSONALIZE_SITE's, or `site`'s):
+
+    {% load personalize %}
+    {% personalize "home_hero" %}
+    {% personalize "home_hero" site="demo" %}
+    """
     decided = personalize_decision(context, placement, site)
     if decided is None:
         return format_html('<div data-personalize-rendered="{}"></div>', placement)
@@ -121,8 +124,11 @@ def personalize(context: template.Context, placement: str, site: str | None = No
 
 
 @register.simple_tag(takes_context=True)
-def personalize_decision(context: template.Context, placement: str, site: str | None = None) -> Any:
-    """`{% personalize_decision "home_hero" as hero %}`: the decision (variant, content, reason)."""
+def personalize_decision(
+    context: template.Context, placement: str, site: str | None = None
+) -> SlotDecision | None:
+    """The placement's decision (variant, content, reason):
+    `{% personalize_decision "home_hero" as hero %}{{ hero.variant }}`."""
     site_slug = site or getattr(settings, "PERSONALIZE_SITE", "")
     body = decision_for_request(context.get("request"), site_slug) if site_slug else None
     return (body or {}).get("placements", {}).get(placement)

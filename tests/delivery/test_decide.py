@@ -279,6 +279,32 @@ def test_visits_are_recorded_after_the_response(decide, site):
     assert profile.visit_count == 1  # same visit (within 30 minutes)
 
 
+def test_follow_ups_run_once_when_the_response_is_closed(caplog):
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    from delivery.views import FollowUpResponse
+
+    ran = []
+
+    def fail():
+        raise RuntimeError("broker down")
+
+    response = FollowUpResponse(
+        b"{}", followups=[lambda: ran.append(1), fail, lambda: ran.append(2)]
+    )
+    assert ran == []  # nothing before the server closes the sent response
+    # As Django's test client does: closing must not touch this test's database connection.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert ran == [1, 2] and response.closed
+    assert "a follow-up of a sent response failed" in caplog.text
+
+
 def test_consent_false_ignores_stored_profile_and_stores_nothing(
     decide, site, django_assert_max_num_queries
 ):

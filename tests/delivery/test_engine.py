@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
-from delivery.engine import Snapshot, decide, membership, visitor_document
-from segments.criteria import compile_criteria
+from delivery.engine import Snapshot, decide, membership, prepare_document, visitor_document
+from segments.criteria import StaticSegment, compile_criteria
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -181,8 +182,6 @@ def test_visitor_document():
 
 
 def test_agrees_with_content_resolution():
-    import random
-
     from content.resolution import resolve_all
 
     rng = random.Random(3)
@@ -222,3 +221,187 @@ def test_encode_matches_json_dumps():
     snap = snapshot({"a": rule("context.city", "A")}, hero=[variant("x", "a")], side=[])
     body = {"visitor_id": "v\u00e9", **decide(snap, doc(city="A"), now=NOW, explain=True)}
     assert json.loads(encode(snap, body)) == json.loads(json.dumps(body, default=str))
+
+
+# --- explain: every active segment through the snapshot's RuleSet ------------------------------
+
+
+def c(field, op, value=None, **kw):
+    node = {"field": field, "op": op, **kw}
+    if value is not None:
+        node["value"] = value
+    return node
+
+
+VARIED_SEGMENTS = {
+    "city": {"all": [c("context.city", "eq", "Detroit")]},
+    "cities": {"all": [c("context.city", "in", ["Boston", "austin"])]},
+    "city-exact": {"all": [c("context.city", "eq", "detroit", case_sensitive=True)]},
+    "not-detroit": {"all": [c("context.city", "neq", "Detroit")]},
+    "no-city": {"all": [c("context.city", "is_not_set")]},
+    "adults": {"all": [c("profile.age", "between", [18, 35]), c("profile.gender", "eq", "female")]},
+    "seniors": {"all": [c("profile.age", "gte", 60)]},
+    "ios17": {"all": [c("context.os", "eq", "iOS"), c("context.os_version", "gte", "17.2")]},
+    "shoes": {"all": [c("profile.interests", "contains_any", ["shoes", "bags"])]},
+    "readers": {"all": [c("profile.interests", "contains_all", ["books", "music"])]},
+    "small-spenders": {"all": [c("profile.lifetime_value", "lt", 50)]},
+    "rainy-evening": {
+        "all": [
+            c("context.weather", "in", ["rain", "snow"]),
+            c("context.local_time", "hour_between", [18, 6]),
+        ]
+    },
+    "weekend": {"all": [c("context.local_time", "day_of_week_in", ["sat", "sunday"])]},
+    "buyers": {
+        "all": [
+            {
+                "event": "purchase",
+                "count": {"op": "gte", "value": 1},
+                "within_days": 30,
+                "where": {"all": [c("properties.price", "lt", 50)]},
+            }
+        ]
+    },
+    "browsers": {"all": [{"event": "view", "count": {"op": "gte", "value": 3}}]},
+    "never-bought": {"all": [{"event": "purchase", "count": {"op": "eq", "value": 0}}]},
+    "rollout": {"all": [{"rollout": 30}]},
+    "mobile-rollout": {"all": [{"rollout": 60}, c("context.device_type", "eq", "mobile")]},
+    "tablet-or-car": {
+        "any": [
+            c("context.device_type", "eq", "tablet"),
+            c("context.in_car", "is_true"),
+            c("context.landing_page", "starts_with", "/college"),
+        ]
+    },
+    "not-us-gold": {
+        "none": [
+            c("context.country", "eq", "US"),
+            c("profile.loyalty_tier", "in", ["gold", "platinum"]),
+        ]
+    },
+    "detroit-google": {"all": [{"segment": "city"}, c("context.utm_source", "eq", "google")]},
+    "promo-pages": {"all": [c("context.landing_page", "matches", "^/(promo|sale)/[0-9]+$")]},
+    "regulars": {"all": [c("visitor.visit_count", "gte", 3), c("visitor.is_known", "is_true")]},
+    "new": {"all": [c("visitor.first_seen", "within_last", {"days": 30})]},
+    "near-detroit": {
+        "all": [c("context.location", "within_km", {"lat": 42.33, "lng": -83.05, "km": 50})]
+    },
+    "from-google": {"all": [c("context.referrer", "contains", "google")]},
+    "english": {"all": [c("context.language", "starts_with", "en")]},
+    "app": {"all": [c("context.channel", "eq", "app")]},
+    "nested": {
+        "all": [
+            {"any": [c("profile.age", "lt", 25), c("profile.city", "eq", "Chicago")]},
+            {"none": [c("context.weather", "eq", "clear")]},
+        ]
+    },
+    "vips": StaticSegment(key="vips", user_ids=frozenset({"u-3", "u-42", "u-99", "anon-4"})),
+}
+
+
+def varied_documents(n, seed=5):
+    """Visitor documents as decide builds them, with missing, odd and mistyped values."""
+    rng = random.Random(seed)
+    pick = rng.choice
+    docs = []
+    for i in range(n):
+        known = i % 3 == 0
+        visitor = {"id": f"u-{i}" if known else f"anon-{i}", "is_known": known, "consent": True}
+        if known:
+            visitor["user_id"] = f"u-{i}"
+            visitor["visit_count"] = pick([0, 1, 3, 9, "4"])
+            visitor["first_seen"] = (NOW - timedelta(days=rng.randint(0, 90))).isoformat()
+        context = {
+            "city": pick(["Detroit", "detroit", "DETROIT", "Boston", "Austin", None, 7, "Ümeå"]),
+            "weather": pick(["rain", "snow", "clear", None]),
+            "device_type": pick(["mobile", "tablet", "desktop"]),
+            "os": pick(["iOS", "ios", "Android"]),
+            "os_version": pick(["17.1", "17.2", "17.10", "v18", "x", 17]),
+            "local_time": pick(
+                [
+                    "2026-11-22T19:05:00-05:00",
+                    "2026-11-21T03:00:00+01:00",
+                    "2026-11-24T12:00:00",
+                    "not a time",
+                ]
+            ),
+            "in_car": pick([True, False, "true"]),
+            "landing_page": pick(["/", "/college/1", "/promo/12", "/sale/x"]),
+            "country": pick(["US", "CA"]),
+            "utm_source": pick(["google", "newsletter"]),
+            "referrer": pick(["https://www.google.com/", "https://example.org/"]),
+            "language": pick(["en-US", "fr-FR", "EN"]),
+            "channel": pick(["app", "web"]),
+            "location": pick([{"lat": 42.3, "lng": -83.0}, {"lat": 40.7, "lng": -74.0}, "x"]),
+        }
+        for key in rng.sample(sorted(context), rng.randint(0, 4)):
+            del context[key]
+        profile = {
+            "age": pick([16, 22, 30, 61, 70, "30", None]),
+            "gender": pick(["female", "male"]),
+            "interests": rng.sample(["shoes", "bags", "books", "music", "food"], rng.randint(0, 3)),
+            "lifetime_value": pick([0, 20, 49.5, 120, float("nan")]),
+            "loyalty_tier": pick(["bronze", "gold"]),
+            "city": pick(["Chicago", "Denver"]),
+        }
+        events = [
+            {
+                "name": pick(["purchase", "view", "click"]),
+                "properties": {"price": pick([5, 49, 50, 120, "12"])},
+                "timestamp": (NOW - timedelta(days=rng.randint(0, 60))).isoformat(),
+            }
+            for _ in range(rng.randint(0, 8) if known else 0)
+        ]
+        docs.append({"visitor": visitor, "profile": profile, "context": context, "events": events})
+    return docs
+
+
+def compiled_segments():
+    """As snapshot_build compiles them: a static segment through a reference to itself."""
+    rules = {}
+    for key, tree in VARIED_SEGMENTS.items():
+        if isinstance(tree, dict):
+            rules[key] = compile_criteria(tree, segments=VARIED_SEGMENTS, segment_key=key)
+        else:
+            rules[key] = compile_criteria({"segment": key}, segments=VARIED_SEGMENTS)
+    return rules
+
+
+class RuleByRule:
+    """Not a criteria Rule: a snapshot of these evaluates explain rule by rule."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def matches(self, doc, now=None):
+        return self.rule.matches(doc, now)
+
+
+def test_explain_through_the_rule_set_answers_as_rule_by_rule():
+    rules = compiled_segments()
+    slots = {"hero": [variant("h-rain", "rainy-evening"), variant("h-city", "city")]}
+    batch = snapshot(rules, **slots)
+    single = snapshot({k: RuleByRule(r) for k, r in rules.items()}, **slots)
+    assert batch.active_rule_set is not None and single.active_rule_set is None
+    counts = set()
+    for raw in varied_documents(300):
+        d = prepare_document(raw)
+        is_member = membership(single, d, NOW)
+        expected = [k for k in single.active_segments if is_member(k)]
+        counts.add(len(expected))
+        assert batch.active_rule_set.matching(d, NOW) == expected  # the set itself, no fallback
+        only_explain = decide(batch, d, now=NOW, placements=(), screens=(), explain=True)
+        assert only_explain["explain"]["segments"] == expected
+        assert decide(batch, d, now=NOW, explain=True) == decide(single, d, now=NOW, explain=True)
+    assert len(counts) > 5  # the documents match varied numbers of segments
+
+
+def test_explain_goes_rule_by_rule_when_the_rule_set_raises():
+    class Raising:
+        def matching(self, doc, now=None):
+            raise ZeroDivisionError
+
+    snap = snapshot({"a": rule("context.city", "A"), "b": rule("context.city", "B")})
+    vars(snap)["active_rule_set"] = Raising()  # what the cached property would hold
+    out = decide(snap, doc(city="A"), now=NOW, explain=True)
+    assert out["explain"]["segments"] == ["a"]
