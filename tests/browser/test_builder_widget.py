@@ -219,7 +219,9 @@ def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> 
     assert body["document"]["profile"]["age"] == 25
     page.get_by_label("a stored profile").check()
     page.get_by_label("Profile user id").fill("u-42")
-    page.get_by_role("button", name="Test visitor").click()
+    # The first answer is still on screen: wait for the second one, not for the verdict.
+    with page.expect_response("**/api/v1/segments/preview"):
+        page.get_by_role("button", name="Test visitor").click()
     expect(page.get_by_test_id("pz-match")).to_be_visible()
     assert [b for p, b in api.requests if p == "/api/v1/segments/preview"][-1]["user_id"] == "u-42"
 
