@@ -1,5 +1,7 @@
-"""The content app: placements and screens (slots), their segment-targeted variants, and the
-publishing workflow (revisions, rollback, schedules, audit) that decides what delivery serves.
-It also owns the published configuration as plain data and the resolution that picks a
-visitor's variant, which delivery and the admin preview share.
+"""Content: placements with targeted variants, screens with screen-design variants, drafts,
+immutable published revisions, schedules, the audit log and the admin preview.
+
+`content.published` (the published configuration as plain data) and `content.resolution`
+(which variant a visitor gets) are pure, shared by delivery and the preview.
+Builds on segments and tenancy (docs/architecture.md).
 """

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from django.db import transaction
 from django.utils import timezone
 
+from segments.criteria.examples import example_tree
 from segments.models import Event, EventKind, Field, Profile, Segment, SegmentStatus
 from segments.services import field_catalog_seed, field_create, segment_create
 from tenancy.models import Site
@@ -47,99 +48,55 @@ SEGMENTS: list[dict[str, Any]] = [
         "name": "Women 20-30 in Detroit buying shoes under $50",
         "description": "Women aged 20-30 in Detroit who bought shoes under $50 at least twice "
         "in the last 90 days.",
-        "criteria": {
-            "all": [
-                {"field": "profile.gender", "op": "eq", "value": "female"},
-                {"field": "profile.age", "op": "between", "value": [20, 30]},
-                {"field": "profile.city", "op": "eq", "value": "Detroit"},
-                {
-                    "event": "purchase",
-                    "where": {
-                        "all": [
-                            {"field": "properties.category", "op": "eq", "value": "shoes"},
-                            {"field": "properties.price", "op": "lt", "value": 50},
-                        ]
-                    },
-                    "count": {"op": "gte", "value": 2},
-                    "within_days": 90,
-                },
-            ]
-        },
+        "criteria": example_tree("detroit-shoe-shoppers"),
     },
     {
         "key": "ios-legacy-app",
         "name": "iOS below 17 on app version < 3.2",
         "description": "Candidates for the upgrade banner.",
-        "criteria": {
-            "all": [
-                {"field": "context.os", "op": "eq", "value": "iOS"},
-                {"field": "context.os_version", "op": "lt", "value": "17"},
-                {"field": "context.app_version", "op": "lt", "value": "3.2"},
-            ]
-        },
+        "criteria": example_tree("ios-legacy-app"),
     },
     {
         "key": "college-landing",
         "name": "From the college landing page",
         "description": "Arrived on a /college page.",
-        "criteria": {
-            "all": [{"field": "context.landing_page", "op": "contains", "value": "/college"}]
-        },
+        "criteria": example_tree("college-landing"),
     },
     {
         "key": "rainy-evening",
         "name": "Evening and raining",
         "description": "Raining where the visitor is, between 18:00 and 06:00 local time.",
-        "criteria": {
-            "all": [
-                {"field": "context.weather", "op": "eq", "value": "rain"},
-                {"field": "context.local_time", "op": "hour_between", "value": [18, 6]},
-            ]
-        },
+        "criteria": example_tree("rainy-evening"),
     },
     {
         "key": "night",
         "name": "At night",
         "description": "Between 22:00 and 05:00 in the visitor's local time.",
-        "criteria": {
-            "all": [{"field": "context.local_time", "op": "hour_between", "value": [22, 5]}]
-        },
+        "criteria": example_tree("night"),
     },
     {
         "key": "in-car",
         "name": "In a car",
         "description": "Using the app from a car.",
-        "criteria": {"all": [{"field": "context.in_car", "op": "is_true"}]},
+        "criteria": example_tree("in-car"),
     },
     {
         "key": "high-balance",
         "name": "High-balance customers",
         "description": "Lifetime value or account balance of at least $50,000.",
-        "criteria": {
-            "any": [
-                {"field": "profile.lifetime_value", "op": "gte", "value": 50000},
-                {"field": "profile.balance", "op": "gte", "value": 50000},
-            ]
-        },
+        "criteria": example_tree("high-balance"),
     },
     {
         "key": "loyal-customers",
         "name": "Loyal customers",
         "description": "Gold or platinum tier, or five purchases in the last year.",
-        "criteria": {
-            "any": [
-                {"field": "profile.loyalty_tier", "op": "in", "value": ["gold", "platinum"]},
-                {"event": "purchase", "count": {"op": "gte", "value": 5}, "within_days": 365},
-            ]
-        },
+        "criteria": example_tree("loyal-customers"),
     },
     {
         "key": "spring-promo-rollout",
         "name": "Spring promo: 25% of loyal customers",
         "description": "A deterministic 25% rollout within loyal customers.",
-        "criteria": {
-            "all": [{"segment": "loyal-customers"}, {"rollout": 25, "salt": "spring-promo"}]
-        },
+        "criteria": example_tree("spring-promo-rollout"),
     },
 ]
 

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from segments.criteria.examples import example_tree
 from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
 from segments.selectors import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 from tenancy.api.scoping import UserSitesField
 
 CRITERIA_HELP = (
-    'A criteria tree (see docs/criteria.md), e.g. {"all": [{"field": "profile.age", '
-    '"op": "between", "value": [20, 30]}]}. Invalid trees are rejected with the JSON path '
-    "of the offending node."
+    f"A criteria tree (see docs/criteria.md), e.g. {json.dumps(example_tree('college-landing'))}. "
+    "Invalid trees are rejected with the JSON path of the offending node."
 )
 
 

@@ -43,6 +43,7 @@ from segments.api.serializers import (
     UploadResultSerializer,
 )
 from segments.criteria import CriteriaError
+from segments.criteria.examples import criteria_example
 from segments.models import Field, Profile, Segment
 from segments.selectors import (
     criteria_audience,
@@ -74,24 +75,30 @@ ERROR_RESPONSES = {
     ),
     404: OpenApiResponse(description="Not found, or on a site you may not read."),
 }
-CRITERIA_EXAMPLE = {
-    "all": [
-        {"field": "profile.gender", "op": "eq", "value": "female"},
-        {"field": "profile.age", "op": "between", "value": [20, 30]},
-        {"field": "profile.city", "op": "eq", "value": "Detroit"},
-        {
-            "event": "purchase",
-            "where": {
-                "all": [
-                    {"field": "properties.category", "op": "eq", "value": "shoes"},
-                    {"field": "properties.price", "op": "lt", "value": 50},
-                ]
-            },
-            "count": {"op": "gte", "value": 2},
-            "within_days": 90,
-        },
-    ]
-}
+
+
+def segment_example(name: str) -> dict[str, Any]:
+    """A segment create body from the shared criteria example `name`."""
+    example = criteria_example(name)
+    return {
+        "site": 1,
+        "key": example["name"],
+        "name": example["title"],
+        "description": example["description"],
+        "criteria": example["tree"],
+        "status": "active",
+    }
+
+
+def criteria_openapi_example(name: str, **body: Any) -> OpenApiExample:
+    """A request example of the builder endpoints with the criteria of example `name`."""
+    example = criteria_example(name)
+    return OpenApiExample(
+        example["title"],
+        description=example["description"],
+        value={"site": 1, "criteria": example["tree"], **body},
+        request_only=True,
+    )
 
 
 class MembersPagination(LimitOffsetPagination):
@@ -184,16 +191,13 @@ class FieldViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         "segments; an invalid tree is a 400 whose `fields[].path` points into `criteria`.",
         responses={201: SegmentSerializer, **ERROR_RESPONSES},
         examples=[
-            OpenApiExample(
-                "Detroit shoe shoppers",
-                value={
-                    "site": 1,
-                    "key": "detroit-shoes",
-                    "name": "Women 20-30 in Detroit buying cheap shoes",
-                    "criteria": CRITERIA_EXAMPLE,
-                    "status": "active",
-                },
-                request_only=True,
+            *(
+                OpenApiExample(
+                    criteria_example(name)["title"],
+                    value=segment_example(name),
+                    request_only=True,
+                )
+                for name in ("detroit-shoe-shoppers", "spring-promo-rollout")
             ),
             OpenApiExample(
                 "Invalid criteria",
@@ -373,23 +377,9 @@ class SegmentPreviewView(_BuilderView):
         request=PreviewRequestSerializer,
         responses={200: PreviewResponseSerializer, **ERROR_RESPONSES},
         examples=[
-            OpenApiExample(
-                "Rainy evening",
-                value={
-                    "site": 1,
-                    "criteria": {
-                        "all": [
-                            {"field": "context.weather", "op": "eq", "value": "rain"},
-                            {"field": "context.local_time", "op": "hour_between", "value": [18, 6]},
-                        ]
-                    },
-                    "document": {
-                        "visitor": {"id": "anon-7f3"},
-                        "context": {"weather": "rain", "local_time": "2026-11-22T19:05:00-05:00"},
-                    },
-                },
-                request_only=True,
-            )
+            criteria_openapi_example(
+                "rainy-evening", document=criteria_example("rainy-evening")["document"]
+            ),
         ],
         tags=["segments"],
     )
@@ -420,17 +410,8 @@ class SegmentAudienceView(_BuilderView):
         request=AudienceRequestSerializer,
         responses={200: AudienceResponseSerializer, **ERROR_RESPONSES},
         examples=[
-            OpenApiExample(
-                "iOS below 17",
-                value={
-                    "site": 1,
-                    "criteria": {
-                        "all": [{"field": "context.os_version", "op": "lt", "value": "17"}]
-                    },
-                    "sample": 5,
-                },
-                request_only=True,
-            ),
+            criteria_openapi_example("ios-legacy-app", sample=5),
+            criteria_openapi_example("new-visitors-nearby", sample=5),
             OpenApiExample(
                 "Answer",
                 value={"count": 412, "sample": [{"user_id": "u-42", "traits": {"age": 27}}]},

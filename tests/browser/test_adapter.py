@@ -6,22 +6,17 @@ from typing import Any
 
 import pytest
 
+from segments.criteria.examples import criteria_examples, example_tree
+
 pytestmark = pytest.mark.browser
 
-CONDITION = {"field": "profile.age", "op": "between", "value": [20, 30]}
-EVENT = {
-    "event": "purchase",
-    "where": {
-        "all": [
-            {"field": "properties.category", "op": "eq", "value": "shoes"},
-            {"field": "properties.price", "op": "lt", "value": 50},
-        ]
-    },
-    "count": {"op": "gte", "value": 2},
-    "within_days": 90,
-}
+# The shared examples (segments/criteria/examples.json) first, then what no example shows.
+DETROIT = example_tree("detroit-shoe-shoppers")
+CONDITION = DETROIT["all"][1]  # profile.age between [20, 30]
+EVENT = DETROIT["all"][3]  # two purchases of shoes under $50 in 90 days
 
 NODES: dict[str, Any] = {
+    **{f"example {example['name']}": example["tree"] for example in criteria_examples()},
     "empty object": {},
     "empty all": {"all": []},
     "condition": {"all": [CONDITION]},
@@ -37,32 +32,6 @@ NODES: dict[str, Any] = {
     },
     "in list": {"all": [{"field": "profile.gender", "op": "in", "value": ["female", "other"]}]},
     "is_set without value": {"all": [{"field": "profile.city", "op": "is_set"}]},
-    "is_true": {"all": [{"field": "context.in_car", "op": "is_true"}]},
-    "relative days": {
-        "all": [{"field": "visitor.first_seen", "op": "within_last", "value": {"days": 7}}]
-    },
-    "more than ago": {
-        "all": [{"field": "profile.signup_date", "op": "more_than_ago", "value": {"days": 30}}]
-    },
-    "hour_between": {
-        "all": [{"field": "context.local_time", "op": "hour_between", "value": [18, 6]}]
-    },
-    "day_of_week_in": {
-        "all": [{"field": "context.local_time", "op": "day_of_week_in", "value": [6, 7]}]
-    },
-    "within_km": {
-        "all": [
-            {
-                "field": "context.location",
-                "op": "within_km",
-                "value": {"lat": 42.33, "lng": -83.05, "km": 25},
-            }
-        ]
-    },
-    "version": {"all": [{"field": "context.app_version", "op": "lt", "value": "3.2"}]},
-    "list contains_any": {
-        "all": [{"field": "profile.interests", "op": "contains_any", "value": ["shoes", "bags"]}]
-    },
     "matches": {
         "all": [
             {"field": "context.referrer", "op": "matches", "value": "^https://(www\\.)?college"}
@@ -107,7 +76,6 @@ NODES: dict[str, Any] = {
         ]
     },
     "event as root": EVENT,
-    "segment": {"all": [{"segment": "loyal-customers"}]},
     "rollout": {"all": [{"rollout": 25}]},
     "rollout with salt": {"all": [{"rollout": 12.5, "salt": "spring-promo"}]},
     "unknown node kept verbatim": {"all": [{"future_node": {"x": 1}}]},

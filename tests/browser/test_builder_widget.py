@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from segments.criteria import BUILTIN_FIELDS as CATALOG
+from segments.criteria.examples import criteria_examples, example_tree
 from tests.browser.conftest import BUILTIN_FIELDS
-from tests.browser.test_adapter import EVENT
 
 pytestmark = pytest.mark.browser
+
+EVENT = example_tree("detroit-shoe-shoppers")["all"][3]
 
 EVERYTHING = {
     "all": [
@@ -60,6 +63,32 @@ def test_every_construct_loads_and_saves_unchanged(
             .map(el => el.outerHTML)"""
     )
     assert unnamed == []
+    assert page_errors == []
+
+
+def test_every_shared_example_loads_and_saves_unchanged(
+    harness: Any, page: Any, page_errors: list[str]
+) -> None:
+    """The trees of segments/criteria/examples.json, with the full catalog they are written for."""
+    examples = criteria_examples()
+    custom = {path: kind for e in examples for path, kind in e.get("fields", {}).items()}
+    catalog = {path: dict(spec) for path, spec in CATALOG.items()}
+    catalog.update(
+        {
+            p: {"type": t, "label": p, "help_text": "", "allowed_values": []}
+            for p, t in custom.items()
+        }
+    )
+    fields = [
+        {"id": i, "site": 1, "path": path, "builtin": True, **spec}
+        for i, (path, spec) in enumerate(catalog.items(), start=1)
+    ]
+    segments = [{"id": i, "key": e["name"], "name": e["title"]} for i, e in enumerate(examples)]
+    tree = {"any": [example["tree"] for example in examples]}
+    harness(tree, fields=fields, segments=segments)
+    expect(page.locator(".pz-qb .rule").first).to_be_visible()
+    assert stored(page) == tree
+    assert json.loads(page.get_by_test_id("pz-json").text_content()) == tree
     assert page_errors == []
 
 
@@ -190,7 +219,9 @@ def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> 
     assert body["document"]["profile"]["age"] == 25
     page.get_by_label("a stored profile").check()
     page.get_by_label("Profile user id").fill("u-42")
-    page.get_by_role("button", name="Test visitor").click()
+    # The first answer is still on screen: wait for the second one, not for the verdict.
+    with page.expect_response("**/api/v1/segments/preview"):
+        page.get_by_role("button", name="Test visitor").click()
     expect(page.get_by_test_id("pz-match")).to_be_visible()
     assert [b for p, b in api.requests if p == "/api/v1/segments/preview"][-1]["user_id"] == "u-42"
 
