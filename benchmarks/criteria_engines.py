@@ -104,40 +104,6 @@ def build_ours(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int
     return lambda: [i for i, r in pairs if r.matches(doc)]
 
 
-def build_ours_ruleset(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
-    """The same rules as one RuleSet (what a delivery snapshot uses): fields read once."""
-    from segments.criteria import compile_rules
-
-    ops = {
-        "eq": "eq",
-        "gte": "gte",
-        "lt": "lt",
-        "in": "in",
-        "contains": "contains",
-        "regex": "matches",
-    }
-    trees = {
-        i: {
-            "all": [
-                {
-                    "field": f"{'profile' if t in PROFILE_KEYS else 'context'}.{t}",
-                    "op": ops[op],
-                    "value": v,
-                }
-                for t, op, v in conds
-            ]
-        }
-        for i, conds in enumerate(specs)
-    }
-    ruleset = compile_rules(trees)
-    doc = {
-        "visitor": {"id": "anon-7f3"},
-        "profile": {k: v for k, v in VISITOR.items() if k in PROFILE_KEYS},
-        "context": {k: v for k, v in VISITOR.items() if k not in PROFILE_KEYS},
-    }
-    return lambda: ruleset.matching(doc)
-
-
 # -- flagsmith-flag-engine -------------------------------------------------------------------
 def build_flagsmith(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
     from flag_engine.segments import constants as C
@@ -230,7 +196,6 @@ def _time_interleaved(engines: dict[str, Callable[[], Any]], rounds: int = 7) ->
 def bench_engines() -> dict[str, float]:
     specs = segment_specs()
     engines = {
-        "personalize RuleSet": build_ours_ruleset(specs),
         "personalize rule.matches": build_ours(specs),
         "flagsmith-flag-engine": build_flagsmith(specs),
         "growthbook evalCondition": build_growthbook(specs),
@@ -384,7 +349,7 @@ def _load_profiles(alias: str, n: int) -> int:
 def _ensure_indexes(alias: str) -> None:
     from django.db import connections
 
-    from segments.criteria.compile_sql import profile_index_sql
+    from segments.sql import profile_index_sql
 
     with connections[alias].cursor() as cur:
         for name, field, type_ in BENCH_INDEXES:

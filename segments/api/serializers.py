@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
-from segments.selectors import MAX_SAMPLE
+from segments.selectors.preview import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 from tenancy.api.scoping import UserSitesField
 

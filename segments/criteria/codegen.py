@@ -1,9 +1,8 @@
-"""Generate Python functions for rules, with the common conditions inlined.
+"""Generate a Python function for a rule, with the common conditions inlined.
 
 Closures (compile_memory) cost several Python calls per condition; a generated function
-reads each field once (hoisted into locals, converted to its type once) and evaluates a
-typical condition with no Python-level call at all. `generate_many` does this for a whole
-set of rules, so the 20 reads of a visitor are shared by hundreds of conditions.
+evaluates a typical condition with no Python-level call at all: it reads the field,
+converts it to the field's type and compares it with a pre-computed operand inline.
 
 Only validated data goes into the source: field keys match KEY_RE and are written with
 repr(); operands are bound as constants in the namespace, never formatted into code.
@@ -14,7 +13,6 @@ call their closure.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from segments.criteria import values as V
@@ -28,16 +26,12 @@ _MAX_SOURCE = 2_000_000
 
 
 class _Gen:
-    def __init__(self, hoist: bool) -> None:
+    def __init__(self) -> None:
         self.ns: dict[str, Any] = {"_fold": V.fold, "_isfinite": math.isfinite, "_E": _EMPTY}
-        # hoist: read every field once up front (many rules); else read lazily in each
-        # condition (one rule, where the first failing condition ends the evaluation).
-        self.hoist = hoist
         self.roots: set[str] = set()
+        # Fields are read lazily, at their first use: the first failing condition ends the
+        # evaluation, so reading them all up front would mostly be wasted.
         self.pending: dict[str, str] = {}
-        self.reads: dict[tuple[str, str], int] = {}
-        self.derived: dict[tuple[str, int], str] = {}
-        self.prelude: list[str] = []
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.ns)}"
@@ -47,37 +41,16 @@ class _Gen:
     def read(self, root: str, key: str, kind: str) -> str:
         """A local holding root.key as `raw`, `str` (exact), `ci` (folded str) or `num`."""
         self.roots.add(root)
-        if not self.hoist:
-            name = f"_{kind}_{len(self.pending)}"
-            get = f"{_ROOT_VARS[root]}.get({key!r})"
-            self.pending[name] = {
-                "raw": get,
-                "str": f"(_x if (_x := {get}).__class__ is str else None)",
-                "ci": f"((_x.lower() if _x.isascii() else _fold(_x)) "
-                f"if (_x := {get}).__class__ is str else None)",
-                "num": f"(_x if (_x := {get}).__class__ is int or "
-                f"(_x.__class__ is float and _isfinite(_x)) else None)",
-            }[kind]
-            return name
-        if (root, key) not in self.reads:
-            i = self.reads[(root, key)] = len(self.reads)
-            self.prelude.append(f"_r{i} = {_ROOT_VARS[root]}.get({key!r})")
-        i = self.reads[(root, key)]
-        if kind == "raw":
-            return f"_r{i}"
-        name = f"_{kind}{i}"
-        if (kind, i) not in self.derived:
-            self.derived[(kind, i)] = name
-            r = f"_r{i}"
-            self.prelude.append(
-                {
-                    "str": f"{name} = {r} if {r}.__class__ is str else None",
-                    "ci": f"{name} = ({r}.lower() if {r}.isascii() else _fold({r})) "
-                    f"if {r}.__class__ is str else None",
-                    "num": f"{name} = {r} if {r}.__class__ is int or "
-                    f"({r}.__class__ is float and _isfinite({r})) else None",
-                }[kind]
-            )
+        name = f"_{kind}_{len(self.pending)}"
+        get = f"{_ROOT_VARS[root]}.get({key!r})"
+        self.pending[name] = {
+            "raw": get,
+            "str": f"(_x if (_x := {get}).__class__ is str else None)",
+            "ci": f"((_x.lower() if _x.isascii() else _fold(_x)) "
+            f"if (_x := {get}).__class__ is str else None)",
+            "num": f"(_x if (_x := {get}).__class__ is int or "
+            f"(_x.__class__ is float and _isfinite(_x)) else None)",
+        }[kind]
         return name
 
     def expr(self, c: Compiled) -> str:
@@ -144,7 +117,6 @@ class _Gen:
             if root in self.roots:
                 lines.append(f"    {var} = d.get({root!r})")
                 lines.append(f"    if {var}.__class__ is not dict: {var} = _E")
-        lines += [f"    {line}" for line in self.prelude]
         lines += [f"    {line}" for line in body]
         return "\n".join(lines) + "\n"
 
@@ -152,30 +124,22 @@ class _Gen:
         src = self.source(name, body)
         if len(src) > _MAX_SOURCE:
             return None
-        exec(compile(src, "<criteria>", "exec"), self.ns)  # noqa: S102 (validated input, see above)
+        try:
+            code = compile(src, "<criteria>", "exec")
+        except (SyntaxError, RecursionError):
+            # Python's own nesting limits (e.g. 200 parentheses, reachable through chains of
+            # segment references): the closures evaluate such a rule just the same.
+            return None
+        exec(code, self.ns)  # noqa: S102 (validated input, see above)
         return self.ns[name]
 
 
 def generate(compiled: Compiled) -> Any:
     """A function `(doc, now=None) -> bool` equivalent to `compiled.fn`."""
-    gen = _Gen(hoist=False)
+    gen = _Gen()
     # Every inlined test, closure and `not` yields a bool, so no bool() call is needed.
     fn = gen.build("_rule", [f"return {gen.expr(compiled)}"])
     if fn is None:
         closure = compiled.fn
         return lambda d, now=None: closure(d, now)
-    return fn
-
-
-def generate_many(compiled: Sequence[Compiled]) -> Any:
-    """A function `(doc, now) -> list[int]`: the indexes of the rules that match."""
-    gen = _Gen(hoist=True)
-    body = ["_out = []"]
-    for i, c in enumerate(compiled):
-        body.append(f"if {gen.expr(c)}: _out.append({i})")
-    body.append("return _out")
-    fn = gen.build("_rules", body)
-    if fn is None:
-        fns = [c.fn for c in compiled]
-        return lambda d, now: [i for i, f in enumerate(fns) if f(d, now)]
     return fn

@@ -43,6 +43,12 @@ Operator = Literal[
 
 CountOperator = Literal["gte", "gt", "eq", "lte", "lt", "between"]
 
+# Where a condition's field lives: a section of the document, or an event's properties.
+FieldRoot = Literal["profile", "context", "visitor", "properties"]
+# What a condition compares as: its field's type, or "any" for an untyped event property
+# tested with is_set/is_not_set.
+ConditionType = Literal[FieldType, "any"]
+
 
 class VisitorFacts(TypedDict, total=False):
     """`visitor.*`: who the visitor is and how often they came."""
