@@ -1,14 +1,7 @@
-"""Which stored profiles match a rule: validated criteria nodes compiled into a Django Q
-over `segments.models.Profile` (what `Rule.to_q()` returns once `segments.apps` has
-registered `to_q` with `segments.criteria.set_sql_compiler`; the criteria package itself
-knows no Django).
-
-Every condition becomes one SQL boolean wrapped in COALESCE(..., false), so a missing or
-unreadable value is false (never NULL) and `none` (NOT) stays exact. Values are read with
-the same rules as in memory: JSON type checks per vendor, and registered SQL functions
-(`personalize_*`, SQLite: segments.dbfunctions; PostgreSQL: migration 0002) for case
-folding, dates, versions, distances, regular expressions and rollout hashing.
-"""
+"""Which stored profiles match a rule? Validated criteria nodes compiled into a Django Q
+over `segments.models.Profile`: what `Rule.to_q()` returns once `SegmentsConfig.ready()`
+has registered `to_q` with `segments.criteria.set_sql_compiler` (the criteria package
+itself knows no Django)."""
 
 from __future__ import annotations
 
@@ -34,6 +27,12 @@ VISITOR_COLUMNS = {
     "consent": "consent",
 }
 ROOT_COLUMNS = {"profile": "traits", "context": "last_context", "properties": "properties"}
+
+# Every condition becomes one SQL boolean, wrapped in COALESCE(..., false) under a NOT, so
+# a missing or unreadable value is false (never NULL) and `none` (NOT) stays exact. Values
+# are read with the same rules as in memory: JSON type checks per vendor, and registered
+# SQL functions (`personalize_*`, SQLite: segments.dbfunctions; PostgreSQL: migration 0002)
+# for case folding, dates, versions, distances, regular expressions and rollout hashing.
 
 
 class SqlBool(Expression):
