@@ -384,7 +384,7 @@ def _load_profiles(alias: str, n: int) -> int:
 def _ensure_indexes(alias: str) -> None:
     from django.db import connections
 
-    from segments.criteria.compile_sql import profile_index_sql
+    from segments.sql import profile_index_sql
 
     with connections[alias].cursor() as cur:
         for name, field, type_ in BENCH_INDEXES:

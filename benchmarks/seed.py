@@ -98,7 +98,7 @@ def seed_bench_site(slug: str = "bench") -> Any:
     )
     from content.services.publishing import slot_publish
     from segments.models import SegmentStatus
-    from segments.services import segment_create
+    from segments.services.segments import segment_create
     from tenancy.models import Site
     from tenancy.services import site_create
 

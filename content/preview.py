@@ -17,7 +17,7 @@ from content.resolution import resolve_all
 from content.schemas import pretty
 from content.selectors.configuration import draft_site_load, published_site_load
 from segments.models import Segment, SegmentStatus
-from segments.selectors import segments_matching
+from segments.selectors.preview import segments_matching
 from tenancy.models import Site
 
 SOURCES = {
@@ -90,7 +90,7 @@ def preview_visitor(
 ) -> PreviewResult:
     now = now or timezone.now()
     published, skipped = _load(site, source)
-    matched = segments_matching(site, document, now=now)  # active segments only
+    matched = segments_matching(site=site, document=document, now=now)  # active segments only
     rows = _rows(published, set(matched).__contains__, now)
     return PreviewResult(
         rows=rows,

@@ -481,8 +481,7 @@ def visitor_document(
             for key, value in visitor_extra.items():
                 visitor.setdefault(key, value)
         events = []
-    # VisitorFacts declares no `anonymous_id` and declares times as the strings clients send.
-    facts: VisitorFacts = visitor  # type: ignore[assignment]
+    facts: VisitorFacts = visitor
     return prepare_document(
         {"visitor": facts, "profile": profile, "context": dict(context), "events": events}
     )

@@ -13,16 +13,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
-from segments.criteria import CriteriaError, compile_criteria
 from segments.models import Segment, SegmentStatus
-from segments.selectors import site_field_catalog, site_segment_definitions
+from segments.selectors.definitions import site_segment_rules
 from tenancy.models import Site
 from tenancy.services import CONFIG_VERSION_CACHE_KEY
 
@@ -76,31 +74,13 @@ def snapshot_build(site_id: int) -> Snapshot:
     if site is None:
         raise SiteGone(site_id)
     published = published_site_load(site_id=site_id)
-    catalog = site_field_catalog(site=site_id)
-    definitions = site_segment_definitions(site_id)
     active = list(
         Segment.objects.filter(site_id=site_id, status=SegmentStatus.ACTIVE).values_list(
             "key", flat=True
         )
     )
-    wanted = sorted(set(active) | set(published.segment_keys))
-    rules: dict[str, Any] = {}
-    broken: dict[str, str] = {}
-    for key in wanted:
-        tree = definitions.get(key)
-        if tree is None:
-            broken[key] = "unknown segment"
-            continue
-        own_key: str | None = key
-        if not isinstance(tree, dict):  # a static segment: a reference resolves membership
-            tree, own_key = {"segment": key}, None
-        try:
-            rules[key] = compile_criteria(
-                tree, fields=catalog, segments=definitions, segment_key=own_key
-            )
-        except (CriteriaError, RecursionError, ValueError, TypeError) as exc:
-            broken[key] = str(exc)
-            logger.warning("segment %s of site %s does not compile: %s", key, site_id, exc)
+    # A segment that does not compile is reported in `broken`, never raised.
+    rules, broken = site_segment_rules(site=site_id, keys={*active, *published.segment_keys})
     return Snapshot(
         site_id=site_id,
         version=published.version,

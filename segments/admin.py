@@ -12,20 +12,20 @@ from django.utils.html import format_html
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
 from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
-from segments.selectors import segment_count, segment_export_csv
-from segments.services import (
-    field_create,
-    field_delete,
-    field_update,
-    field_validate,
+from segments.selectors.members import segment_count, segment_export_csv
+from segments.services.fields import field_create, field_delete, field_update, field_validate
+from segments.services.segments import (
     segment_archive,
     segment_create,
     segment_delete,
     segment_snapshot,
     segment_update,
+)
+from segments.services.static import (
+    UploadError,
+    parse_user_ids_csv,
     static_segment_upload_csv,
 )
-from segments.services.static import UploadError, parse_user_ids_csv
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from tenancy.roles import Perm
 from tenancy.selectors import sites_for_user
@@ -226,7 +226,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                 upload = data.get("members_csv")
                 if upload and not self.has_error("members_csv"):
                     try:
-                        ids, result = parse_user_ids_csv(upload)
+                        ids, result = parse_user_ids_csv(file=upload)
                     except UploadError as exc:
                         self.add_error("members_csv", exc.messages)
                     else:

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from segments.criteria.examples import example_tree
 from segments.models import Event, EventKind, Field, Profile, Segment, SegmentStatus
-from segments.services import field_catalog_seed, field_create, segment_create
+from segments.services.fields import field_catalog_seed, field_create
+from segments.services.segments import segment_create
 from tenancy.models import Site
 
 SEED = 20261122

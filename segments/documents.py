@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from segments.criteria.types import EventFact, VisitorDocument
 
 
 def _iso(dt: Any) -> str | None:
     return dt.isoformat() if dt is not None else None
 
 
-def event_document(event: Any) -> dict[str, Any]:
+def event_document(event: Any) -> EventFact:
     return {
         "name": event.name,
         "properties": event.properties if isinstance(event.properties, dict) else {},
@@ -18,7 +20,7 @@ def event_document(event: Any) -> dict[str, Any]:
     }
 
 
-def profile_document(profile: Any, events: Iterable[Any] | None = None) -> dict[str, Any]:
+def profile_document(profile: Any, events: Iterable[Any] | None = None) -> VisitorDocument:
     """{"visitor", "profile", "context", "events"} for a stored Profile.
 
     The visitor id of a stored profile is its `user_id`, so rollouts over stored profiles
@@ -43,13 +45,13 @@ def profile_document(profile: Any, events: Iterable[Any] | None = None) -> dict[
     }
 
 
-def merge_documents(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_documents(base: VisitorDocument, extra: Mapping[str, Any]) -> VisitorDocument:
     """`base` with `extra` laid over it one level deep (inline `profile`/`context` values
     override stored ones key by key, as in a decide request)."""
-    merged = dict(base)
+    merged: dict[str, Any] = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
-    return merged
+    return cast(VisitorDocument, merged)

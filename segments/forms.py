@@ -11,7 +11,7 @@ from django import forms
 from segments.builder.widgets import CriteriaBuilderWidget
 from segments.criteria import CriteriaError
 from segments.models import Field, FieldType, Segment, SegmentKind
-from segments.selectors import criteria_compile, criteria_errors
+from segments.selectors.definitions import criteria_compile, criteria_errors
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 
 
@@ -73,7 +73,7 @@ class SegmentAdminForm(forms.ModelForm):
             except CriteriaError as exc:
                 self.add_error(
                     "criteria",
-                    [f"{e['path']}: {e['message']}" for e in criteria_errors(exc)],
+                    [f"{e['path']}: {e['message']}" for e in criteria_errors(error=exc)],
                 )
         if data.get("members_csv") and kind != SegmentKind.STATIC:
             self.add_error("members_csv", "Only static segments take uploaded user ids.")

@@ -12,7 +12,7 @@ from tenancy.models import Site
 @shared_task(ignore_result=True)
 def field_catalog_seed_all() -> int:
     """Add missing built-in fields to every site (after an upgrade adds built-ins)."""
-    from segments.services import field_catalog_seed
+    from segments.services.fields import field_catalog_seed
 
     return sum(field_catalog_seed(site=site) for site in Site.objects.all())
 
@@ -22,7 +22,7 @@ def segment_snapshot_task(
     segment_id: int, user_id: int | None = None, key: str | None = None, name: str | None = None
 ) -> int | None:
     """Freeze a large dynamic segment off the request path; returns the snapshot's id."""
-    from segments.services import segment_snapshot
+    from segments.services.segments import segment_snapshot
 
     segment = Segment.objects.select_related("site").filter(pk=segment_id).first()
     if segment is None:

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from segments.criteria.examples import example_tree
 from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
-from segments.selectors import MAX_SAMPLE
+from segments.selectors.preview import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 from tenancy.api.scoping import UserSitesField
 

@@ -45,27 +45,18 @@ from segments.api.serializers import (
 from segments.criteria import CriteriaError
 from segments.criteria.examples import criteria_example
 from segments.models import Field, Profile, Segment
-from segments.selectors import (
-    criteria_audience,
-    criteria_errors,
-    criteria_preview,
-    segment_count,
-    segment_export_csv,
-    segment_members,
-    segment_revisions,
-)
-from segments.services import (
-    UploadError,
-    field_create,
-    field_delete,
-    field_update,
+from segments.selectors.definitions import criteria_errors, segment_revisions
+from segments.selectors.members import segment_count, segment_export_csv, segment_members
+from segments.selectors.preview import criteria_audience, criteria_preview
+from segments.services.fields import field_create, field_delete, field_update
+from segments.services.segments import (
     segment_archive,
     segment_create,
     segment_delete,
     segment_snapshot,
     segment_update,
-    static_segment_upload_csv,
 )
+from segments.services.static import UploadError, static_segment_upload_csv
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.roles import Perm
 
@@ -112,7 +103,7 @@ def as_api_errors(prefix: str = "criteria") -> Iterator[None]:
         yield
     except CriteriaError as exc:
         detail: dict[str, list[str]] = {}
-        for err in criteria_errors(exc, prefix=prefix):
+        for err in criteria_errors(error=exc, prefix=prefix):
             detail.setdefault(err["path"], []).append(err["message"])
         raise ValidationError(detail) from exc
     except UploadError as exc:

@@ -1,6 +1,7 @@
 """The criteria language (docs/criteria.md): parse, validate and compile segment criteria.
 
-Pure package: no ORM import at module level (`Rule.to_q` imports the models lazily).
+Pure package: nothing here imports Django. `Rule.to_q()` delegates to the SQL compiler that
+the segments app registers with `set_sql_compiler` when Django starts (`segments.sql`).
 
     rule = compile_criteria(tree, fields=catalog)
     rule.matches(doc); rule.explain(doc); rule.to_q()
@@ -8,7 +9,7 @@ Pure package: no ORM import at module level (`Rule.to_q` imports the models lazi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +18,10 @@ from segments.criteria.codegen import generate, generate_many
 from segments.criteria.compile_memory import compile_node
 from segments.criteria.errors import CriteriaError
 from segments.criteria.explain import explain as _explain
+from segments.criteria.guards import MAX_DEPTH, MAX_IN_VALUES, MAX_NODES, MAX_PATTERN
 from segments.criteria.nodes import StaticSegment
-from segments.criteria.parse import MAX_DEPTH, MAX_IN_VALUES, MAX_NODES, MAX_PATTERN, Parser
+from segments.criteria.parse import Parser
+from segments.criteria.types import VisitorDocument
 from segments.criteria.values import epoch_seconds
 
 __all__ = [
@@ -32,10 +35,25 @@ __all__ = [
     "FieldSpec",
     "Rule",
     "RuleSet",
+    "SqlCompiler",
     "StaticSegment",
     "compile_criteria",
     "compile_rules",
+    "set_sql_compiler",
 ]
+
+# (validated root node, evaluation time) -> a Q over Profile; see segments.sql.to_q.
+SqlCompiler = Callable[[Any, datetime], Any]
+_sql_compiler: SqlCompiler | None = None
+
+
+def set_sql_compiler(compiler: SqlCompiler | None) -> None:
+    """Register what `Rule.to_q()` compiles with (the segments app does, in `ready()`).
+
+    The criteria package stays free of Django; the compiler that knows the ORM lives in
+    `segments.sql`. None unregisters it."""
+    global _sql_compiler
+    _sql_compiler = compiler
 
 
 def _utcnow() -> datetime:
@@ -65,19 +83,22 @@ class Rule:
             # a Python call per evaluation (the instance attribute shadows the method).
             self.matches = self._fn  # type: ignore[method-assign]
 
-    def matches(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
+    def matches(self, doc: VisitorDocument, now: datetime | None = None) -> bool:
         """Does the visitor document match? `now` overrides the rule's clock."""
         return self._fn(doc, _now_ts(self.uses_now, now, self._now))
 
-    def explain(self, doc: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    def explain(self, doc: VisitorDocument, now: datetime | None = None) -> dict[str, Any]:
         """The tree with `passed`, a `summary` and the actual values, for previews."""
         return _explain(self._compiled, doc, _now_ts(self.uses_now, now, self._now))
 
     def to_q(self, now: datetime | None = None) -> Any:
         """A Django Q over `segments.models.Profile` selecting exactly the matching profiles."""
-        from segments.criteria.compile_sql import to_q
-
-        return to_q(self._parsed.root, now or self._now or _utcnow())
+        if _sql_compiler is None:
+            raise RuntimeError(
+                "No SQL compiler is registered for criteria: Rule.to_q() needs Django set up "
+                "with 'segments' in INSTALLED_APPS (its ready() registers segments.sql.to_q)."
+            )
+        return _sql_compiler(self._parsed.root, now or self._now or _utcnow())
 
 
 def compile_criteria(
@@ -100,7 +121,8 @@ def compile_criteria(
 
 class RuleSet:
     """Many compiled rules evaluated together: one generated function reads each field of
-    the visitor once for all of them. What a delivery snapshot wants for its segments."""
+    the visitor once for all of them. Delivery's `explain` lists every segment a visitor
+    is in with one (about twice as fast as rule by rule at 1,000 segments and more)."""
 
     __slots__ = ("_fn", "_keys", "_now", "_uses_now", "rules")
 
@@ -111,7 +133,7 @@ class RuleSet:
         self._uses_now = any(r.uses_now for r in self.rules.values())
         self._now = now
 
-    def matching(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
+    def matching(self, doc: VisitorDocument, now: datetime | None = None) -> list[str]:
         """Keys of the rules the document matches, in the order the rules were given."""
         keys = self._keys
         return [keys[i] for i in self._fn(doc, _now_ts(self._uses_now, now, self._now))]

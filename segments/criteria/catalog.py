@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-TYPES = frozenset(
-    {"string", "enum", "number", "boolean", "date", "datetime", "version", "list", "geo"}
-)
+from segments.criteria.types import FieldType
+
+TYPES: frozenset[FieldType] = frozenset(get_args(FieldType))
 
 # A path segment: a letter or "_", then letters, digits, "_" or "-". Safe to inline in SQL
 # JSON paths, and never read as an array index by PostgreSQL.
@@ -18,7 +18,7 @@ ROOTS = ("profile", "context", "visitor")
 
 
 def _f(
-    type_: str, label: str, help_text: str = "", allowed: tuple[str, ...] = ()
+    type_: FieldType, label: str, help_text: str = "", allowed: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     return {"type": type_, "label": label, "help_text": help_text, "allowed_values": list(allowed)}
 
@@ -79,7 +79,7 @@ BUILTIN_FIELDS: dict[str, dict[str, Any]] = {
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     path: str
-    type: str
+    type: FieldType
     allowed_values: tuple[Any, ...] = ()
 
 

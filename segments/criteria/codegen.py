@@ -152,7 +152,13 @@ class _Gen:
         src = self.source(name, body)
         if len(src) > _MAX_SOURCE:
             return None
-        exec(compile(src, "<criteria>", "exec"), self.ns)  # noqa: S102 (validated input, see above)
+        try:
+            code = compile(src, "<criteria>", "exec")
+        except (SyntaxError, RecursionError):
+            # Python's own nesting limits (e.g. 200 parentheses, reachable through chains of
+            # segment references): the closures evaluate such a rule just the same.
+            return None
+        exec(code, self.ns)  # noqa: S102 (validated input, see above)
         return self.ns[name]
 
 

@@ -16,6 +16,7 @@ from segments.bucketing import hash_unit
 from segments.criteria import values as V
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.parse import re2_options
+from segments.criteria.types import ConditionType, CountOperator
 
 Fn = Callable[[Any, Any], bool]
 _fold = V.fold
@@ -28,7 +29,7 @@ def _string_ci(v: Any) -> str | None:
     return v.lower() if v.isascii() else _fold(v)
 
 
-READERS: dict[str, Callable[[Any], Any]] = {
+READERS: dict[ConditionType, Callable[[Any], Any]] = {
     "string": V.as_string,
     "enum": V.as_string,
     "number": V.as_number,
@@ -203,7 +204,7 @@ def compile_group(g: Group, children: list[Fn]) -> Fn:
     return lambda d, now: not any_(d, now)
 
 
-def count_test(op: str, v: Any) -> Callable[[int], bool]:
+def count_test(op: CountOperator, v: Any) -> Callable[[int], bool]:
     if op == "between":
         lo, hi = v
         return lambda n: lo <= n <= hi

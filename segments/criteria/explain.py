@@ -7,6 +7,7 @@ from typing import Any
 from segments.criteria.compile_memory import Compiled, _raw_getter, event_counter
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.operators import LABELS
+from segments.criteria.types import VisitorDocument
 
 
 def _fmt(v: Any) -> str:
@@ -21,7 +22,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def explain(c: Compiled, doc: Any, now: Any) -> dict[str, Any]:
+def explain(c: Compiled, doc: VisitorDocument, now: float | None) -> dict[str, Any]:
     node = c.node
     if isinstance(node, Group):
         kids = [explain(k, doc, now) for k in c.children]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from segments.criteria.types import ConditionType, CountOperator, FieldRoot, GroupKind, Operator
+
 
 @dataclass(frozen=True, slots=True)
 class StaticSegment:
@@ -18,7 +20,7 @@ class StaticSegment:
 
 @dataclass(slots=True)
 class Group:
-    kind: str  # all | any | none
+    kind: GroupKind
     children: list[Any]
     path: str
 
@@ -27,10 +29,10 @@ class Group:
 class Condition:
     path: str
     field: str  # "profile.age", or "properties.price" inside an event's where
-    root: str  # profile | context | visitor | properties
+    root: FieldRoot
     keys: tuple[str, ...]
-    type: str  # a catalog type; "any" for untyped is_set on event properties
-    op: str
+    type: ConditionType
+    op: Operator
     value: Any  # normalised operand (see parse._operand)
     case_sensitive: bool = False
     raw_value: Any = None
@@ -41,7 +43,7 @@ class EventNode:
     path: str
     name: str
     where: Group | None
-    count_op: str
+    count_op: CountOperator
     count_value: Any  # int, or (lo, hi) for between
     within_seconds: float | None
     within_days: Any = None

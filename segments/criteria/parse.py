@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import re2
 
+from segments.criteria import guards
 from segments.criteria import values as V
 from segments.criteria.catalog import KEY_RE, ROOTS, FieldSpec
 from segments.criteria.errors import CriteriaError
@@ -30,13 +31,9 @@ from segments.criteria.operators import (
     OPS_BY_TYPE,
 )
 from segments.criteria.regex import portable_regex_problem
+from segments.criteria.types import ConditionType, CountOperator, FieldRoot, GroupKind, Operator
 
-MAX_DEPTH = 10
-MAX_NODES = 500
-MAX_IN_VALUES = 10_000
-MAX_PATTERN = 500
-MAX_STRING = 10_000
-GROUP_KINDS = ("all", "any", "none")
+GROUP_KINDS: tuple[GroupKind, ...] = ("all", "any", "none")
 COND_KEYS = frozenset({"field", "op", "value", "case_sensitive"})
 EVENT_KEYS = frozenset({"event", "where", "count", "within_days"})
 
@@ -84,13 +81,9 @@ class Parser:
     def parse(self, tree: Any) -> Parsed:
         with contextlib.suppress(_Invalid):
             self.parsed.root = self.node(tree, "$", 1)
-        if self.nodes > MAX_NODES:
-            self.errors.insert(
-                0,
-                CriteriaError(
-                    "$", f"The criteria have {self.nodes} nodes; the limit is {MAX_NODES}."
-                ),
-            )
+        too_many = guards.nodes_problem(self.nodes)
+        if too_many:
+            self.errors.insert(0, CriteriaError("$", too_many))
         if self.errors:
             first = self.errors[0]
             raise CriteriaError(first.path, first.message, list(self.errors))
@@ -103,10 +96,9 @@ class Parser:
     # -- nodes ---------------------------------------------------------------------------
     def node(self, tree: Any, path: str, depth: int, in_where: bool = False) -> Any:
         self.nodes += 1
-        if depth > MAX_DEPTH:
-            raise self.fail(
-                path, f"The criteria are nested too deeply (more than {MAX_DEPTH} levels)."
-            )
+        too_deep = guards.depth_problem(depth)
+        if too_deep:
+            raise self.fail(path, too_deep)
         if not isinstance(tree, Mapping):
             raise self.fail(path, 'Each rule must be an object such as {"all": [...]}.')
         if not tree:
@@ -135,7 +127,7 @@ class Parser:
             " or rollout.",
         )
 
-    def group(self, kind: str, items: Any, path: str, depth: int, in_where: bool) -> Group:
+    def group(self, kind: GroupKind, items: Any, path: str, depth: int, in_where: bool) -> Group:
         if not isinstance(items, list):
             raise self.fail(path, f"`{kind}` must be a list of rules.")
         children = []
@@ -160,7 +152,7 @@ class Parser:
         if not isinstance(field, str):
             raise self.fail(f"{path}.field", "The field must be a text path such as profile.age.")
         parts = field.split(".")
-        root, keys = parts[0], tuple(parts[1:])
+        root, keys = cast(FieldRoot, parts[0]), tuple(parts[1:])  # the root is checked below
         if not keys or not all(KEY_RE.fullmatch(k) for k in keys):
             raise self.fail(f"{path}.field", f"'{field}' is not a valid field path.")
         if not isinstance(op, str) or op not in ALL_OPS:
@@ -205,7 +197,7 @@ class Parser:
             self.parsed.uses_now = True
         return Condition(path, field, root, keys, type_, op, operand, cs and op in CASE_OPS, value)
 
-    def _property_type(self, op: str, value: Any, has_value: bool, path: str) -> str:
+    def _property_type(self, op: Operator, value: Any, has_value: bool, path: str) -> ConditionType:
         if op in ("is_set", "is_not_set"):
             return "any"
         if op in ("is_true", "is_false"):
@@ -238,19 +230,19 @@ class Parser:
     def _str(self, v: Any, path: str, cs: bool, allow_empty: bool = True) -> str:
         if not isinstance(v, str):
             raise self.fail(path, "Expected a text value.")
-        if len(v) > MAX_STRING:
-            raise self.fail(path, f"Text values are limited to {MAX_STRING} characters.")
+        too_long = guards.string_problem(v)
+        if too_long:
+            raise self.fail(path, too_long)
         if not allow_empty and not v:
             raise self.fail(path, "The text must not be empty.")
         return v if cs else V.fold(v)
 
-    def _list(self, v: Any, path: str, limit: int = MAX_IN_VALUES) -> list[Any]:
+    def _list(self, v: Any, path: str, limit: int = guards.MAX_IN_VALUES) -> list[Any]:
         if not isinstance(v, list) or not v:
             raise self.fail(path, "Expected a non-empty list of values.")
-        if len(v) > limit:
-            raise self.fail(
-                path, f"Lists are limited to {limit:,} values; this one has {len(v):,}."
-            )
+        too_long = guards.list_problem(v, limit)
+        if too_long:
+            raise self.fail(path, too_long)
         return v
 
     def _num(self, v: Any, path: str) -> float | int:
@@ -259,7 +251,7 @@ class Parser:
             raise self.fail(path, "Expected a number.")
         return n
 
-    def _when(self, type_: str, v: Any, path: str) -> float:
+    def _when(self, type_: ConditionType, v: Any, path: str) -> float:
         w = V.parse_when(v) if isinstance(v, str) else None
         if w is None:
             example = "2026-05-01" if type_ == "date" else "2026-05-01T18:00:00+02:00"
@@ -276,7 +268,9 @@ class Parser:
             raise self.fail(path, "Expected a list of two values [from, to].")
         return read(v[0], f"{path}[0]"), read(v[1], f"{path}[1]")
 
-    def operand(self, type_: str, op: str, v: Any, cs: bool, path: str, spec: Any) -> Any:
+    def operand(
+        self, type_: ConditionType, op: Operator, v: Any, cs: bool, path: str, spec: Any
+    ) -> Any:
         if type_ in ("string", "enum"):
             if op in ("in", "not_in"):
                 items = self._list(v, path)
@@ -287,9 +281,7 @@ class Parser:
             if op == "matches":
                 if not isinstance(v, str) or not v:
                     raise self.fail(path, "Expected a regular expression.")
-                if len(v) > MAX_PATTERN:
-                    raise self.fail(path, f"Patterns are limited to {MAX_PATTERN} characters.")
-                problem = portable_regex_problem(v)
+                problem = guards.pattern_problem(v) or portable_regex_problem(v)
                 if problem:
                     raise self.fail(path, problem)
                 try:
@@ -396,22 +388,24 @@ class Parser:
     def event(self, tree: Mapping[str, Any], path: str, depth: int) -> EventNode:
         self._extra(tree, EVENT_KEYS, path, "behaviour rule")
         name = tree["event"]
-        if not isinstance(name, str) or not name or len(name) > 100:
-            raise self.fail(f"{path}.event", "The event name must be text of 1 to 100 characters.")
+        bad_name = guards.event_name_problem(name)
+        if bad_name:
+            raise self.fail(f"{path}.event", bad_name)
         where = None
         if tree.get("where") is not None:
             w = tree["where"]
             if not isinstance(w, Mapping) or not any(k in w for k in GROUP_KINDS):
                 raise self.fail(f"{path}.where", 'Expected a group such as {"all": [...]}.')
             where = self.node(w, f"{path}.where", depth + 1, in_where=True)
-        count_op, count_value = "gte", 1
+        count_op: CountOperator = "gte"
+        count_value: Any = 1
         if tree.get("count") is not None:
             c = tree["count"]
             cpath = f"{path}.count"
             if not isinstance(c, Mapping) or set(c) - {"op", "value"} or "value" not in c:
                 raise self.fail(cpath, 'Expected {"op": "gte", "value": 2}.')
             count_op = c.get("op", "gte")
-            if count_op not in COUNT_OPS:
+            if not isinstance(count_op, str) or count_op not in COUNT_OPS:
                 raise self.fail(f"{cpath}.op", f"Unknown count operator {count_op!r}.")
             cv = c["value"]
             if count_op == "between":

@@ -4,6 +4,7 @@ the builder's server side."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
 NodeKind = Literal["all", "any", "none", "condition", "event", "segment", "rollout"]
@@ -43,16 +44,24 @@ Operator = Literal[
 
 CountOperator = Literal["gte", "gt", "eq", "lte", "lt", "between"]
 
+# Where a condition's field lives: a section of the document, or an event's properties.
+FieldRoot = Literal["profile", "context", "visitor", "properties"]
+# What a condition compares as: its field's type, or "any" for an untyped event property
+# tested with is_set/is_not_set.
+ConditionType = Literal[FieldType, "any"]
+
 
 class VisitorFacts(TypedDict, total=False):
     """`visitor.*`: who the visitor is and how often they came."""
 
     id: str
     user_id: str | None
+    anonymous_id: str | None
     is_known: bool
     visit_count: int
-    first_seen: str | None
-    last_seen: str | None
+    # ISO strings as clients send them; datetimes once delivery has read stored times.
+    first_seen: str | datetime | None
+    last_seen: str | datetime | None
     consent: bool | None
 
 

@@ -9,7 +9,7 @@ from django.db import migrations
 
 def seed_builtin_fields(apps, schema_editor):
     try:
-        from segments.selectors import builtin_field_specs
+        from segments.selectors.catalog import builtin_field_specs
     except ImportError:  # the criteria package is not importable: nothing to seed from
         return
     Site = apps.get_model("tenancy", "Site")

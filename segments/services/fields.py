@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from segments.models import Field, FieldType, Segment
-from segments.selectors import builtin_field_paths, builtin_field_specs, criteria_field_refs
+from segments.selectors.catalog import builtin_field_paths, builtin_field_specs
+from segments.selectors.definitions import criteria_field_refs
 from tenancy.models import Site
 from tenancy.services import site_config_bump
 
@@ -203,5 +204,5 @@ def segments_using_field(*, field: Field) -> list[str]:
         for key, criteria in Segment.objects.filter(site_id=field.site_id).values_list(
             "key", "criteria"
         )
-        if field.path in criteria_field_refs(criteria)
+        if field.path in criteria_field_refs(tree=criteria)
     ]

@@ -19,7 +19,7 @@ from segments.models import (
     StaticMember,
     StaticSource,
 )
-from segments.selectors import criteria_compile, criteria_segment_refs, segment_rule
+from segments.selectors.definitions import criteria_compile, criteria_segment_refs, segment_rule
 from tenancy.models import Site
 from tenancy.services import site_config_bump
 
@@ -173,7 +173,7 @@ def segments_referencing(*, segment: Segment) -> list[str]:
         for key, criteria in Segment.objects.filter(site_id=segment.site_id)
         .exclude(pk=segment.pk)
         .values_list("key", "criteria")
-        if segment.key in criteria_segment_refs(criteria)
+        if segment.key in criteria_segment_refs(tree=criteria)
     )
 
 
@@ -209,7 +209,7 @@ def segment_snapshot(
     if segment.kind != SegmentKind.DYNAMIC:
         raise ValidationError("Only a dynamic segment can be snapshotted.")
     now = timezone.now()
-    rule = segment_rule(segment, now=now)
+    rule = segment_rule(segment=segment, now=now)
     key = key or _unique_key(segment.site_id, f"{segment.key}-{now:%Y%m%d-%H%M}")
     name = name or f"{segment.name} (snapshot {now:%Y-%m-%d %H:%M})"
     with transaction.atomic():

@@ -58,7 +58,7 @@ def _read_text(file: IO | bytes | str) -> str:
         raise UploadError(f"The file is not UTF-8 text (byte {exc.start}).") from exc
 
 
-def parse_user_ids_csv(file: IO | bytes | str) -> tuple[list[str], UploadResult]:
+def parse_user_ids_csv(*, file: IO | bytes | str) -> tuple[list[str], UploadResult]:
     """User ids from a CSV: the `user_id` column if the first row is a header, else column 1."""
     text = _read_text(file)
     result = UploadResult()
@@ -116,7 +116,7 @@ def static_segment_upload_csv(
         raise UploadError("Only a static segment takes uploaded user ids.")
     if mode not in UPLOAD_MODES:
         raise UploadError(f"mode must be one of {', '.join(UPLOAD_MODES)}.")
-    ids, result = parse_user_ids_csv(file)
+    ids, result = parse_user_ids_csv(file=file)
     if result.errors:
         raise UploadError(
             f"{len(result.errors)} row(s) are invalid; nothing was changed.", rows=result.errors

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from segments.models import Segment
-from segments.services import field_catalog_seed, segment_create
+from segments.services.fields import field_catalog_seed
+from segments.services.segments import segment_create
 from tenancy.roles import Role
 from tests.factories import SiteFactory, user_with_role
 from tests.segments.factories import EventFactory, ProfileFactory

@@ -16,7 +16,7 @@ from content.services.drafts import (
 from content.services.publishing import slot_publish
 from delivery import snapshot as snapshot_module
 from segments.models import SegmentKind, SegmentStatus, StaticMember
-from segments.services import segment_create
+from segments.services.segments import segment_create
 
 DESIGN_DEFAULT = {"root": {"type": "Stack", "children": [{"type": "Hero"}]}}
 DESIGN_RAIN = {

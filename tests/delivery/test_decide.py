@@ -372,7 +372,7 @@ def test_publish_reaches_the_snapshot(
     if placements:
         body["placements"] = placements
     assert decide(body).json()["placements"]["home_hero"]["variant"] == "hero-default"
-    from segments.services import segment_create
+    from segments.services.segments import segment_create
 
     snow = segment_create(
         site=config["hero"].site,

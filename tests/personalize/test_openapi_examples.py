@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from segments.criteria.examples import criteria_examples
-from segments.services import field_create, segment_create
+from segments.services.fields import field_create
+from segments.services.segments import segment_create
 from tenancy.roles import Role
 from tests.factories import SiteFactory, make_key, user_with_role
 

@@ -133,7 +133,7 @@ def test_anonymous_cannot_preview(site, api_client):
 
 def test_segment_being_edited(site, marketer_client):
     """With `segment_key`, rollouts default their salt to it and self-references are cycles."""
-    from segments.services import segment_create
+    from segments.services.segments import segment_create
 
     for i in range(20):
         ProfileFactory(site=site, user_id=f"p-{i}")

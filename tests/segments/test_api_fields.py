@@ -1,7 +1,7 @@
 import pytest
 
 from segments.models import Field
-from segments.services import field_catalog_seed
+from segments.services.fields import field_catalog_seed
 from tests.segments.factories import FieldFactory
 
 pytestmark = pytest.mark.django_db

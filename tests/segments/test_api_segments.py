@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from segments.models import Segment, SegmentKind, StaticMember
-from segments.services import segment_create
+from segments.services.segments import segment_create
 from tests.segments.factories import EventFactory, ProfileFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db

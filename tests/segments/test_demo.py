@@ -2,7 +2,7 @@ import pytest
 
 from segments import demo
 from segments.models import Event, Field, Profile, Segment
-from segments.selectors import segment_count
+from segments.selectors.members import segment_count
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,14 +3,9 @@ from django.core.exceptions import ValidationError
 
 from segments.criteria import BUILTIN_FIELDS
 from segments.models import Field
-from segments.selectors import builtin_field_specs, site_field_catalog
-from segments.services import (
-    field_catalog_seed,
-    field_create,
-    field_delete,
-    field_update,
-    segment_create,
-)
+from segments.selectors.catalog import builtin_field_specs, site_field_catalog
+from segments.services.fields import field_catalog_seed, field_create, field_delete, field_update
+from segments.services.segments import segment_create
 from tenancy.services import site_create
 
 pytestmark = pytest.mark.django_db

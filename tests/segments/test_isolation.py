@@ -3,7 +3,8 @@
 import pytest
 
 from segments.models import Field, Segment
-from segments.services import field_catalog_seed, segment_create
+from segments.services.fields import field_catalog_seed
+from segments.services.segments import segment_create
 from tests.segments.factories import EventFactory, FieldFactory, ProfileFactory, SegmentFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 
 from segments.criteria import compile_criteria
-from segments.criteria.compile_sql import profile_index_sql
 from segments.models import Profile
+from segments.sql import profile_index_sql
 
 migration = importlib.import_module("segments.migrations.0005_profile_trait_indexes")
 

@@ -6,18 +6,11 @@ from django.core.exceptions import ValidationError
 
 from segments.criteria import CriteriaError, StaticSegment
 from segments.models import SegmentKind, SegmentRevision, SegmentStatus, StaticMember, StaticSource
-from segments.selectors import (
-    criteria_audience,
-    criteria_errors,
-    criteria_preview,
-    segment_count,
-    segment_export_csv,
-    segment_members,
-    segments_matching,
-    site_segment_definitions,
-)
-from segments.services import (
-    field_create,
+from segments.selectors.definitions import criteria_errors, site_segment_definitions
+from segments.selectors.members import segment_count, segment_export_csv, segment_members
+from segments.selectors.preview import criteria_audience, criteria_preview, segments_matching
+from segments.services.fields import field_create
+from segments.services.segments import (
     segment_archive,
     segment_create,
     segment_delete,
@@ -53,7 +46,7 @@ def test_create_validates_criteria_with_path(site):
     bad = {"all": [DETROIT["all"][0], {"field": "profile.age", "op": "gte", "value": "old"}]}
     with pytest.raises(CriteriaError) as info:
         segment_create(site=site, key="bad", name="Bad", criteria=bad)
-    paths = [e["path"] for e in criteria_errors(info.value)]
+    paths = [e["path"] for e in criteria_errors(error=info.value)]
     assert paths[0].startswith("criteria.all[1]")
 
 
@@ -63,11 +56,11 @@ def test_criteria_errors_lists_every_error_under_the_prefix():
         "first",
         [CriteriaError("$", "first"), CriteriaError("$.all[0].value", "second")],
     )
-    assert criteria_errors(exc) == [
+    assert criteria_errors(error=exc) == [
         {"path": "criteria", "message": "first"},
         {"path": "criteria.all[0].value", "message": "second"},
     ]
-    assert [e["path"] for e in criteria_errors(exc, prefix="")] == ["", "all[0].value"]
+    assert [e["path"] for e in criteria_errors(error=exc, prefix="")] == ["", "all[0].value"]
 
 
 def test_create_rejects_unknown_field_and_bad_key(site):
@@ -159,11 +152,11 @@ def test_definitions_include_static_members(site):
     static = SegmentFactory(site=site, key="vip", kind=SegmentKind.STATIC, criteria={})
     StaticMemberFactory(segment=static, user_id="u-1")
     SegmentFactory(site=site, key="detroit", criteria=DETROIT)
-    definitions = site_segment_definitions(site)
+    definitions = site_segment_definitions(site=site)
     assert definitions["detroit"] == DETROIT
     assert isinstance(definitions["vip"], StaticSegment)
     assert definitions["vip"].user_ids == frozenset({"u-1"})
-    only = site_segment_definitions(site, tree={"any": [{"segment": "vip"}]})
+    only = site_segment_definitions(site=site, tree={"any": [{"segment": "vip"}]})
     assert set(only) == {"vip"}
 
 
@@ -255,8 +248,8 @@ def test_segments_matching(site):
         "profile": {"city": "Detroit", "gender": "female"},
         "context": {},
     }
-    assert segments_matching(site, doc) == ["detroit", "dw", "women"]
-    assert segments_matching(site, {"profile": {"city": "Boston"}}) == []
+    assert segments_matching(site=site, document=doc) == ["detroit", "dw", "women"]
+    assert segments_matching(site=site, document={"profile": {"city": "Boston"}}) == []
 
 
 def test_segments_matching_static(site):

@@ -2,9 +2,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from segments.models import SegmentKind, SegmentRevision
-from segments.services import segment_create, static_segment_upload_csv
 from segments.services import static as static_module
-from segments.services.static import UploadError, parse_user_ids_csv
+from segments.services.segments import segment_create
+from segments.services.static import UploadError, parse_user_ids_csv, static_segment_upload_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -88,5 +88,5 @@ def test_dynamic_segment_takes_no_upload(site):
 
 
 def test_parse_reports_duplicates():
-    ids, result = parse_user_ids_csv(b"u-1\nu-1\nu-2\n")
+    ids, result = parse_user_ids_csv(file=b"u-1\nu-1\nu-2\n")
     assert ids == ["u-1", "u-2"] and result.duplicates == 1

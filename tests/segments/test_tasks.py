@@ -2,7 +2,7 @@ import pytest
 
 from segments.criteria import BUILTIN_FIELDS
 from segments.models import Field, Segment
-from segments.services import segment_create
+from segments.services.segments import segment_create
 from segments.tasks import field_catalog_seed_all, segment_snapshot_task
 from tests.factories import UserFactory
 from tests.segments.factories import ProfileFactory

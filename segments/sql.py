@@ -1,11 +1,7 @@
-"""Compile validated nodes into a Django Q over `segments.models.Profile`.
-
-Every condition becomes one SQL boolean wrapped in COALESCE(..., false), so a missing or
-unreadable value is false (never NULL) and `none` (NOT) stays exact. Values are read with
-the same rules as in memory: JSON type checks per vendor, and registered SQL functions
-(`personalize_*`, SQLite: segments.dbfunctions; PostgreSQL: migration 0002) for case
-folding, dates, versions, distances, regular expressions and rollout hashing.
-"""
+"""Which stored profiles match a rule? Validated criteria nodes compiled into a Django Q
+over `segments.models.Profile`: what `Rule.to_q()` returns once `SegmentsConfig.ready()`
+has registered `to_q` with `segments.criteria.set_sql_compiler` (the criteria package
+itself knows no Django)."""
 
 from __future__ import annotations
 
@@ -17,7 +13,9 @@ from typing import Any
 from django.db.models import BooleanField, Count, Expression, F, OuterRef, Q, Subquery
 
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
+from segments.criteria.types import FieldType
 from segments.criteria.values import MAX_REGEX_INPUT, as_version, epoch_seconds
+from segments.models import Event, StaticMember
 
 # visitor.* fields are Profile columns.
 VISITOR_COLUMNS = {
@@ -29,6 +27,12 @@ VISITOR_COLUMNS = {
     "consent": "consent",
 }
 ROOT_COLUMNS = {"profile": "traits", "context": "last_context", "properties": "properties"}
+
+# Every condition becomes one SQL boolean, wrapped in COALESCE(..., false) under a NOT, so
+# a missing or unreadable value is false (never NULL) and `none` (NOT) stays exact. Values
+# are read with the same rules as in memory: JSON type checks per vendor, and registered
+# SQL functions (`personalize_*`, SQLite: segments.dbfunctions; PostgreSQL: migration 0002)
+# for case folding, dates, versions, distances, regular expressions and rollout hashing.
 
 
 class SqlBool(Expression):
@@ -270,8 +274,6 @@ def _condition_q(c: Condition, now_ts: float, neg: bool) -> Q:
 
 
 def _event_q(e: EventNode, now: datetime, now_ts: float, neg: bool) -> Q:
-    from segments.models import Event
-
     qs = Event.objects.filter(profile_id=OuterRef("pk"), name=e.name)
     if e.within_seconds is not None:
         qs = qs.filter(occurred_at__gte=now - timedelta(seconds=e.within_seconds))
@@ -291,8 +293,6 @@ def _event_q(e: EventNode, now: datetime, now_ts: float, neg: bool) -> Q:
 
 
 def _static_q(s: StaticSegment) -> Q:
-    from segments.models import StaticMember
-
     if s.segment_id is not None:
         members = StaticMember.objects.filter(segment_id=s.segment_id)
     elif s.site_id is not None:
@@ -334,12 +334,13 @@ def _node_q(node: Any, now: datetime, now_ts: float, neg: bool) -> Q:
 
 
 def to_q(root: Any, now: datetime) -> Q:
+    """A Q selecting the profiles that match the parsed tree `root` at time `now`."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return _node_q(root, now, epoch_seconds(now), False)
 
 
-def profile_index_sql(name: str, field: str, type_: str, case_sensitive: bool = False) -> str:
+def profile_index_sql(name: str, field: str, type_: FieldType, case_sensitive: bool = False) -> str:
     """PostgreSQL DDL for an expression index that to_q()'s SQL for `field` can use.
 
     The indexed expression is exactly what to_q() emits for a condition on that field

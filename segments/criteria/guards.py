@@ -1,0 +1,106 @@
+"""How big a criteria tree may be: the limits on size, depth, node count and strings.
+
+Answers "is this input within bounds?" for the parser (which reports a breach with the JSON
+path of the node at fault) and for `precheck`, the cheap walk without recursion that
+rejects pathological input before the parser sees it. Pure: no Django, no parsing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sized
+from contextlib import contextmanager
+from typing import Any
+
+from segments.criteria.errors import CriteriaError
+
+# The parser's limits, reported with the path of the offending node.
+MAX_DEPTH = 10
+MAX_NODES = 500
+MAX_IN_VALUES = 10_000
+MAX_PATTERN = 500
+MAX_STRING = 10_000
+MAX_EVENT_NAME = 100
+
+# The precheck's limits: far above the parser's, they only stop input no valid tree has,
+# before anything recurses into it.
+MAX_CRITERIA_BYTES = 256 * 1024
+HARD_MAX_DEPTH = 40
+HARD_MAX_CONTAINERS = 20_000
+
+
+def precheck(tree: Any) -> None:
+    """Reject shapes no valid tree has, without recursion, before the engine walks them."""
+    if not isinstance(tree, dict):
+        raise CriteriaError("$", 'Criteria must be a JSON object, e.g. {"all": []}.')
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    containers = 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        containers += 1
+        if depth > HARD_MAX_DEPTH:
+            raise CriteriaError(
+                "$", f"The criteria are nested more than {HARD_MAX_DEPTH} levels deep."
+            )
+        if containers > HARD_MAX_CONTAINERS:
+            raise CriteriaError("$", "The criteria are far too large.")
+        stack.extend((child, depth + 1) for child in children)
+    size = len(json.dumps(tree, default=str))
+    if size > MAX_CRITERIA_BYTES:
+        raise CriteriaError(
+            "$", f"The criteria are {size // 1024} KB; at most {MAX_CRITERIA_BYTES // 1024} KB."
+        )
+
+
+@contextmanager
+def recursion_guard() -> Iterator[None]:
+    """Turn a RecursionError (e.g. a long chain of segment references) into a CriteriaError."""
+    try:
+        yield
+    except RecursionError as exc:
+        raise CriteriaError("$", "The criteria are nested too deeply.") from exc
+
+
+# -- the parser's checks: each returns the message for a breach, or None ---------------------
+
+
+def depth_problem(depth: int) -> str | None:
+    if depth > MAX_DEPTH:
+        return f"The criteria are nested too deeply (more than {MAX_DEPTH} levels)."
+    return None
+
+
+def nodes_problem(nodes: int) -> str | None:
+    if nodes > MAX_NODES:
+        return f"The criteria have {nodes} nodes; the limit is {MAX_NODES}."
+    return None
+
+
+def string_problem(text: str) -> str | None:
+    if len(text) > MAX_STRING:
+        return f"Text values are limited to {MAX_STRING} characters."
+    return None
+
+
+def list_problem(items: Sized, limit: int = MAX_IN_VALUES) -> str | None:
+    if len(items) > limit:
+        return f"Lists are limited to {limit:,} values; this one has {len(items):,}."
+    return None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    if len(pattern) > MAX_PATTERN:
+        return f"Patterns are limited to {MAX_PATTERN} characters."
+    return None
+
+
+def event_name_problem(name: Any) -> str | None:
+    if not isinstance(name, str) or not name or len(name) > MAX_EVENT_NAME:
+        return f"The event name must be text of 1 to {MAX_EVENT_NAME} characters."
+    return None
