@@ -32,6 +32,12 @@ def main() -> int:
             except Exception:
                 traceback.print_exc()
                 failures += 1
+    print()
+    try:
+        importlib.import_module("benchmarks.experiment_stats").main()
+    except Exception:
+        traceback.print_exc()
+        failures += 1
     if summary:
         ip, http, ev = summary["inprocess"], summary["http"], summary["events"]
         print("\n== Summary (delivery) ==")
