@@ -127,3 +127,22 @@ def test_ratio_relative_equals_the_relative_change_of_the_ratio() -> None:
     assert result.control_mean == pytest.approx(310 / 2000)
     assert result.treatment_mean == pytest.approx(360 / 2050)
     assert result.effect == pytest.approx((360 / 2050) / (310 / 2000) - 1)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.2])
+def test_sequential_p_value_is_below_alpha_exactly_when_the_sequence_excludes_zero(
+    alpha: float,
+) -> None:
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        n = int(rng.integers(20, 3000))
+        a, b = (int(c) for c in rng.binomial(n, rng.uniform(0.05, 0.5, 2)))
+        result = compare(
+            SampleStats(n=n, sum=a, sum_sq=a),
+            SampleStats(n=n, sum=b, sum_sq=b),
+            method="sequential",
+            relative=False,
+            alpha=alpha,
+            tuning=float(rng.integers(100, 10**5)),
+        )
+        assert (result.p_value < alpha) == result.significant
