@@ -73,19 +73,14 @@ def bayesian(
         win, loss_treatment, loss_control = 1 - win, gain, drop
     else:
         loss_treatment, loss_control = drop, gain
-    return CompareResult(
+    return estimate.to_result(
         method="bayesian",
         relative=relative,
         alpha=alpha,
-        effect=float(mu),
-        ci_low=float(mu - z * sigma),
-        ci_high=float(mu + z * sigma),
+        half_width=z * sigma,
+        center=float(mu),
         std_error=sigma,
-        control_mean=estimate.control_mean,
-        treatment_mean=estimate.treatment_mean,
         chance_to_win=win,
         expected_loss=loss_treatment,
         expected_loss_control=loss_control,
-        theta=estimate.theta,
-        variance_reduction=estimate.variance_reduction,
     )

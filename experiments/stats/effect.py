@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import cuped
-from .result import InsufficientDataError
+from .result import CompareResult, InsufficientDataError, Method
 from .sample import SampleStats
 
 
@@ -27,6 +29,34 @@ class EffectEstimate:
     treatment_mean: float
     theta: float | None = None
     variance_reduction: float | None = None
+
+    def to_result(
+        self,
+        *,
+        method: Method,
+        relative: bool,
+        alpha: float,
+        half_width: float,
+        center: float | None = None,
+        std_error: float | None = None,
+        **method_fields: Any,
+    ) -> CompareResult:
+        """The interval center ± half_width (center defaults to the estimate itself)."""
+        center = self.effect if center is None else center
+        return CompareResult(
+            method=method,
+            relative=relative,
+            alpha=alpha,
+            effect=float(center),
+            ci_low=float(center - half_width),
+            ci_high=float(center + half_width),
+            std_error=float(np.sqrt(self.variance) if std_error is None else std_error),
+            control_mean=self.control_mean,
+            treatment_mean=self.treatment_mean,
+            theta=self.theta,
+            variance_reduction=self.variance_reduction,
+            **method_fields,
+        )
 
 
 def difference(

@@ -27,18 +27,11 @@ def fixed_horizon(estimate: EffectEstimate, *, relative: bool, alpha: float) -> 
     p_value, half_width = t_test(
         estimate.effect, estimate.variance, estimate.degrees_of_freedom, alpha
     )
-    return CompareResult(
+    return estimate.to_result(
         method="fixed",
         relative=relative,
         alpha=alpha,
-        effect=estimate.effect,
-        ci_low=float(estimate.effect - half_width),
-        ci_high=float(estimate.effect + half_width),
-        std_error=float(np.sqrt(estimate.variance)),
-        control_mean=estimate.control_mean,
-        treatment_mean=estimate.treatment_mean,
+        half_width=float(half_width),
         p_value=float(p_value),
         degrees_of_freedom=estimate.degrees_of_freedom,
-        theta=estimate.theta,
-        variance_reduction=estimate.variance_reduction,
     )

@@ -74,18 +74,11 @@ def sequential(
     p_value = always_valid_p_value(
         estimate.effect, estimate.variance, estimate.n_total, alpha=alpha, tuning=tuning
     )
-    return CompareResult(
+    return estimate.to_result(
         method="sequential",
         relative=relative,
         alpha=alpha,
-        effect=estimate.effect,
-        ci_low=float(estimate.effect - half_width),
-        ci_high=float(estimate.effect + half_width),
-        std_error=float(np.sqrt(estimate.variance)),
-        control_mean=estimate.control_mean,
-        treatment_mean=estimate.treatment_mean,
+        half_width=float(half_width),
         p_value=float(p_value),
         tuning=float(tuning),
-        theta=estimate.theta,
-        variance_reduction=estimate.variance_reduction,
     )
