@@ -1,9 +1,9 @@
 """The demo page (`/demo/`, when DEBUG or PERSONALIZE_DEMO is on): it owns the page that
-shows a site's personalised content for preset visitor contexts, its presets, and the
-page's own delivery key ("Demo page", created on first use and kept in the cache; a
-delivery key is public by design). The page runs the JS client with that key and also
-renders a placement server-side through the template tag, so both integration paths are
-visible side by side.
+shows a site's personalised content for preset visitor contexts and its presets. It uses
+the site's one demo delivery key (delivery.demo_keys: the key `seed_demo` printed, reused
+across process starts; a delivery key is public by design). The page runs the JS client
+with that key and also renders a placement server-side through the template tag, so both
+integration paths are visible side by side.
 """
 
 from __future__ import annotations
@@ -11,16 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from delivery.demo_keys import demo_key
 from delivery.snapshot import snapshot_get
-from tenancy.models import ApiKeyKind, Site
-from tenancy.selectors import api_key_resolve
-from tenancy.services import api_key_create
-
-DEMO_KEY_CACHE = "personalize:demo:delivery-key:{site_id}"
+from tenancy.models import Site
 
 PRESETS: list[dict[str, Any]] = [
     {
@@ -74,19 +70,6 @@ def demo_enabled() -> bool:
     return bool(settings.PERSONALIZE_DEMO)
 
 
-def demo_delivery_key(site: Site) -> str:
-    """A working public delivery key for the demo page."""
-    cache_key = DEMO_KEY_CACHE.format(site_id=site.pk)
-    raw = cache.get(cache_key)
-    if raw:
-        resolved = api_key_resolve(raw)
-        if resolved is not None and not resolved.revoked and resolved.site_id == site.pk:
-            return raw
-    raw = api_key_create(site=site, kind=ApiKeyKind.DELIVERY, name="Demo page")[1]
-    cache.set(cache_key, raw, None)
-    return raw
-
-
 def demo_page(request: HttpRequest) -> HttpResponse:
     if not demo_enabled():
         raise Http404("The demo is off (DEBUG or PERSONALIZE_DEMO).")
@@ -102,7 +85,7 @@ def demo_page(request: HttpRequest) -> HttpResponse:
         "delivery/demo.html",
         {
             "site": site,
-            "delivery_key": demo_delivery_key(site),
+            "delivery_key": demo_key(site=site, kind="delivery"),
             "placements": placements,
             "screens": screens,
             "presets": PRESETS,

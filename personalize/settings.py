@@ -225,6 +225,10 @@ PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
 # The /demo/ page: on in debug mode, or when asked for.
 PERSONALIZE_DEMO = env.bool("PERSONALIZE_DEMO", default=DEBUG)
+# The demo keys' plaintext, kept so `make run` prints the same working keys every time.
+PERSONALIZE_DEMO_KEYS_FILE = env.str(
+    "PERSONALIZE_DEMO_KEYS_FILE", default=str(VAR_DIR / "demo_keys.json")
+)
 PERSONALIZE_VISITOR_COOKIE = env.str("PERSONALIZE_VISITOR_COOKIE", default="pz_vid")
 
 # --- logging: JSON lines in production, plain text in debug ---
