@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "personalize.scheduler.status.scheduler_status_context",
             ],
         },
     },
@@ -217,6 +218,9 @@ CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
 }
+# Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
+# by default; personalize/scheduler/embedded.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=DEBUG and not CELERY_BROKER_URL)
 
 # --- Personalize ---
 PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")

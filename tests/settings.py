@@ -15,6 +15,7 @@ PERSONALIZE_DEMO_KEYS_FILE = os.path.join(tempfile.mkdtemp(prefix="pz-demo-keys-
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
+EMBEDDED_SCHEDULER = False  # a test starts its own scheduler when it needs one
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = "100000/min"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
