@@ -31,6 +31,7 @@ MAX_PROPERTIES_BYTES = 8 * 1024
 MAX_TRAITS_BYTES = 64 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_VISITOR_IDS = 100
+MAX_INLINE_EVENTS = 100  # recent events an app may send along with a decide
 FUTURE_SKEW = timedelta(days=1)
 EVENT_KINDS = frozenset(EventKind.values)
 
@@ -201,7 +202,10 @@ def _unknown(data: dict[str, Any], allowed: frozenset[str], prefix: str, errors:
 
 # --- decide -----------------------------------------------------------------------------------
 
-DECIDE_KEYS = frozenset({"visitor", "profile", "context", "placements", "screens", "explain"})
+DECIDE_KEYS = frozenset(
+    {"visitor", "profile", "context", "events", "placements", "screens", "explain"}
+)
+INLINE_EVENT_KEYS = frozenset({"name", "properties", "timestamp"})
 VISITOR_KEYS = frozenset({"id", "user_id", "consent", "visit_count", "first_seen", "last_seen"})
 
 
@@ -211,6 +215,14 @@ class VisitorExtra(TypedDict, total=False):
     visit_count: int
     first_seen: str  # ISO 8601, checked
     last_seen: str
+
+
+class InlineEvent(TypedDict):
+    """A recent event the app sends with a decide (counted, never stored)."""
+
+    name: str
+    properties: dict[str, Any]
+    timestamp: str  # ISO 8601, checked; the decide time when the app sent none
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +238,50 @@ class DecideInput:
     placements: tuple[str, ...] | None
     screens: tuple[str, ...] | None
     explain: bool
+    events: tuple[InlineEvent, ...] = ()  # inline recent events, counted with stored ones
 
 
-def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
+def _inline_events(value: Any, errors: Errors, *, now: datetime) -> tuple[InlineEvent, ...]:
+    """`events` on decide: at most MAX_INLINE_EVENTS, each checked like a stored event."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        errors.add("events", "Must be a list of events.")
+        return ()
+    if len(value) > MAX_INLINE_EVENTS:
+        errors.add("events", f"At most {MAX_INLINE_EVENTS} events (the most recent ones).")
+        return ()
+    out: list[InlineEvent] = []
+    for index, raw in enumerate(value):
+        path = f"events[{index}]"
+        if not isinstance(raw, dict):
+            errors.add(path, "Must be a JSON object.")
+            continue
+        before = len(errors.items)
+        _unknown(raw, INLINE_EVENT_KEYS, f"{path}.", errors)
+        name = _id(
+            raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH
+        )
+        properties = _object(
+            raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
+        )
+        timestamp = raw.get("timestamp")
+        if timestamp is None:
+            timestamp = now.isoformat()
+        else:
+            parsed = _datetime(timestamp)
+            if parsed is None:
+                errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
+            elif parsed > now + FUTURE_SKEW:
+                errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+        if len(errors.items) == before and name is not None:
+            out.append({"name": name, "properties": properties, "timestamp": timestamp})
+    return tuple(out)
+
+
+def validate_decide(
+    data: Any, *, body_size: int | None = None, now: datetime | None = None
+) -> DecideInput:
     errors = Errors()
     if not isinstance(data, dict):
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
@@ -270,6 +323,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
     context = _object(
         data.get("context"), "context", errors, max_bytes=MAX_CONTEXT_BYTES, body_size=body_size
     )
+    events = _inline_events(data.get("events"), errors, now=now or datetime.now(UTC))
     placements = _keys(data.get("placements"), "placements", errors)
     screens = _keys(data.get("screens"), "screens", errors)
     explain = _bool(data.get("explain"), "explain", errors, False)
@@ -284,6 +338,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
         placements=placements,
         screens=screens,
         explain=explain,
+        events=events,
     )
 
 
