@@ -89,3 +89,43 @@ def test_seed_demo_refuses_the_admin_login_outside_debug(settings, keys_file, ca
     out = capsys.readouterr().out
     assert "Admin login" not in out and "Delivery key" in out
     assert not get_user_model().objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_a_rerun_points_old_demo_image_paths_at_the_shipped_images(settings, keys_file):
+    from pathlib import Path
+
+    from content.models import ContentVariant, ScreenVariant
+    from delivery.snapshot import snapshot_forget, snapshot_get
+    from personalize.demo import seed_demo
+
+    static = Path(settings.BASE_DIR) / "static"
+    site = seed_demo(create_admin=False).site
+    banner = ContentVariant.objects.get(
+        placement__site=site, key="default", placement__key="app_banner"
+    )
+    ContentVariant.objects.filter(pk=banner.pk).update(
+        body=banner.body.replace("/static/demo/spring.svg", "/static/demo/spring.png")
+    )
+    home = ScreenVariant.objects.get(screen__site=site, key="default")
+    design = home.design
+    design["root"]["children"][0]["props"]["image"] = "/static/demo/day.jpg"
+    ScreenVariant.objects.filter(pk=home.pk).update(design=design)
+
+    seed_demo(create_admin=False)
+    banner.refresh_from_db()
+    home.refresh_from_db()
+    assert "/static/demo/spring.svg" in banner.body
+    assert home.design["root"]["children"][0]["props"]["image"] == "/static/demo/day.svg"
+    snapshot_forget()
+    published = snapshot_get(site.pk).published
+    assert "spring.svg" in str(published.placements["app_banner"].default.payload)
+    # Every image the demo content names is shipped.
+    for variant in ContentVariant.objects.filter(placement__site=site, placement__kind="image"):
+        src = json.loads(variant.body)["src"]
+        assert (static / src.removeprefix("/static/")).is_file(), src
+    for variant in ScreenVariant.objects.filter(screen__site=site):
+        for node in variant.design["root"]["children"]:
+            image = node.get("props", {}).get("image")
+            if image:
+                assert (static / image.removeprefix("/static/")).is_file(), image
