@@ -241,6 +241,26 @@ class DecideInput:
     events: tuple[InlineEvent, ...] = ()  # inline recent events, counted with stored ones
 
 
+def _event_fields(
+    raw: dict[str, Any], path: str, errors: Errors, *, now: datetime
+) -> tuple[str | None, dict[str, Any], datetime]:
+    """The name, properties and time (default `now`) of a stored or an inline event."""
+    name = _id(raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH)
+    properties = _object(
+        raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
+    )
+    occurred_at = now
+    if raw.get("timestamp") is not None:
+        parsed = _datetime(raw["timestamp"])
+        if parsed is None:
+            errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
+        elif parsed > now + FUTURE_SKEW:
+            errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+        else:
+            occurred_at = parsed
+    return name, properties, occurred_at
+
+
 def _inline_events(value: Any, errors: Errors, *, now: datetime) -> tuple[InlineEvent, ...]:
     """`events` on decide: at most MAX_INLINE_EVENTS, each checked like a stored event."""
     if value is None:
@@ -259,23 +279,9 @@ def _inline_events(value: Any, errors: Errors, *, now: datetime) -> tuple[Inline
             continue
         before = len(errors.items)
         _unknown(raw, INLINE_EVENT_KEYS, f"{path}.", errors)
-        name = _id(
-            raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH
-        )
-        properties = _object(
-            raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
-        )
-        timestamp = raw.get("timestamp")
-        if timestamp is None:
-            timestamp = now.isoformat()
-        else:
-            parsed = _datetime(timestamp)
-            if parsed is None:
-                errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
-            elif parsed > now + FUTURE_SKEW:
-                errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+        name, properties, when = _event_fields(raw, path, errors, now=now)
         if len(errors.items) == before and name is not None:
-            out.append({"name": name, "properties": properties, "timestamp": timestamp})
+            out.append({"name": name, "properties": properties, "timestamp": when.isoformat()})
     return tuple(out)
 
 
@@ -425,21 +431,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
         kind = raw.get("kind", EventKind.CUSTOM.value)
         if kind not in EVENT_KINDS:
             errors.add(f"{path}.kind", f"Must be one of {', '.join(sorted(EVENT_KINDS))}.")
-        name = _id(
-            raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH
-        )
-        properties = _object(
-            raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
-        )
-        occurred_at = now
-        if raw.get("timestamp") is not None:
-            parsed = _datetime(raw["timestamp"])
-            if parsed is None:
-                errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
-            elif parsed > now + FUTURE_SKEW:
-                errors.add(f"{path}.timestamp", "Is more than a day in the future.")
-            else:
-                occurred_at = parsed
+        name, properties, occurred_at = _event_fields(raw, path, errors, now=now)
         visitor_id = _id(raw.get("visitor_id"), f"{path}.visitor_id", errors, required=False)
         user_id = _id(raw.get("user_id"), f"{path}.user_id", errors, required=False)
         visitor_id = visitor_id or default_visitor
