@@ -7,7 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format bench migrate seed builder clean
+CHROMIUM_PATH ?= /usr/bin/chromium
+
+.PHONY: install run test lint format bench migrate seed builder clean chromium
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +29,21 @@ run: seed
 	@echo "Serving http://$(HOST):$(PORT)/admin/ (login printed above)"
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: install chromium
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium (never a downloaded browser): install it as
+# root, otherwise stop at once with the command to run.
+chromium:
+	@[ -x "$(CHROMIUM_PATH)" ] || { \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "The browser tests need $(CHROMIUM_PATH); run: sudo apt-get install -y chromium" >&2; exit 1; \
+	  fi; \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	  [ -x "$(CHROMIUM_PATH)" ] || { echo "chromium was installed but $(CHROMIUM_PATH) is missing: set CHROMIUM_PATH" >&2; exit 1; }; \
+	}
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,9 +18,11 @@ from content.schemas import default_design_schema
 from content.selectors.revisions import slot_has_unpublished_changes
 from content.services.drafts import (
     content_variant_create,
+    content_variant_update,
     placement_create,
     screen_create,
     screen_variant_create,
+    screen_variant_update,
 )
 from content.services.publishing import slot_publish
 from segments.models import Segment
@@ -165,7 +167,7 @@ PLACEMENTS: list[dict[str, Any]] = [
                 "priority": 10,
                 "body": json.dumps(
                     {
-                        "src": "/static/demo/upgrade.png",
+                        "src": "/static/demo/upgrade.svg",
                         "alt": "A faster app is waiting: update to 3.2",
                         "href": "https://apps.apple.com/app/id000000000",
                     },
@@ -176,7 +178,7 @@ PLACEMENTS: list[dict[str, Any]] = [
                 "key": "default",
                 "name": "Spring sale",
                 "body": json.dumps(
-                    {"src": "/static/demo/spring.png", "alt": "Spring sale", "href": "/sale"},
+                    {"src": "/static/demo/spring.svg", "alt": "Spring sale", "href": "/sale"},
                     indent=2,
                 ),
             },
@@ -208,7 +210,7 @@ SCREENS: list[dict[str, Any]] = [
                 "priority": 10,
                 "design": _design(
                     RAIN,
-                    _c("Hero", title="Cosy night in?", image="/static/demo/rain.jpg"),
+                    _c("Hero", title="Cosy night in?", image="/static/demo/rain.svg"),
                     _c("Placement", key="home_hero"),
                     _c("List", [_c("Tile", label="Free delivery tonight")], title="Stay dry"),
                 ),
@@ -220,7 +222,7 @@ SCREENS: list[dict[str, Any]] = [
                 "priority": 20,
                 "design": _design(
                     DARK,
-                    _c("Hero", title="Good evening", image="/static/demo/night.jpg"),
+                    _c("Hero", title="Good evening", image="/static/demo/night.svg"),
                     _c("Placement", key="home_hero"),
                 ),
             },
@@ -229,7 +231,7 @@ SCREENS: list[dict[str, Any]] = [
                 "name": "Default home",
                 "design": _design(
                     LIGHT,
-                    _c("Hero", title="Welcome back", image="/static/demo/day.jpg"),
+                    _c("Hero", title="Welcome back", image="/static/demo/day.svg"),
                     _c("Placement", key="home_hero"),
                     _c("Placement", key="offers"),
                     _c("Grid", [_c("Tile", label="Accounts"), _c("Tile", label="Shop")], columns=2),
@@ -256,9 +258,39 @@ def _segments(site: Site) -> dict[str, Segment]:
     return found
 
 
+# Image paths of earlier demo data, which shipped no files: a re-run points them at the
+# images in static/demo/ (and the changed slots are published again below).
+RENAMED_IMAGES = {
+    "/static/demo/spring.png": "/static/demo/spring.svg",
+    "/static/demo/upgrade.png": "/static/demo/upgrade.svg",
+    "/static/demo/day.jpg": "/static/demo/day.svg",
+    "/static/demo/rain.jpg": "/static/demo/rain.svg",
+    "/static/demo/night.jpg": "/static/demo/night.svg",
+}
+
+
+def _renamed(text: str) -> str:
+    for old, new in RENAMED_IMAGES.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _fix_image_paths(slot: Any) -> None:
+    for variant in slot.variants.all():
+        if isinstance(slot, Placement):
+            body = _renamed(variant.body)
+            if body != variant.body:
+                content_variant_update(variant=variant, data={"body": body})
+        else:
+            design = json.loads(_renamed(json.dumps(variant.design)))
+            if design != variant.design:
+                screen_variant_update(variant=variant, data={"design": design})
+
+
 def _ensure_variants(
     slot: Any, specs: list[dict], segments: dict[str, Segment], stdout: Any
 ) -> None:
+    _fix_image_paths(slot)
     existing = set(slot.variants.values_list("key", flat=True))
     for spec in specs:
         if spec["key"] in existing:

@@ -11,7 +11,7 @@ adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -450,12 +450,15 @@ def visitor_document(
     inline_profile: Mapping[str, Any],
     context: Mapping[str, Any],
     visitor_extra: Mapping[str, Any] | None = None,
+    inline_events: Sequence[Mapping[str, Any]] = (),
 ) -> VisitorDocument:
     """The document rules evaluate: {"visitor", "profile", "context", "events"}.
 
-    Inline profile traits override stored ones. The rollout unit (`visitor.id`) is the
-    user id for a known visitor and the anonymous id otherwise, so a person keeps their
-    rollout bucket across devices; the anonymous id stays readable as `visitor.anonymous_id`.
+    Inline profile traits override stored ones; inline events (recent events the app
+    sent with the request) are counted together with the stored ones. The rollout unit
+    (`visitor.id`) is the user id for a known visitor and the anonymous id otherwise, so a
+    person keeps their rollout bucket across devices; the anonymous id stays readable as
+    `visitor.anonymous_id`.
     """
     visitor: dict[str, Any] = {  # VisitorFacts, plus `anonymous_id`
         "id": user_id or visitor_id,
@@ -481,6 +484,8 @@ def visitor_document(
             for key, value in visitor_extra.items():
                 visitor.setdefault(key, value)
         events = []
+    if inline_events:
+        events = [*inline_events, *events]
     facts: VisitorFacts = visitor
     return prepare_document(
         {"visitor": facts, "profile": profile, "context": dict(context), "events": events}

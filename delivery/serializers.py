@@ -36,6 +36,14 @@ class VisitorSerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField(required=False, help_text="Anonymous visitors only.")
 
 
+class InlineEventSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    properties = serializers.DictField(required=False, help_text="At most 8 KB.")
+    timestamp = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; default: the decide time. At most a day ahead."
+    )
+
+
 class DecideRequestSerializer(serializers.Serializer):
     visitor = VisitorSerializer()
     profile = serializers.DictField(
@@ -46,6 +54,14 @@ class DecideRequestSerializer(serializers.Serializer):
         help_text="device_type, os, os_version, app_version, browser, language, country, region, "
         "city, location, weather, local_time, referrer, landing_page, utm_*, channel, in_car, "
         "custom keys.",
+    )
+    events = serializers.ListField(
+        child=InlineEventSerializer(),
+        required=False,
+        max_length=100,
+        help_text="Recent events the app keeps for this visitor (at most 100), counted by "
+        "event conditions together with the stored events of a known visitor; never stored. "
+        "Send events not posted to /events yet, or the history of an anonymous visitor.",
     )
     placements = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=200

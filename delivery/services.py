@@ -75,6 +75,7 @@ def decide_for_visitor(
         inline_profile=data.profile,
         context=context,
         visitor_extra=data.visitor_extra,
+        inline_events=data.events,
     )
     body: engine.DecideAnswer = {"visitor_id": data.visitor_id or data.user_id}
     body.update(

@@ -31,6 +31,7 @@ MAX_PROPERTIES_BYTES = 8 * 1024
 MAX_TRAITS_BYTES = 64 * 1024
 MAX_CONTEXT_BYTES = 16 * 1024
 MAX_VISITOR_IDS = 100
+MAX_INLINE_EVENTS = 100  # recent events an app may send along with a decide
 FUTURE_SKEW = timedelta(days=1)
 EVENT_KINDS = frozenset(EventKind.values)
 
@@ -201,7 +202,10 @@ def _unknown(data: dict[str, Any], allowed: frozenset[str], prefix: str, errors:
 
 # --- decide -----------------------------------------------------------------------------------
 
-DECIDE_KEYS = frozenset({"visitor", "profile", "context", "placements", "screens", "explain"})
+DECIDE_KEYS = frozenset(
+    {"visitor", "profile", "context", "events", "placements", "screens", "explain"}
+)
+INLINE_EVENT_KEYS = frozenset({"name", "properties", "timestamp"})
 VISITOR_KEYS = frozenset({"id", "user_id", "consent", "visit_count", "first_seen", "last_seen"})
 
 
@@ -211,6 +215,14 @@ class VisitorExtra(TypedDict, total=False):
     visit_count: int
     first_seen: str  # ISO 8601, checked
     last_seen: str
+
+
+class InlineEvent(TypedDict):
+    """A recent event the app sends with a decide (counted, never stored)."""
+
+    name: str
+    properties: dict[str, Any]
+    timestamp: str  # ISO 8601, checked; the decide time when the app sent none
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +238,56 @@ class DecideInput:
     placements: tuple[str, ...] | None
     screens: tuple[str, ...] | None
     explain: bool
+    events: tuple[InlineEvent, ...] = ()  # inline recent events, counted with stored ones
 
 
-def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
+def _event_fields(
+    raw: dict[str, Any], path: str, errors: Errors, *, now: datetime
+) -> tuple[str | None, dict[str, Any], datetime]:
+    """The name, properties and time (default `now`) of a stored or an inline event."""
+    name = _id(raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH)
+    properties = _object(
+        raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
+    )
+    occurred_at = now
+    if raw.get("timestamp") is not None:
+        parsed = _datetime(raw["timestamp"])
+        if parsed is None:
+            errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
+        elif parsed > now + FUTURE_SKEW:
+            errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+        else:
+            occurred_at = parsed
+    return name, properties, occurred_at
+
+
+def _inline_events(value: Any, errors: Errors, *, now: datetime) -> tuple[InlineEvent, ...]:
+    """`events` on decide: at most MAX_INLINE_EVENTS, each checked like a stored event."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        errors.add("events", "Must be a list of events.")
+        return ()
+    if len(value) > MAX_INLINE_EVENTS:
+        errors.add("events", f"At most {MAX_INLINE_EVENTS} events (the most recent ones).")
+        return ()
+    out: list[InlineEvent] = []
+    for index, raw in enumerate(value):
+        path = f"events[{index}]"
+        if not isinstance(raw, dict):
+            errors.add(path, "Must be a JSON object.")
+            continue
+        before = len(errors.items)
+        _unknown(raw, INLINE_EVENT_KEYS, f"{path}.", errors)
+        name, properties, when = _event_fields(raw, path, errors, now=now)
+        if len(errors.items) == before and name is not None:
+            out.append({"name": name, "properties": properties, "timestamp": when.isoformat()})
+    return tuple(out)
+
+
+def validate_decide(
+    data: Any, *, body_size: int | None = None, now: datetime | None = None
+) -> DecideInput:
     errors = Errors()
     if not isinstance(data, dict):
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
@@ -270,6 +329,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
     context = _object(
         data.get("context"), "context", errors, max_bytes=MAX_CONTEXT_BYTES, body_size=body_size
     )
+    events = _inline_events(data.get("events"), errors, now=now or datetime.now(UTC))
     placements = _keys(data.get("placements"), "placements", errors)
     screens = _keys(data.get("screens"), "screens", errors)
     explain = _bool(data.get("explain"), "explain", errors, False)
@@ -284,6 +344,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
         placements=placements,
         screens=screens,
         explain=explain,
+        events=events,
     )
 
 
@@ -370,21 +431,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
         kind = raw.get("kind", EventKind.CUSTOM.value)
         if kind not in EVENT_KINDS:
             errors.add(f"{path}.kind", f"Must be one of {', '.join(sorted(EVENT_KINDS))}.")
-        name = _id(
-            raw.get("name"), f"{path}.name", errors, required=True, max_length=MAX_NAME_LENGTH
-        )
-        properties = _object(
-            raw.get("properties"), f"{path}.properties", errors, max_bytes=MAX_PROPERTIES_BYTES
-        )
-        occurred_at = now
-        if raw.get("timestamp") is not None:
-            parsed = _datetime(raw["timestamp"])
-            if parsed is None:
-                errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
-            elif parsed > now + FUTURE_SKEW:
-                errors.add(f"{path}.timestamp", "Is more than a day in the future.")
-            else:
-                occurred_at = parsed
+        name, properties, occurred_at = _event_fields(raw, path, errors, now=now)
         visitor_id = _id(raw.get("visitor_id"), f"{path}.visitor_id", errors, required=False)
         user_id = _id(raw.get("user_id"), f"{path}.user_id", errors, required=False)
         visitor_id = visitor_id or default_visitor

@@ -120,9 +120,12 @@ class DeliveryAPIView(APIView):
         return JSON_RENDERER, JSON_RENDERER.media_type
 
 
+# What the seeded demo site (`make run`) answers for a 27-year-old shoe shopper in Detroit
+# on a rainy evening, whose app sends her recent purchases (tests/delivery/
+# test_documented_example.py runs this request against the demo data).
 DECIDE_EXAMPLE = {
-    "visitor": {"id": "anon-7f3", "user_id": "u-42"},
-    "profile": {"age": 27},
+    "visitor": {"id": "anon-7f3"},
+    "profile": {"age": 27, "gender": "female", "city": "Detroit"},
     "context": {
         "device_type": "mobile",
         "os": "iOS",
@@ -131,6 +134,18 @@ DECIDE_EXAMPLE = {
         "local_time": "2026-11-22T19:05:00-05:00",
         "weather": "rain",
     },
+    "events": [
+        {
+            "name": "purchase",
+            "properties": {"category": "shoes", "price": 34.99},
+            "timestamp": "2026-11-10T12:00:00Z",
+        },
+        {
+            "name": "purchase",
+            "properties": {"category": "shoes", "price": 42},
+            "timestamp": "2026-10-13T17:30:00Z",
+        },
+    ],
     "placements": ["home_hero"],
     "screens": ["home"],
     "explain": False,
@@ -140,14 +155,31 @@ DECIDE_RESPONSE_EXAMPLE = {
     "placements": {
         "home_hero": {
             "variant": "detroit-shoes",
-            "content": {"kind": "html", "body": "<h1>Rainy day deals in Detroit</h1>"},
-            "reason": segment_reason("detroit-shoppers"),
+            "content": {
+                "kind": "html",
+                "body": "<h2>20% off shoes under $50</h2><p>For our Detroit shoppers, this week "
+                'only. <a href="/shoes?promo=DETROIT20" rel="noopener noreferrer">Shop shoes</a>'
+                "</p>",
+            },
+            "reason": segment_reason("detroit-shoe-shoppers"),
         }
     },
     "screens": {
         "home": {
             "variant": "rainy-evening",
-            "design": {"layout": "stack", "theme": {"mode": "dark"}},
+            "design": {
+                "root": {
+                    "type": "Screen",
+                    "children": [
+                        {
+                            "type": "Hero",
+                            "props": {"title": "Cosy night in?", "image": "/static/demo/rain.svg"},
+                        },
+                        {"type": "Placement", "props": {"key": "home_hero"}},
+                    ],
+                },
+                "theme": {"colors": {"background": "#1e2a38", "text": "#f0f4f8"}},
+            },
             "reason": segment_reason("rainy-evening"),
         }
     },

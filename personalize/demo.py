@@ -1,15 +1,21 @@
-"""The demo site: `manage.py seed_demo`. Idempotent; each app adds its own demo data."""
+"""The demo site: `manage.py seed_demo`. Idempotent; each app adds its own demo data.
+
+The printed keys stay the same across runs (delivery.demo_keys keeps their plaintext in a
+git-ignored local file), and the `admin`/`admin` login is only ever created in debug mode.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from tenancy.models import ApiKey, ApiKeyKind, Site
+from delivery.demo_keys import demo_key
+from tenancy.models import Site
 from tenancy.roles import Role
-from tenancy.services import api_key_create, api_key_revoke, role_grant, site_create
+from tenancy.services import role_grant, site_create
 
 DEMO_SLUG = "demo"
 ADMIN_USERNAME = "admin"
@@ -19,21 +25,19 @@ ADMIN_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
 @dataclass
 class DemoCredentials:
     site: Site
-    username: str
-    password: str
+    username: str | None  # None: no demo login (--no-admin)
+    password: str | None
     delivery_key: str
     server_key: str
 
 
-def _fresh_key(site: Site, kind: str) -> str:
-    # Keys are stored hashed, so a re-run cannot print the old one: it replaces it.
-    for key in ApiKey.objects.filter(site=site, kind=kind, name="Demo", revoked_at=None):
-        api_key_revoke(key=key)
-        key.delete()
-    return api_key_create(site=site, kind=kind, name="Demo")[1]
+class DemoAdminRefused(Exception):
+    """The `admin`/`admin` login would be created outside debug mode."""
 
 
-def seed_demo(*, stdout=None) -> DemoCredentials:
+def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
+    """Create or refresh the demo site. `create_admin`: the local `admin`/`admin` superuser,
+    which only debug mode may create (DemoAdminRefused otherwise)."""
     from content import demo as content_demo
     from segments import demo as segments_demo
 
@@ -44,15 +48,23 @@ def seed_demo(*, stdout=None) -> DemoCredentials:
             timezone_name="America/Detroit",
             allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],
         )
-        user_model = get_user_model()
-        admin_user = user_model.objects.filter(username=ADMIN_USERNAME).first()
-        if admin_user is None:
-            admin_user = user_model.objects.create_superuser(
-                ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD
-            )
-        role_grant(site=site, user=admin_user, role=Role.SITE_ADMIN)
-        delivery = _fresh_key(site, ApiKeyKind.DELIVERY)
-        server = _fresh_key(site, ApiKeyKind.SERVER)
+        if create_admin:
+            user_model = get_user_model()
+            admin_user = user_model.objects.filter(username=ADMIN_USERNAME).first()
+            if admin_user is None:
+                if not settings.DEBUG:
+                    raise DemoAdminRefused(
+                        f"Refusing to create the superuser {ADMIN_USERNAME!r} with the password "
+                        f"{ADMIN_PASSWORD!r} while DEBUG is off: set DEBUG=true for a local "
+                        "demo, or pass --no-admin and create a real login with createsuperuser."
+                    )
+                admin_user = user_model.objects.create_superuser(
+                    ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD
+                )
+            role_grant(site=site, user=admin_user, role=Role.SITE_ADMIN)
+        delivery = demo_key(site=site, kind="delivery")
+        server = demo_key(site=site, kind="server")
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
-    return DemoCredentials(site, ADMIN_USERNAME, ADMIN_PASSWORD, delivery, server)
+    login = (ADMIN_USERNAME, ADMIN_PASSWORD) if create_admin else (None, None)
+    return DemoCredentials(site, *login, delivery, server)

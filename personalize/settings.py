@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "personalize.scheduler.status.scheduler_status_context",
             ],
         },
     },
@@ -217,6 +218,9 @@ CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
 }
+# Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
+# by default; personalize/scheduler/embedded.py).
+EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=DEBUG and not CELERY_BROKER_URL)
 
 # --- Personalize ---
 PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")
@@ -225,6 +229,10 @@ PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
 # The /demo/ page: on in debug mode, or when asked for.
 PERSONALIZE_DEMO = env.bool("PERSONALIZE_DEMO", default=DEBUG)
+# The demo keys' plaintext, kept so `make run` prints the same working keys every time.
+PERSONALIZE_DEMO_KEYS_FILE = env.str(
+    "PERSONALIZE_DEMO_KEYS_FILE", default=str(VAR_DIR / "demo_keys.json")
+)
 PERSONALIZE_VISITOR_COOKIE = env.str("PERSONALIZE_VISITOR_COOKIE", default="pz_vid")
 
 # --- logging: JSON lines in production, plain text in debug ---

@@ -40,6 +40,10 @@ def sql_version_cmp(a: Any, b: Any) -> int | None:
     return V.version_cmp(a, b)
 
 
+def sql_number(s: Any) -> float | None:
+    return V.number_from_text(s)
+
+
 def sql_km(lat1: Any, lng1: Any, lat2: Any, lng2: Any) -> float | None:
     if None in (lat1, lng1, lat2, lng2):
         return None
@@ -65,6 +69,7 @@ FUNCTIONS = (
     ("personalize_when", 2, sql_when),
     ("personalize_version_cmp", 2, sql_version_cmp),
     ("personalize_km", 4, sql_km),
+    ("personalize_number", 1, sql_number),
     ("personalize_regex", 3, sql_regex),
 )
 

@@ -14,7 +14,7 @@ from django.db.models import BooleanField, Count, Expression, F, OuterRef, Q, Su
 
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.types import FieldType
-from segments.criteria.values import MAX_REGEX_INPUT, as_version, epoch_seconds
+from segments.criteria.values import MAX_REGEX_INPUT, NUMBER_TEXT, as_version, epoch_seconds
 from segments.models import Event, StaticMember
 
 # visitor.* fields are Profile columns.
@@ -72,6 +72,9 @@ def _always(value: bool) -> Q:
 
 
 # -- reading JSON values ---------------------------------------------------------------------
+_PG_NUMBER_TEXT = f"^{NUMBER_TEXT}$"  # the same text a number field reads as a number
+
+
 class Reader:
     """SQL snippets that read one field (JSON path or column) for one vendor."""
 
@@ -97,14 +100,21 @@ class Reader:
     def missing(self) -> str:
         return f"({self.typeof()} IS NULL OR {self.typeof()} = 'null')"
 
+    # Stored values are read as the field's type where they can be (values.read_number,
+    # read_bool, read_version): "27" is a number, "true" a boolean, 17 a version.
     def number(self) -> str:
         if self.keys is None:
             return self.col
         if self.pg:
-            return f"(CASE WHEN {self.typeof()} = 'number' THEN ({self.t})::float8 END)"
+            return (
+                f"(CASE {self.typeof()} WHEN 'number' THEN ({self.t})::float8 "
+                f"WHEN 'string' THEN (CASE WHEN {self.t} ~ '{_PG_NUMBER_TEXT}' "
+                f"THEN ({self.t})::float8 END) END)"
+            )
         return (
-            f"(CASE WHEN {self.typeof()} IN ('integer', 'real') "
-            f"THEN json_extract({self.col}, {self.p}) END)"
+            f"(CASE {self.typeof()} WHEN 'integer' THEN json_extract({self.col}, {self.p}) "
+            f"WHEN 'real' THEN json_extract({self.col}, {self.p}) "
+            f"WHEN 'text' THEN personalize_number(json_extract({self.col}, {self.p})) END)"
         )
 
     def string(self) -> str:
@@ -118,8 +128,31 @@ class Reader:
         if self.keys is None:
             return self.col
         if self.pg:
-            return f"(CASE WHEN {self.typeof()} = 'boolean' THEN ({self.t} = 'true') END)"
-        return f"(CASE {self.typeof()} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+            word = f"lower(btrim({self.t}, E' \\t\\n\\r'))"
+            return (
+                f"(CASE {self.typeof()} WHEN 'boolean' THEN ({self.t} = 'true') "
+                f"WHEN 'string' THEN (CASE {word} WHEN 'true' THEN true WHEN 'false' THEN false "
+                f"END) END)"
+            )
+        word = f"lower(trim(json_extract({self.col}, {self.p}), ' ' || char(9, 10, 13)))"
+        return (
+            f"(CASE {self.typeof()} WHEN 'true' THEN 1 WHEN 'false' THEN 0 "
+            f"WHEN 'text' THEN (CASE {word} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END) END)"
+        )
+
+    def version(self) -> str:
+        """The version text: a string, or a whole non-negative number's digits."""
+        if self.keys is None:
+            return self.col
+        if self.pg:
+            return (
+                f"(CASE {self.typeof()} WHEN 'string' THEN {self.t} "
+                f"WHEN 'number' THEN (CASE WHEN {self.t} ~ '^[0-9]+$' THEN {self.t} END) END)"
+            )
+        return (
+            f"(CASE {self.typeof()} WHEN 'text' THEN json_extract({self.col}, {self.p}) "
+            f"WHEN 'integer' THEN CAST(json_extract({self.col}, {self.p}) AS TEXT) END)"
+        )
 
     def when(self, part: str) -> str:
         """part: ts (epoch seconds), day (epoch of the wall date), hour, dow (ISO weekday)."""
@@ -198,7 +231,7 @@ def _condition_sql(c: Condition, r: Reader, now_ts: float) -> tuple[str, list[An
         if op == "day_of_week_in":
             return f"{r.when('dow')} IN ({', '.join(str(int(d)) for d in sorted(t))})", []
     if ty == "version":
-        s = r.string()
+        s = r.version()
         if op == "is_set":
             return f"personalize_version_cmp({s}, {s}) IS NOT NULL", []
         if op == "between":

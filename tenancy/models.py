@@ -130,3 +130,22 @@ class SiteRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.get_role_display()} on {self.site}"
+
+
+class SchedulerHeartbeat(models.Model):
+    """When a periodic-task scheduler last ran its tasks (one row per scheduler, e.g. the
+    embedded one of `make run`), so the admin can tell whether scheduled work happens.
+    Global, not site-scoped: one scheduler serves every site."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_run_at = models.DateTimeField()
+    last_runs = models.JSONField(
+        default=dict, blank=True, help_text="Task name → ISO time of its last run."
+    )
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} scheduler, last ran {self.last_run_at:%Y-%m-%d %H:%M:%S} UTC"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
@@ -9,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
+from tenancy.models import ApiKey, ApiKeyKind, SchedulerHeartbeat, Site, SiteRole
 from tenancy.roles import ROLE_PERMISSIONS, Role
 from tenancy.selectors import api_key_cache_key, api_key_digest
 
@@ -124,3 +126,20 @@ def _sync_guardian_perms(*, site: Site, user: AbstractBaseUser) -> None:
             remove_perm(perm.qualified, user, site)
     for perm in wanted:
         assign_perm(perm.qualified, user, site)
+
+
+def scheduler_heartbeat_record(
+    *, name: str, ran: dict[str, datetime], error: str = ""
+) -> SchedulerHeartbeat:
+    """A scheduler ran these tasks (task name → when): keep its last run per task."""
+    with transaction.atomic():
+        beat = SchedulerHeartbeat.objects.select_for_update().filter(name=name).first()
+        if beat is None:
+            beat = SchedulerHeartbeat(name=name, last_runs={})
+        runs = dict(beat.last_runs or {})
+        runs.update({task: when.isoformat() for task, when in ran.items()})
+        beat.last_runs = runs
+        beat.last_run_at = max(ran.values(), default=timezone.now())
+        beat.last_error = error
+        beat.save()
+    return beat

@@ -35,3 +35,21 @@ def delivery_key(site):
 @pytest.fixture
 def server_key(site):
     return make_key(site, "server")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say which tests could not run here (a real broker), rather than let them pass quietly."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "broker" in getattr(report, "keywords", {})
+    ]
+    if skipped:
+        n = len(skipped)
+        terminalreporter.write_line(
+            f"NOT RUN here: {n} broker test{'s' if n != 1 else ''} "
+            "(set CELERY_TEST_BROKER_URL=amqp://guest:guest@127.0.0.1:5672// to run "
+            f"{'them' if n != 1 else 'it'})",
+            yellow=True,
+            bold=True,
+        )

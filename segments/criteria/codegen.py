@@ -29,7 +29,13 @@ _MAX_SOURCE = 2_000_000
 
 class _Gen:
     def __init__(self, hoist: bool) -> None:
-        self.ns: dict[str, Any] = {"_fold": V.fold, "_isfinite": math.isfinite, "_E": _EMPTY}
+        self.ns: dict[str, Any] = {
+            "_fold": V.fold,
+            "_isfinite": math.isfinite,
+            "_E": _EMPTY,
+            "_num": V.number_from_text,
+            "_bool": V.bool_from_text,
+        }
         # hoist: read every field once up front (many rules); else read lazily in each
         # condition (one rule, where the first failing condition ends the evaluation).
         self.hoist = hoist
@@ -56,7 +62,8 @@ class _Gen:
                 "ci": f"((_x.lower() if _x.isascii() else _fold(_x)) "
                 f"if (_x := {get}).__class__ is str else None)",
                 "num": f"(_x if (_x := {get}).__class__ is int or "
-                f"(_x.__class__ is float and _isfinite(_x)) else None)",
+                f"(_x.__class__ is float and _isfinite(_x)) else "
+                f"_num(_x) if _x.__class__ is str else None)",
             }[kind]
             return name
         if (root, key) not in self.reads:
@@ -75,7 +82,8 @@ class _Gen:
                     "ci": f"{name} = ({r}.lower() if {r}.isascii() else _fold({r})) "
                     f"if {r}.__class__ is str else None",
                     "num": f"{name} = {r} if {r}.__class__ is int or "
-                    f"({r}.__class__ is float and _isfinite({r})) else None",
+                    f"({r}.__class__ is float and _isfinite({r})) else "
+                    f"_num({r}) if {r}.__class__ is str else None",
                 }[kind]
             )
         return name
@@ -135,7 +143,9 @@ class _Gen:
                 return f"({n} in {self.const(t)})"
             return f"({n} is not None and {n} not in {self.const(t)})"
         if c.type == "boolean" and op in ("is_true", "is_false"):
-            return f"({self.read(root, key, 'raw')} is {op == 'is_true'})"
+            r, want = self.read(root, key, "raw"), op == "is_true"
+            # "true"/"false" as text read as booleans too (values.read_bool)
+            return f"({r} is {want} or ({r}.__class__ is str and _bool({r}) is {want}))"
         return None
 
     def source(self, name: str, body: list[str]) -> str:

@@ -32,11 +32,11 @@ def _string_ci(v: Any) -> str | None:
 READERS: dict[ConditionType, Callable[[Any], Any]] = {
     "string": V.as_string,
     "enum": V.as_string,
-    "number": V.as_number,
-    "boolean": V.as_bool,
+    "number": V.read_number,
+    "boolean": V.read_bool,
     "date": V.parse_when,
     "datetime": V.parse_when,
-    "version": V.as_version,
+    "version": V.read_version,
     "geo": V.as_geo,
     "any": lambda v: v,
 }

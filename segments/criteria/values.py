@@ -21,6 +21,12 @@ WHEN_RE = re.compile(
     r"(Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?)?"
 )
 VERSION_RE = re.compile(r"v?([0-9]{1,9}(?:\.[0-9]{1,9}){0,7})(?:[-+].*)?", re.DOTALL)
+# A number written as text: plain decimal, at most 15 digits on each side of the point (so
+# every such number is a finite float, read identically by Python and PostgreSQL), ASCII
+# blanks around it. No exponent, no "NaN"/"Infinity", no thousands separators.
+NUMBER_TEXT = r"[ \t\n\r]*[+-]?[0-9]{1,15}(\.[0-9]{1,15})?[ \t\n\r]*"
+NUMBER_TEXT_RE = re.compile(NUMBER_TEXT)
+TEXT_BLANKS = " \t\n\r"
 
 
 def fold(s: str) -> str:
@@ -51,6 +57,44 @@ def as_number(v: Any) -> float | int | None:
     if t is float and math.isfinite(v):
         return v
     return None
+
+
+def number_from_text(s: Any) -> float | None:
+    """ "27" or " 27.5 " → the number; None for any other text (see NUMBER_TEXT)."""
+    if type(s) is not str or NUMBER_TEXT_RE.fullmatch(s) is None:
+        return None
+    return float(s)
+
+
+def bool_from_text(s: Any) -> bool | None:
+    """ "true" / "false" (any case, ASCII blanks around) → the boolean; None otherwise."""
+    if type(s) is not str or not s.isascii():
+        return None
+    word = s.strip(TEXT_BLANKS).lower()
+    return True if word == "true" else False if word == "false" else None
+
+
+# Field readers: a field's stored value read as the field's type where it can be (a number
+# field holding "27" reads 27). Criteria operands stay strict (as_number, as_version…).
+
+
+def read_number(v: Any) -> float | int | None:
+    n = as_number(v)
+    return number_from_text(v) if n is None and type(v) is str else n
+
+
+def read_bool(v: Any) -> bool | None:
+    if v is True or v is False:
+        return v
+    return bool_from_text(v) if type(v) is str else None
+
+
+def read_version(v: Any) -> tuple[int, ...] | None:
+    """A version string, or a whole number (17 → "17"; 17.5 stays unreadable: JSON floats
+    lose their digits, "3.10" would read as 3.1)."""
+    if type(v) is int and v >= 0:
+        v = str(v)
+    return as_version(v)
 
 
 def as_string(v: Any) -> str | None:

@@ -140,7 +140,9 @@
     });
   };
 
-  /** POST /decide. opts: {placements, screens, context, profile, visitor, explain} */
+  /** POST /decide. opts: {placements, screens, context, profile, events, visitor, explain}.
+   *  events: recent events the app keeps for this visitor ([{name, properties, timestamp}],
+   *  at most 100), counted with the stored ones by event conditions, never stored. */
   Client.prototype.decide = function (opts) {
     opts = opts || {};
     var body = {
@@ -148,6 +150,7 @@
       context: assign({}, pageContext(), this.context, opts.context),
       profile: assign({}, this.profile, opts.profile)
     };
+    if (opts.events && opts.events.length) body.events = opts.events;
     if (opts.placements) body.placements = opts.placements;
     if (opts.screens) body.screens = opts.screens;
     if (opts.explain) body.explain = true;

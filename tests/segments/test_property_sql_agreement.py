@@ -35,7 +35,7 @@ TEXTS = [
     "ωMEGA",
     "😀 smile",
 ]
-NUMBERS = [0, 1, -3, 20, 25.5, 30, 30.0, 1000000, 49.99]
+NUMBERS = [0, 1, -3, 20, 25.5, 27, 27.5, 30, 30.0, 1000000, 49.99]
 DATES = ["1990-05-01", "2000-02-29", "2026-11-20", "2026-11-22", "2026-10-01", "1999-12-31"]
 TIMES = [
     "2026-11-22T19:05:00-05:00",
@@ -47,8 +47,49 @@ TIMES = [
     "2026-11-22T05:59:00+14:00",
 ]
 BAD_WHEN = ["2026-02-30", "2026-11-22T24:00:00Z", "yesterday", "2026-1-2", 20261122]
-VERSIONS = ["17.2", "17.10", "17.9", "3.2", "3.2.0", "v3.10.1", "3.2.0-beta", "10", "abc", ""]
+VERSIONS = [
+    "17.2",
+    "17.10",
+    "17.9",
+    "17",
+    "3",
+    "3.2",
+    "3.2.0",
+    "v3.10.1",
+    "3.2.0-beta",
+    "10",
+    "abc",
+    "",
+]
 MISTYPED = [None, True, False, "27", 27, ["a"], {"a": 1}]
+# Values of the wrong JSON type that a field may still read as its own type (docs/criteria.md
+# "Coercion"), and look-alikes that it must not.
+COERCIBLE = [
+    " 27 ",
+    "27.5",
+    "-3",
+    "+20",
+    "1000000",
+    "49.990",
+    "abc",
+    "1e3",
+    "NaN",
+    "Infinity",
+    "27\u00a0",
+    "\u0662\u0667",
+    "1234567890123456",
+    "0x1A",
+    "true",
+    " FALSE ",
+    "True\n",
+    "yes",
+    "1",
+    17,
+    3,
+    -1,
+    17.0,
+    0,
+]
 INTERESTS = ["shoes", "Shoes", "books", "travel", "Travel", "é"]
 GEO = [
     {"lat": 42.33, "lng": -83.05},
@@ -59,7 +100,7 @@ GEO = [
 ]
 
 texts, numbers = st.sampled_from(TEXTS), st.sampled_from(NUMBERS)
-mistyped = st.sampled_from(MISTYPED)
+mistyped = st.sampled_from(MISTYPED + COERCIBLE)
 
 
 def _value(*good):
@@ -442,3 +483,74 @@ SEGMENTS_NO_DB = {
     "vip-list": StaticSegment("vip-list", frozenset({"user2"})),
     "adults-in-detroit": {"all": [{"field": "profile.age", "op": "gte", "value": 18}]},
 }
+
+
+# -- coercion: a stored value of the wrong JSON type, read as the field's type -------------
+COERCION_CASES = [
+    # (field, stored value, condition, expected)
+    ("profile.age", "27", {"op": "eq", "value": 27}, True),
+    ("profile.age", " 27 ", {"op": "gte", "value": 18}, True),
+    ("profile.age", "27.5", {"op": "between", "value": [27, 28]}, True),
+    ("profile.age", "-3", {"op": "lt", "value": 0}, True),
+    ("profile.age", "27", {"op": "in", "value": [26, 27]}, True),
+    ("profile.age", "27", {"op": "is_set"}, True),
+    ("profile.age", "abc", {"op": "is_set"}, False),
+    ("profile.age", "abc", {"op": "neq", "value": 27}, False),
+    ("profile.age", "1e3", {"op": "gt", "value": 0}, False),
+    ("profile.age", "NaN", {"op": "neq", "value": 0}, False),
+    ("profile.age", "27\u00a0", {"op": "eq", "value": 27}, False),
+    ("profile.age", "\u0662\u0667", {"op": "eq", "value": 27}, False),
+    ("profile.age", True, {"op": "eq", "value": 1}, False),
+    ("profile.age", ["27"], {"op": "is_set"}, False),
+    ("context.in_car", "true", {"op": "is_true"}, True),
+    ("context.in_car", " FALSE ", {"op": "is_false"}, True),
+    ("context.in_car", "True", {"op": "eq", "value": True}, True),
+    ("context.in_car", "yes", {"op": "is_set"}, False),
+    ("context.in_car", "1", {"op": "is_true"}, False),
+    ("context.in_car", 1, {"op": "is_true"}, False),
+    ("context.os_version", 17, {"op": "eq", "value": "17.0"}, True),
+    ("context.os_version", 17, {"op": "lt", "value": "17.2"}, True),
+    ("context.os_version", 3, {"op": "between", "value": ["3.0", "3.2"]}, True),
+    ("context.os_version", 17.5, {"op": "is_set"}, False),
+    ("context.os_version", -1, {"op": "is_set"}, False),
+    ("context.os_version", True, {"op": "is_set"}, False),
+    ("profile.birth_date", "2000-02-29", {"op": "lt", "value": "2001-01-01"}, True),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "stored", "condition", "expected"), COERCION_CASES)
+def test_a_stored_value_of_the_wrong_json_type_reads_as_the_fields_type(
+    site, field, stored, condition, expected
+):
+    root, key = field.split(".")
+    tree = {"all": [{"field": field, **condition}]}
+    rule = compile_criteria(tree, fields=FIELDS, now=NOW)
+    column = {"profile": "traits", "context": "last_context"}[root]
+    prof = Profile.objects.create(
+        site=site, user_id="u", first_seen=NOW, last_seen=NOW, **{column: {key: stored}}
+    )
+    doc = profile_document(prof)
+    in_sql = Profile.objects.filter(pk=prof.pk).filter(rule.to_q()).exists()
+    assert rule.matches(doc) is expected  # the generated evaluator
+    assert rule.explain(doc)["passed"] is expected  # the closures
+    assert in_sql is expected  # SQL on this database (SQLite or PostgreSQL)
+    # A number-typed event property (typed by its operand) reads the same way.
+    if field == "profile.age" and condition["op"] not in ("is_set",):
+        event_tree = {
+            "event": "purchase",
+            "where": {"all": [{"field": f"properties.{key}", **condition}]},
+        }
+        event_rule = compile_criteria(event_tree, fields=FIELDS, now=NOW)
+        Event.objects.create(
+            site=site,
+            profile=prof,
+            visitor_id="u",
+            name="purchase",
+            properties={key: stored},
+            occurred_at=NOW,
+        )
+        prof.refresh_from_db()
+        in_sql = Profile.objects.filter(pk=prof.pk).filter(event_rule.to_q()).exists()
+        assert event_rule.matches(profile_document(prof)) is expected
+        assert in_sql is expected
