@@ -5,7 +5,16 @@ from django.http import HttpRequest
 from tenancy.admin_scoping import ScopedModelAdmin
 from tenancy.models import ApiKey, Site, SiteRole
 from tenancy.roles import Perm
-from tenancy.services import api_key_create, api_key_revoke, role_grant, role_revoke, role_sync
+from tenancy.selectors import user_has_site_perm
+from tenancy.services import (
+    api_key_create,
+    api_key_revoke,
+    role_grant,
+    role_revoke,
+    role_sync,
+    site_identity_secret_rotate,
+    site_settings_changed,
+)
 
 admin.site.site_header = "Personalize"
 admin.site.site_title = "Personalize"
@@ -19,6 +28,28 @@ class SiteAdmin(ScopedModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["config_version", "created_at"]
+    actions = ["rotate_identity_secrets"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Site | None = None) -> list[str]:
+        # The identity secret signs visitors' user ids: only the site's admins see it.
+        if obj is not None and user_has_site_perm(request.user, Perm.MANAGE_SITE, obj):
+            return [*self.readonly_fields, "identity_secret"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Site, form: object, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        site_settings_changed(site=obj)
+
+    @admin.action(description="Rotate the identity secret of selected sites")
+    def rotate_identity_secrets(self, request: HttpRequest, queryset: QuerySet[Site]) -> None:
+        for site in queryset:
+            if user_has_site_perm(request.user, Perm.MANAGE_SITE, site):
+                site_identity_secret_rotate(site=site)
+                messages.warning(
+                    request,
+                    f"{site}: new identity secret; user hashes made with the old one no longer "
+                    "verify. It is shown on the site's page.",
+                )
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return request.user.is_superuser

@@ -9,7 +9,8 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
+from tenancy.identity import identity_forget
+from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole, identity_secret_generate
 from tenancy.roles import ROLE_PERMISSIONS, Role
 from tenancy.selectors import api_key_cache_key, api_key_digest
 
@@ -44,6 +45,22 @@ def _site_created_hooks(site: Site) -> None:
     from tenancy.signals import site_created
 
     site_created.send(sender=Site, site=site)
+
+
+def site_identity_secret_rotate(*, site: Site) -> str:
+    """A new identity secret for the site; user hashes made with the old one stop verifying
+    at once (those visitors are anonymous until their pages are rendered again)."""
+    site.identity_secret = identity_secret_generate()
+    site.save(update_fields=["identity_secret"])
+    site_settings_changed(site=site)
+    return site.identity_secret
+
+
+def site_settings_changed(*, site: Site) -> None:
+    """After an edit of a site's settings: delivery re-reads the identity setting (now, and
+    again at commit in case a request re-cached the old row meanwhile)."""
+    identity_forget(site_id=site.pk)
+    transaction.on_commit(lambda: identity_forget(site_id=site.pk))
 
 
 def site_config_bump(*, site_id: int) -> int:

@@ -21,10 +21,19 @@ class SiteSerializer(serializers.ModelSerializer):
             "timezone",
             "default_language",
             "allowed_origins",
+            "require_identity_verification",
             "config_version",
             "created_at",
         ]
         read_only_fields = ["slug", "config_version", "created_at"]
+
+
+class IdentitySecretSerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    identity_secret = serializers.CharField(
+        help_text="user_hash = hex HMAC-SHA256 of the user id with this secret. Keep it on "
+        "your server."
+    )
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

@@ -16,13 +16,21 @@ from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
+    IdentitySecretSerializer,
     SiteRoleSerializer,
     SiteSerializer,
 )
 from tenancy.api.throttling import ApiKeyRateThrottle
 from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
 from tenancy.roles import Perm
-from tenancy.services import api_key_create, api_key_revoke, role_grant, role_revoke
+from tenancy.services import (
+    api_key_create,
+    api_key_revoke,
+    role_grant,
+    role_revoke,
+    site_identity_secret_rotate,
+    site_settings_changed,
+)
 
 
 class SiteViewSet(
@@ -38,6 +46,34 @@ class SiteViewSet(
     serializer_class = SiteSerializer
     site_lookup = "pk__in"
     filterset_fields = ["slug"]
+
+    def perform_update(self, serializer: SiteSerializer) -> None:
+        super().perform_update(serializer)
+        site_settings_changed(site=serializer.instance)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses=IdentitySecretSerializer,
+        summary="The site's identity secret (site admins), to compute visitors' user_hash",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=None,
+        responses=IdentitySecretSerializer,
+        summary="Rotate the identity secret: hashes made with the old one stop verifying at once",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="identity-secret")
+    def identity_secret(self, request: Request, pk: str | None = None) -> Response:
+        site = self.get_object()
+        # Reading the secret is as sensitive as changing it: site admins only, both ways.
+        self.check_site_write(site)
+        secret = (
+            site_identity_secret_rotate(site=site)
+            if request.method == "POST"
+            else site.identity_secret
+        )
+        return Response({"site": site.pk, "identity_secret": secret})
 
 
 class ApiKeyFilter(filters.FilterSet):
