@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenancy.api.authentication import ApiKeyAuthentication, DeliveryKeyRequired
+from tenancy.api.filtering import SiteScopedFilterSet
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
@@ -76,7 +77,7 @@ class SiteViewSet(
         return Response({"site": site.pk, "identity_secret": secret})
 
 
-class ApiKeyFilter(filters.FilterSet):
+class ApiKeyFilter(SiteScopedFilterSet):
     active = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull")
 
     class Meta:
