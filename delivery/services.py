@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from delivery import engine
@@ -274,12 +275,35 @@ def events_ingest(*, site_id: int, batch: EventBatch, caller: Caller) -> IngestR
             for e in events
             if not (e.event_id and e.event_id in known)
         ]
-        # ignore_conflicts covers a concurrent retry racing this one.
-        Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        stored = _events_insert_new(rows)
         touched = sorted({r.profile_id for r in rows if r.profile_id})
         if touched:
             transaction.on_commit(lambda: _dispatch_recent_events(profile_ids=touched))
-    return IngestResult(received=len(events), stored=len(rows), duplicates=len(events) - len(rows))
+    return IngestResult(received=len(events), stored=stored, duplicates=len(events) - stored)
+
+
+def _events_insert_new(rows: list[Event]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: how many rows *this* statement stored.
+    A concurrent retry of the same batch may have stored some since the check above; the
+    count must not claim them (bulk_create(ignore_conflicts) returns no rows, hence the
+    InsertQuery it is built on)."""
+    if not rows:
+        return 0
+    opts = Event._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk and not f.generated]
+    ops = connections[Event.objects.db].ops
+    size = max(min(500, ops.bulk_batch_size(fields, rows)), 1)
+    stored = 0
+    for start in range(0, len(rows), size):
+        stored += len(
+            Event.objects._insert(
+                rows[start : start + size],
+                fields=fields,
+                returning_fields=[opts.pk],
+                on_conflict=OnConflict.IGNORE,
+            )
+        )
+    return stored
 
 
 def _events_identity_check(*, site_id: int, events: list[EventInput]) -> None:
