@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Personalize ---
 PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")
 PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+# How long a rotated API key keeps working beside its successor (tenancy.services).
+PERSONALIZE_KEY_ROTATION_WINDOW_HOURS = env.float("API_KEY_ROTATION_WINDOW_HOURS", default=24.0)
 # The site the `{% personalize %}` template tag decides for when none is named.
 PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
 # The /demo/ page: on in debug mode, or when asked for.

@@ -7,8 +7,10 @@ from tenancy.models import ApiKey, Site, SiteRole
 from tenancy.roles import Perm
 from tenancy.selectors import user_has_site_perm
 from tenancy.services import (
+    KeyNotRotatable,
     api_key_create,
     api_key_revoke,
+    api_key_rotate,
     role_grant,
     role_revoke,
     role_sync,
@@ -60,11 +62,37 @@ class SiteAdmin(ScopedModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedModelAdmin):
-    list_display = ["name", "site", "kind", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "site",
+        "kind",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["kind", "site"]
-    fields = ["site", "kind", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke_keys"]
+    fields = [
+        "site",
+        "kind",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "rotated_to",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "rotated_to",
+        "revoked_at",
+    ]
+    actions = ["rotate_keys", "revoke_keys"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is not None:
@@ -90,6 +118,23 @@ class ApiKeyAdmin(ScopedModelAdmin):
         for key in queryset:
             api_key_revoke(key=key)
         super().delete_queryset(request, queryset)
+
+    @admin.action(description="Rotate selected keys (old ones keep working for the window)")
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            if not self.has_change_permission(request, key):
+                continue
+            try:
+                raw = api_key_rotate(key=key, created_by=request.user)[1]
+            except KeyNotRotatable as exc:
+                messages.error(request, f"{key}: {exc}")
+                continue
+            key.refresh_from_db()
+            messages.warning(
+                request,
+                f"{key} works until {key.expires_at:%Y-%m-%d %H:%M} UTC. Its successor "
+                f"(copy it now; it will not be shown again): {raw}",
+            )
 
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
@@ -87,6 +90,40 @@ def api_key_create(
         created_by=created_by if created_by and created_by.is_authenticated else None,
     )
     return key, raw
+
+
+class KeyNotRotatable(ValueError):
+    pass
+
+
+def api_key_rotate(
+    *,
+    key: ApiKey,
+    window: timedelta | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[ApiKey, str]:
+    """Rotation without downtime: a successor of the same site and kind works at once; the
+    old key keeps working until the end of `window` (API_KEY_ROTATION_WINDOW_HOURS by
+    default), then is refused as revoked. Returns the successor and its raw key (shown once).
+    """
+    if window is None:
+        window = timedelta(hours=settings.PERSONALIZE_KEY_ROTATION_WINDOW_HOURS)
+    if window < timedelta(0):
+        raise KeyNotRotatable("The rotation window cannot be negative.")
+    now = timezone.now()
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if not key.is_active:
+            raise KeyNotRotatable("Only an active key can be rotated.")
+        successor, raw = api_key_create(
+            site=key.site, kind=key.kind, name=key.name, created_by=created_by
+        )
+        ends = now + window
+        key.expires_at = min(key.expires_at, ends) if key.expires_at else ends
+        key.rotated_to = successor
+        key.save(update_fields=["expires_at", "rotated_to"])
+    cache.delete(api_key_cache_key(key.digest))  # every process sees the end date now
+    return successor, raw
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:

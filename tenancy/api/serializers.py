@@ -54,8 +54,27 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "created_at",
             "last_used_at",
             "revoked_at",
+            "expires_at",
+            "rotated_to",
         ]
-        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = [
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "expires_at",
+            "rotated_to",
+        ]
+
+
+class ApiKeyRotateSerializer(serializers.Serializer):
+    window_hours = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=24 * 90,
+        help_text="How long the old key keeps working (default API_KEY_ROTATION_WINDOW_HOURS, "
+        "24). 0 retires it at once.",
+    )
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

@@ -1,3 +1,7 @@
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -8,6 +12,7 @@ from rest_framework.decorators import (
     permission_classes,
     throttle_classes,
 )
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,6 +21,7 @@ from tenancy.api.filtering import SiteScopedFilterSet
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.api.serializers import (
     ApiKeyCreatedSerializer,
+    ApiKeyRotateSerializer,
     ApiKeySerializer,
     IdentitySecretSerializer,
     SiteRoleSerializer,
@@ -25,8 +31,10 @@ from tenancy.api.throttling import ApiKeyRateThrottle
 from tenancy.models import ApiKey, ApiKeyKind, Site, SiteRole
 from tenancy.roles import Perm
 from tenancy.services import (
+    KeyNotRotatable,
     api_key_create,
     api_key_revoke,
+    api_key_rotate,
     role_grant,
     role_revoke,
     site_identity_secret_rotate,
@@ -78,11 +86,17 @@ class SiteViewSet(
 
 
 class ApiKeyFilter(SiteScopedFilterSet):
-    active = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull")
+    active = filters.BooleanFilter(method="filter_active")
 
     class Meta:
         model = ApiKey
         fields = ["site", "kind", "active"]
+
+    def filter_active(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        live = Q(revoked_at__isnull=True) & (
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+        return queryset.filter(live if value else ~live)
 
 
 class ApiKeyViewSet(
@@ -110,6 +124,28 @@ class ApiKeyViewSet(
         )
         key.key = raw
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ApiKeyRotateSerializer,
+        responses={201: ApiKeyCreatedSerializer},
+        summary="Rotate a key: a successor now, the old key retired at the end of the window",
+    )
+    @action(detail=True, methods=["post"])
+    def rotate(self, request: Request, pk: str | None = None) -> Response:
+        key = self.get_object()  # checks object permissions (write_perm for POST)
+        params = ApiKeyRotateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        hours = params.validated_data.get("window_hours")
+        try:
+            successor, raw = api_key_rotate(
+                key=key,
+                window=None if hours is None else timedelta(hours=hours),
+                created_by=request.user,
+            )
+        except KeyNotRotatable as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        successor.key = raw
+        return Response(ApiKeyCreatedSerializer(successor).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
