@@ -1,8 +1,10 @@
 """Settings, read from the environment (django-environ). The README lists every variable."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "guardian",
     "django_celery_beat",
+    "axes",
+    "csp",
     "tenancy",
     "segments",
     "content",
@@ -67,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
 ]
 
 ROOT_URLCONF = "personalize.urls"
@@ -108,6 +114,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -148,6 +155,30 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Only the app's own scripts run (inline ones need the request's nonce); inline styles are
+# allowed for the admin's and Swagger UI's style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- admin login throttling (django-axes): lock a username + client IP after failures ---
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "personalize.client_ip.client_ip"
+# Proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1); 0 = REMOTE_ADDR.
+PERSONALIZE_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- CORS: per-site origins are checked by delivery.cors (see docs/api.md) ---
 CORS_URLS_REGEX = r"^/api/v1/(decide|events)/?$"
@@ -166,7 +197,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "tenancy.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env.str("API_KEY_THROTTLE_RATE", default="6000/min"),
+        "management": env.str("MANAGEMENT_API_THROTTLE_RATE", default="600/min"),
     },
+    # The management API, per user (per client IP before login); delivery views and
+    # whoami declare their own per-key throttle.
+    "DEFAULT_THROTTLE_CLASSES": ["tenancy.api.throttling.ManagementRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -13,5 +13,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = "100000/min"  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["management"] = "100000/min"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
