@@ -84,14 +84,7 @@ class ApiKeyAdmin(ScopedModelAdmin):
         "rotated_to",
         "revoked_at",
     ]
-    readonly_fields = [
-        "prefix",
-        "created_at",
-        "last_used_at",
-        "expires_at",
-        "rotated_to",
-        "revoked_at",
-    ]
+    readonly_fields = fields[3:]  # all but site, kind and name
     actions = ["rotate_keys", "revoke_keys"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
