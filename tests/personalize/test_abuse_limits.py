@@ -62,6 +62,8 @@ def test_client_ip_without_proxies_is_the_peer():
 # --- management API throttle ----------------------------------------------------------------
 
 
+# Its own cache: a parallel test process flushing a shared Redis would reset the counter.
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
 def test_management_api_is_throttled_per_user_in_the_envelope(client, site):
     alice = user_with_role(site, "site_admin", username="alice")
     bob = user_with_role(site, "site_admin", username="bob")
