@@ -154,12 +154,12 @@ def bench_inprocess(site_id: int) -> dict[str, float]:
         if not d["visitor"]["is_known"]
     ]
     for data in inputs:
-        decide_for_visitor(site_id=site_id, data=data, now=now)
+        decide_for_visitor(site_id=site_id, data=data, caller="public", now=now)
     service: list[int] = []
     for _ in range(3):
         for data in inputs:
             t0 = clock()
-            decide_for_visitor(site_id=site_id, data=data, now=now)
+            decide_for_visitor(site_id=site_id, data=data, caller="public", now=now)
             service.append(clock() - t0)
     service_median = statistics.median(service) / 1000
     print(

@@ -12,7 +12,7 @@ import time
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.request import Request
 
-from tenancy.api.authentication import ApiKeyAuthentication
+from tenancy.api.authentication import ApiKeyAuthentication, key_check_not_retired
 from tenancy.selectors import ResolvedKey
 
 KEY_MEMO_SECONDS = 2.0
@@ -26,6 +26,7 @@ class DeliveryKeyAuthentication(ApiKeyAuthentication):
         if header:
             hit = _memo.get(header)
             if hit is not None and hit[0] > time.monotonic():
+                key_check_not_retired(hit[1][1])
                 return hit[1]
         result = super().authenticate(request)  # raises on a bad key: never memoised
         if result is not None:

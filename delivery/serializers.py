@@ -14,6 +14,12 @@ from rest_framework import serializers
 from delivery.engine import ReasonKind
 from segments.models import EventKind
 
+USER_HASH_HELP = (
+    "Proof of `user_id` from the site's server: hex HMAC-SHA256 of the user id with the site's "
+    "identity secret. Public keys only; without it the visitor is anonymous (decide) or the "
+    "batch is refused (events)."
+)
+
 
 class VisitorSerializer(serializers.Serializer):
     id = serializers.CharField(
@@ -22,7 +28,13 @@ class VisitorSerializer(serializers.Serializer):
     user_id = serializers.CharField(
         required=False,
         max_length=255,
-        help_text="The site's id of a signed-in person; loads the stored profile.",
+        help_text="The site's id of a signed-in person; loads the stored profile (with a "
+        "public key, only together with a valid `user_hash`).",
+    )
+    user_hash = serializers.CharField(
+        required=False,
+        max_length=128,
+        help_text=USER_HASH_HELP,
     )
     consent = serializers.BooleanField(
         required=False,
@@ -122,11 +134,13 @@ class EventSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False, help_text="Default: when received.")
     visitor_id = serializers.CharField(required=False, max_length=255)
     user_id = serializers.CharField(required=False, max_length=255)
+    user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
 
 
 class EventBatchVisitorSerializer(serializers.Serializer):
     id = serializers.CharField(required=False, max_length=255)
     user_id = serializers.CharField(required=False, max_length=255)
+    user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
     consent = serializers.BooleanField(required=False, default=True)
 
 

@@ -11,23 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from delivery import engine
 from delivery.enrich import enrich_context
 from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
-from delivery.validation import DecideInput, EventBatch, EventInput, ProfileInput
+from delivery.validation import (
+    DecideInput,
+    EventBatch,
+    EventInput,
+    FieldError,
+    ProfileInput,
+    raise_errors,
+)
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
+from tenancy.identity import user_id_verified
 from tenancy.services import site_config_bump
 
 RECENT_EVENTS_CAP = 100  # events kept on the profile row for decide (newest first)
 VISIT_GAP = timedelta(minutes=30)  # a decide after this much silence starts a new visit
 CONTEXT_DROP = ("ip", "user_agent")  # not kept in last_context
+
+# Who is asking: a public (delivery) key, whose user ids need proof (tenancy.identity), or
+# the site's server (a server key, or in-process like the template tag), which is trusted.
+Caller = Literal["public", "server"]
 
 
 # --- decide -----------------------------------------------------------------------------------
@@ -49,27 +62,38 @@ def decide_for_visitor(
     *,
     site_id: int,
     data: DecideInput,
+    caller: Caller,
     user_agent: str = "",
     ip: str = "",
     now: datetime | None = None,
 ) -> Decision:
     """Decide every requested slot for one visitor. Anonymous: no SQL. Known: one query.
 
+    A public caller's `user_id` without valid proof is only an anonymous id: no stored
+    profile, no static membership, no visit record or linking.
     Returns the answer and the follow-up work: run it after the answer has been sent.
     """
     now = now or timezone.now()
+    user_id = data.user_id
+    if (
+        user_id is not None
+        and caller == "public"
+        and data.consent  # without consent nothing stored is read: nothing to verify
+        and not user_id_verified(site_id=site_id, user_id=user_id, user_hash=data.user_hash)
+    ):
+        user_id = None
     snapshot = snapshot_get(site_id)
     context = enrich_context(
         data.context, user_agent=user_agent, ip=ip, site_timezone=snapshot.timezone, now=now
     )
     stored = None
-    if data.user_id is not None and data.consent:
-        stored = profile_for_decide(site_id=site_id, user_id=data.user_id)
+    if user_id is not None and data.consent:
+        stored = profile_for_decide(site_id=site_id, user_id=user_id)
         if stored is not None and not stored["consent"]:
             stored = None  # the person withdrew consent: decide on this request alone
     doc = engine.visitor_document(
-        visitor_id=data.visitor_id,
-        user_id=data.user_id,
+        visitor_id=data.visitor_id or data.user_id,
+        user_id=user_id,
         consent=data.consent,
         stored=stored,
         inline_profile=data.profile,
@@ -89,11 +113,11 @@ def decide_for_visitor(
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
-    if data.user_id is not None and data.consent:
+    if user_id is not None and data.consent:
         followups = (
             _visit_dispatcher(
                 site_id=site_id,
-                user_id=data.user_id,
+                user_id=user_id,
                 visitor_id=data.visitor_id,
                 context=context,
                 now=now,
@@ -217,10 +241,13 @@ class IngestResult:
         }
 
 
-def events_ingest(*, site_id: int, batch: EventBatch) -> IngestResult:
+def events_ingest(*, site_id: int, batch: EventBatch, caller: Caller) -> IngestResult:
     """Store a validated batch in one bulk insert. Events whose id was already stored are
-    skipped (retries are idempotent). Consent false: nothing is stored."""
+    skipped (retries are idempotent). Consent false: nothing is stored. A public caller's
+    user ids need proof: without it the whole batch is refused (400 naming `user_hash`)."""
     events = batch.events
+    if caller == "public":
+        _events_identity_check(site_id=site_id, events=events)
     if not batch.consent:
         return IngestResult(received=len(events), stored=0, duplicates=0, consent=False)
     with transaction.atomic():
@@ -249,12 +276,59 @@ def events_ingest(*, site_id: int, batch: EventBatch) -> IngestResult:
             for e in events
             if not (e.event_id and e.event_id in known)
         ]
-        # ignore_conflicts covers a concurrent retry racing this one.
-        Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        stored = _events_insert_new(rows)
         touched = sorted({r.profile_id for r in rows if r.profile_id})
         if touched:
             transaction.on_commit(lambda: _dispatch_recent_events(profile_ids=touched))
-    return IngestResult(received=len(events), stored=len(rows), duplicates=len(events) - len(rows))
+    return IngestResult(received=len(events), stored=stored, duplicates=len(events) - stored)
+
+
+def _events_insert_new(rows: list[Event]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: how many rows *this* statement stored.
+    A concurrent retry of the same batch may have stored some since the check above; the
+    count must not claim them (bulk_create(ignore_conflicts) returns no rows, hence the
+    InsertQuery it is built on)."""
+    if not rows:
+        return 0
+    opts = Event._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk and not f.generated]
+    ops = connections[Event.objects.db].ops
+    size = max(min(500, ops.bulk_batch_size(fields, rows)), 1)
+    stored = 0
+    for start in range(0, len(rows), size):
+        stored += len(
+            Event.objects._insert(
+                rows[start : start + size],
+                fields=fields,
+                returning_fields=[opts.pk],
+                on_conflict=OnConflict.IGNORE,
+            )
+        )
+    return stored
+
+
+def _events_identity_check(*, site_id: int, events: list[EventInput]) -> None:
+    verdicts: dict[tuple[str, str | None], bool] = {}
+    problems: list[FieldError] = []
+    for index, event in enumerate(events):
+        if event.user_id is None:
+            continue
+        pair = (event.user_id, event.user_hash)
+        if pair not in verdicts:
+            verdicts[pair] = user_id_verified(
+                site_id=site_id, user_id=event.user_id, user_hash=event.user_hash
+            )
+        if not verdicts[pair]:
+            problems.append(
+                {
+                    "path": f"events[{index}].user_hash",
+                    "message": "A user_id sent with a public key needs its user_hash (hex "
+                    "HMAC-SHA256 of the user id with the site's identity secret), on the event "
+                    "or in visitor.user_hash; or send the events from your server.",
+                }
+            )
+    if problems:
+        raise_errors(problems)
 
 
 def _dispatch_recent_events(*, profile_ids: list[int]) -> None:

@@ -23,6 +23,7 @@ MAX_PROFILE_BODY = 256 * 1024
 MAX_EVENTS_PER_BATCH = 500
 MAX_ID_LENGTH = 255
 MAX_EVENT_ID_LENGTH = 64
+MAX_USER_HASH_LENGTH = 128  # hex HMAC-SHA256 is 64; leave room, refuse junk
 MAX_NAME_LENGTH = 100
 MAX_KEYS_REQUESTED = 200
 MAX_JSON_DEPTH = 5  # nesting of objects/arrays inside profile, context and properties
@@ -206,7 +207,9 @@ DECIDE_KEYS = frozenset(
     {"visitor", "profile", "context", "events", "placements", "screens", "explain"}
 )
 INLINE_EVENT_KEYS = frozenset({"name", "properties", "timestamp"})
-VISITOR_KEYS = frozenset({"id", "user_id", "consent", "visit_count", "first_seen", "last_seen"})
+VISITOR_KEYS = frozenset(
+    {"id", "user_id", "user_hash", "consent", "visit_count", "first_seen", "last_seen"}
+)
 
 
 class VisitorExtra(TypedDict, total=False):
@@ -239,6 +242,7 @@ class DecideInput:
     screens: tuple[str, ...] | None
     explain: bool
     events: tuple[InlineEvent, ...] = ()  # inline recent events, counted with stored ones
+    user_hash: str | None = None  # proof of user_id from the site's server (tenancy.identity)
 
 
 def _event_fields(
@@ -293,7 +297,7 @@ def validate_decide(
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
     _unknown(data, DECIDE_KEYS, "", errors)
     visitor = data.get("visitor")
-    visitor_id = user_id = None
+    visitor_id = user_id = user_hash = None
     consent = True
     extra: VisitorExtra = {}
     if not isinstance(visitor, dict):
@@ -302,6 +306,7 @@ def validate_decide(
         _unknown(visitor, VISITOR_KEYS, "visitor.", errors)
         visitor_id = _id(visitor.get("id"), "visitor.id", errors, required=False)
         user_id = _id(visitor.get("user_id"), "visitor.user_id", errors, required=False)
+        user_hash = _user_hash(visitor.get("user_hash"), "visitor.user_hash", errors)
         if (
             visitor_id is None
             and user_id is None
@@ -345,7 +350,12 @@ def validate_decide(
         screens=screens,
         explain=explain,
         events=events,
+        user_hash=user_hash,
     )
+
+
+def _user_hash(value: Any, path: str, errors: Errors) -> str | None:
+    return _id(value, path, errors, required=False, max_length=MAX_USER_HASH_LENGTH)
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -363,8 +373,10 @@ def _datetime(value: Any) -> datetime | None:
 # --- events -----------------------------------------------------------------------------------
 
 BATCH_KEYS = frozenset({"visitor", "events"})
-BATCH_VISITOR_KEYS = frozenset({"id", "user_id", "consent"})
-EVENT_KEYS = frozenset({"id", "kind", "name", "properties", "timestamp", "visitor_id", "user_id"})
+BATCH_VISITOR_KEYS = frozenset({"id", "user_id", "user_hash", "consent"})
+EVENT_KEYS = frozenset(
+    {"id", "kind", "name", "properties", "timestamp", "visitor_id", "user_id", "user_hash"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +388,7 @@ class EventInput:
     occurred_at: datetime
     visitor_id: str
     user_id: str | None
+    user_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +404,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
     _unknown(data, BATCH_KEYS, "", errors)
     visitor = data.get("visitor")
-    default_visitor = default_user = None
+    default_visitor = default_user = default_hash = None
     consent = True
     if visitor is not None:
         if not isinstance(visitor, dict):
@@ -400,6 +413,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
             _unknown(visitor, BATCH_VISITOR_KEYS, "visitor.", errors)
             default_visitor = _id(visitor.get("id"), "visitor.id", errors, required=False)
             default_user = _id(visitor.get("user_id"), "visitor.user_id", errors, required=False)
+            default_hash = _user_hash(visitor.get("user_hash"), "visitor.user_hash", errors)
             consent = _bool(visitor.get("consent"), "visitor.consent", errors, True)
     events = data.get("events")
     if not isinstance(events, list):
@@ -434,8 +448,10 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
         name, properties, occurred_at = _event_fields(raw, path, errors, now=now)
         visitor_id = _id(raw.get("visitor_id"), f"{path}.visitor_id", errors, required=False)
         user_id = _id(raw.get("user_id"), f"{path}.user_id", errors, required=False)
+        user_hash = _user_hash(raw.get("user_hash"), f"{path}.user_hash", errors)
+        if user_id is None:
+            user_id, user_hash = default_user, default_hash
         visitor_id = visitor_id or default_visitor
-        user_id = user_id or default_user
         if visitor_id is None and user_id is None and len(errors.items) == before:
             errors.add(
                 f"{path}.visitor_id",
@@ -451,6 +467,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
                     occurred_at=occurred_at,
                     visitor_id=visitor_id or user_id or "",
                     user_id=user_id,
+                    user_hash=user_hash,
                 )
             )
     errors.raise_if_any()

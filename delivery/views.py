@@ -44,6 +44,7 @@ from delivery.validation import (
 from tenancy.api.authentication import DeliveryKeyRequired, ServerKeyRequired
 from tenancy.api.errors import error_response
 from tenancy.api.errors import exception_handler as api_exception_handler
+from tenancy.models import ApiKeyKind
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,11 @@ def read_json(request: Request, limit: int) -> Any:
 
 def client_ip(request: Request) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+def caller_of(request: Request) -> services.Caller:
+    """A server key speaks for the site's server; a public key's user ids need proof."""
+    return "server" if request.auth.kind == ApiKeyKind.SERVER else "public"
 
 
 class FollowUpResponse(HttpResponse):
@@ -253,7 +259,9 @@ class DecideView(DeliveryAPIView):
             "Public delivery key (browsers, apps) or server key. Omit both `placements` and "
             "`screens` to get all of them; send one of them to get only those. Inline `profile` "
             "traits override stored ones; `visitor.user_id` loads the stored profile (one query) "
-            "and is the rollout unit; anonymous decides run no SQL. `visitor.consent: false` "
+            "and is the rollout unit (a public key needs `visitor.user_hash` for that, see "
+            "docs/integration.md; without it the visitor is anonymous); anonymous decides run "
+            "no SQL. `visitor.consent: false` "
             "stores nothing and ignores stored data. With `explain`, the response lists the "
             "segments matched and a per-slot trace."
         ),
@@ -288,6 +296,7 @@ class DecideView(DeliveryAPIView):
         decision = services.decide_for_visitor(
             site_id=request.auth.site_id,
             data=data,
+            caller=caller_of(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             ip=client_ip(request),
         )
@@ -350,7 +359,9 @@ class EventsView(DeliveryAPIView):
     )
     def post(self, request: Request) -> Response:
         batch = validate_events(read_json(request, MAX_EVENTS_BODY), now=timezone.now())
-        result = services.events_ingest(site_id=request.auth.site_id, batch=batch)
+        result = services.events_ingest(
+            site_id=request.auth.site_id, batch=batch, caller=caller_of(request)
+        )
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,8 +1,10 @@
 """Settings, read from the environment (django-environ). The README lists every variable."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "guardian",
     "django_celery_beat",
+    "axes",
+    "csp",
     "tenancy",
     "segments",
     "content",
@@ -67,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
 ]
 
 ROOT_URLCONF = "personalize.urls"
@@ -109,6 +115,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -149,6 +156,31 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Only the app's own scripts run (inline ones need the request's nonce); inline styles are
+# allowed for the admin's and Swagger UI's style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- admin login throttling (django-axes): lock a username + client IP after failures ---
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in every manage.py command
+AXES_CLIENT_IP_CALLABLE = "personalize.client_ip.client_ip"
+# Proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1); 0 = REMOTE_ADDR.
+PERSONALIZE_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- CORS: per-site origins are checked by delivery.cors (see docs/api.md) ---
 CORS_URLS_REGEX = r"^/api/v1/(decide|events)/?$"
@@ -160,14 +192,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["tenancy.api.filtering.SiteScopedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tenancy.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env.str("API_KEY_THROTTLE_RATE", default="6000/min"),
+        "management": env.str("MANAGEMENT_API_THROTTLE_RATE", default="600/min"),
     },
+    # The management API, per user (per client IP before login); delivery views and
+    # whoami declare their own per-key throttle.
+    "DEFAULT_THROTTLE_CLASSES": ["tenancy.api.throttling.ManagementRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -225,6 +261,8 @@ EMBEDDED_SCHEDULER = env.bool("EMBEDDED_SCHEDULER", default=DEBUG and not CELERY
 # --- Personalize ---
 PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")
 PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
+# How long a rotated API key keeps working beside its successor (tenancy.services).
+PERSONALIZE_KEY_ROTATION_WINDOW_HOURS = env.float("API_KEY_ROTATION_WINDOW_HOURS", default=24.0)
 # The site the `{% personalize %}` template tag decides for when none is named.
 PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
 # The /demo/ page: on in debug mode, or when asked for.

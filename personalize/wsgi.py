@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from personalize.chunked import ChunkedBodyMiddleware
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "personalize.settings")
-application = get_wsgi_application()
+application = ChunkedBodyMiddleware(get_wsgi_application())

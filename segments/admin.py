@@ -28,28 +28,11 @@ from segments.services.static import (
 )
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from tenancy.roles import Perm
-from tenancy.selectors import sites_for_user
 
 
 def _copy_saved(saved: Model, obj: Model) -> None:
     """Put the row a service saved onto the admin's object (the admin reads its pk and str)."""
     obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields})
-
-
-class UserSiteFilter(admin.SimpleListFilter):
-    """Filter by site, offering only the sites the user may read (no other tenants' names)."""
-
-    title = "site"
-    parameter_name = "site"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple]:
-        return [(str(site.pk), site.name) for site in sites_for_user(request.user, Perm.VIEW)]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(site_id=int(value))
-        return queryset
 
 
 class SegmentsAdminMixin:
@@ -61,7 +44,7 @@ class SegmentsAdminMixin:
 class FieldAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     form = FieldAdminForm
     list_display = ["path", "type", "label", "builtin", "site"]
-    list_filter = [UserSiteFilter, "type", "builtin"]
+    list_filter = ["site", "type", "builtin"]
     search_fields = ["path", "label"]
     ordering = ["site", "path"]
 
@@ -164,7 +147,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     form = SegmentAdminForm
     change_form_template = "admin/segments/segment/change_form.html"
     list_display = ["name", "key", "site", "kind", "status", "updated_at"]
-    list_filter = [UserSiteFilter, "status", "kind"]
+    list_filter = ["site", "status", "kind"]
     search_fields = ["name", "key", "description"]
     inlines = [SegmentRevisionInline]
     actions = ["export_csv", "snapshot_segments", "archive_segments"]
@@ -348,7 +331,7 @@ class ReadOnlyAdminMixin(SegmentsAdminMixin, SiteScopedAdminMixin):
 @admin.register(Profile)
 class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
-    list_filter = [UserSiteFilter, "consent"]
+    list_filter = ["site", "consent"]
     search_fields = ["^user_id"]
     show_full_result_count = False
     fields = [
@@ -371,7 +354,7 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "visitor_id", "profile", "site", "occurred_at"]
-    list_filter = [UserSiteFilter, "kind"]
+    list_filter = ["site", "kind"]
     search_fields = ["=visitor_id", "name"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False

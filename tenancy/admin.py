@@ -5,7 +5,18 @@ from django.http import HttpRequest
 from tenancy.admin_scoping import ScopedModelAdmin
 from tenancy.models import ApiKey, Site, SiteRole
 from tenancy.roles import Perm
-from tenancy.services import api_key_create, api_key_revoke, role_grant, role_revoke, role_sync
+from tenancy.selectors import user_has_site_perm
+from tenancy.services import (
+    KeyNotRotatable,
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+    role_grant,
+    role_revoke,
+    role_sync,
+    site_identity_secret_rotate,
+    site_settings_changed,
+)
 
 admin.site.site_header = "Personalize"
 admin.site.site_title = "Personalize"
@@ -19,6 +30,28 @@ class SiteAdmin(ScopedModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["config_version", "created_at"]
+    actions = ["rotate_identity_secrets"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Site | None = None) -> list[str]:
+        # The identity secret signs visitors' user ids: only the site's admins see it.
+        if obj is not None and user_has_site_perm(request.user, Perm.MANAGE_SITE, obj):
+            return [*self.readonly_fields, "identity_secret"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Site, form: object, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        site_settings_changed(site=obj)
+
+    @admin.action(description="Rotate the identity secret of selected sites")
+    def rotate_identity_secrets(self, request: HttpRequest, queryset: QuerySet[Site]) -> None:
+        for site in queryset:
+            if user_has_site_perm(request.user, Perm.MANAGE_SITE, site):
+                site_identity_secret_rotate(site=site)
+                messages.warning(
+                    request,
+                    f"{site}: new identity secret; user hashes made with the old one no longer "
+                    "verify. It is shown on the site's page.",
+                )
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return request.user.is_superuser
@@ -29,11 +62,30 @@ class SiteAdmin(ScopedModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedModelAdmin):
-    list_display = ["name", "site", "kind", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "site",
+        "kind",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["kind", "site"]
-    fields = ["site", "kind", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke_keys"]
+    fields = [
+        "site",
+        "kind",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "rotated_to",
+        "revoked_at",
+    ]
+    readonly_fields = fields[3:]  # all but site, kind and name
+    actions = ["rotate_keys", "revoke_keys"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is not None:
@@ -59,6 +111,23 @@ class ApiKeyAdmin(ScopedModelAdmin):
         for key in queryset:
             api_key_revoke(key=key)
         super().delete_queryset(request, queryset)
+
+    @admin.action(description="Rotate selected keys (old ones keep working for the window)")
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            if not self.has_change_permission(request, key):
+                continue
+            try:
+                raw = api_key_rotate(key=key, created_by=request.user)[1]
+            except KeyNotRotatable as exc:
+                messages.error(request, f"{key}: {exc}")
+                continue
+            key.refresh_from_db()
+            messages.warning(
+                request,
+                f"{key} works until {key.expires_at:%Y-%m-%d %H:%M} UTC. Its successor "
+                f"(copy it now; it will not be shown again): {raw}",
+            )
 
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -28,6 +28,10 @@ def validate_origins(value: object) -> None:
             )
 
 
+def identity_secret_generate() -> str:
+    return secrets.token_hex(32)
+
+
 class Site(models.Model):
     """A tenant. Every other object belongs to exactly one site."""
 
@@ -40,6 +44,16 @@ class Site(models.Model):
         blank=True,
         validators=[validate_origins],
         help_text='Browser origins allowed to call the delivery API, e.g. ["https://www.example.com"].',
+    )
+    # Signs visitors' user ids (user_hash = HMAC-SHA256(secret, user_id)): kept as is because
+    # the server must recompute the HMAC; shown only to site admins (tenancy.identity).
+    identity_secret = models.CharField(
+        max_length=64, default=identity_secret_generate, editable=False
+    )
+    require_identity_verification = models.BooleanField(
+        default=True,
+        help_text="A public (delivery) key's user_id loads a stored profile only with a valid "
+        "user_hash. Turn off only if every user id is unguessable and secret.",
     )
     # Bumped by every publish; delivery workers rebuild their snapshot when it changes.
     config_version = models.PositiveBigIntegerField(default=1, editable=False)
@@ -91,6 +105,11 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by a rotation: the key keeps working until then (its successor already works).
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rotated_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, editable=False, related_name="+"
+    )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -102,7 +121,9 @@ class ApiKey(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
 
     @staticmethod
     def generate(kind: str) -> str:

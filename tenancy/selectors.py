@@ -56,6 +56,10 @@ class ResolvedKey:
     site_slug: str
     kind: str
     revoked: bool
+    expires_at: float | None = None  # POSIX time a rotated key stops working
+
+    def retired(self, now: float) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def api_key_digest(raw_key: str) -> str:
@@ -77,7 +81,7 @@ def api_key_resolve(raw_key: str) -> ResolvedKey | None:
         return ResolvedKey(**cached)
     row = (
         ApiKey.objects.filter(digest=digest)
-        .values("pk", "site_id", "site__slug", "kind", "revoked_at")
+        .values("pk", "site_id", "site__slug", "kind", "revoked_at", "expires_at")
         .first()
     )
     if row is None:
@@ -89,6 +93,7 @@ def api_key_resolve(raw_key: str) -> ResolvedKey | None:
         site_slug=row["site__slug"],
         kind=row["kind"],
         revoked=row["revoked_at"] is not None,
+        expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
     )
     cache.set(api_key_cache_key(digest), resolved.__dict__, API_KEY_CACHE_SECONDS)
     return resolved

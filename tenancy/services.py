@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
@@ -11,7 +12,15 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from tenancy.models import ApiKey, ApiKeyKind, SchedulerHeartbeat, Site, SiteRole
+from tenancy.identity import identity_forget
+from tenancy.models import (
+    ApiKey,
+    ApiKeyKind,
+    SchedulerHeartbeat,
+    Site,
+    SiteRole,
+    identity_secret_generate,
+)
 from tenancy.roles import ROLE_PERMISSIONS, Role
 from tenancy.selectors import api_key_cache_key, api_key_digest
 
@@ -48,6 +57,22 @@ def _site_created_hooks(site: Site) -> None:
     site_created.send(sender=Site, site=site)
 
 
+def site_identity_secret_rotate(*, site: Site) -> str:
+    """A new identity secret for the site; user hashes made with the old one stop verifying
+    at once (those visitors are anonymous until their pages are rendered again)."""
+    site.identity_secret = identity_secret_generate()
+    site.save(update_fields=["identity_secret"])
+    site_settings_changed(site=site)
+    return site.identity_secret
+
+
+def site_settings_changed(*, site: Site) -> None:
+    """After an edit of a site's settings: delivery re-reads the identity setting (now, and
+    again at commit in case a request re-cached the old row meanwhile)."""
+    identity_forget(site_id=site.pk)
+    transaction.on_commit(lambda: identity_forget(site_id=site.pk))
+
+
 def site_config_bump(*, site_id: int) -> int:
     """Mark the site's published configuration as changed; delivery reloads on a new version."""
     Site.objects.filter(pk=site_id).update(config_version=F("config_version") + 1)
@@ -72,6 +97,40 @@ def api_key_create(
         created_by=created_by if created_by and created_by.is_authenticated else None,
     )
     return key, raw
+
+
+class KeyNotRotatable(ValueError):
+    pass
+
+
+def api_key_rotate(
+    *,
+    key: ApiKey,
+    window: timedelta | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> tuple[ApiKey, str]:
+    """Rotation without downtime: a successor of the same site and kind works at once; the
+    old key keeps working until the end of `window` (API_KEY_ROTATION_WINDOW_HOURS by
+    default), then is refused as revoked. Returns the successor and its raw key (shown once).
+    """
+    if window is None:
+        window = timedelta(hours=settings.PERSONALIZE_KEY_ROTATION_WINDOW_HOURS)
+    if window < timedelta(0):
+        raise KeyNotRotatable("The rotation window cannot be negative.")
+    now = timezone.now()
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if not key.is_active:
+            raise KeyNotRotatable("Only an active key can be rotated.")
+        successor, raw = api_key_create(
+            site=key.site, kind=key.kind, name=key.name, created_by=created_by
+        )
+        ends = now + window
+        key.expires_at = min(key.expires_at, ends) if key.expires_at else ends
+        key.rotated_to = successor
+        key.save(update_fields=["expires_at", "rotated_to"])
+    cache.delete(api_key_cache_key(key.digest))  # every process sees the end date now
+    return successor, raw
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:

@@ -17,5 +17,6 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 CELERY_TASK_ALWAYS_EAGER = True
 EMBEDDED_SCHEDULER = False  # a test starts its own scheduler when it needs one
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = "100000/min"  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["management"] = "100000/min"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

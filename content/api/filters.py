@@ -12,9 +12,10 @@ from content.models import (
     Screen,
     ScreenVariant,
 )
+from tenancy.api.filtering import SiteScopedFilterSet
 
 
-class _SlotFilter(filters.FilterSet):
+class _SlotFilter(SiteScopedFilterSet):
     is_live = filters.BooleanFilter(field_name="live_revision", lookup_expr="isnull", exclude=True)
     q = filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
@@ -31,7 +32,7 @@ class ScreenFilter(_SlotFilter):
         fields = ["site", "key", "is_live", "q"]
 
 
-class _VariantFilter(filters.FilterSet):
+class _VariantFilter(SiteScopedFilterSet):
     is_default = filters.BooleanFilter(field_name="segment", lookup_expr="isnull")
     segment_key = filters.CharFilter(field_name="segment__key")
 
@@ -52,14 +53,16 @@ class ScreenVariantFilter(_VariantFilter):
         fields = ["screen", "site", "segment", "segment_key", "is_default", "key"]
 
 
-class PublishScheduleFilter(filters.FilterSet):
+class PublishScheduleFilter(SiteScopedFilterSet):
     class Meta:
         model = PublishSchedule
         fields = ["site", "status", "action", "placement", "screen"]
 
 
-class AuditEntryFilter(filters.FilterSet):
+class AuditEntryFilter(SiteScopedFilterSet):
     since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    # A user id, not a choice among all users: no oracle, and former members still match.
+    actor = filters.NumberFilter(field_name="actor_id")
 
     class Meta:
         model = AuditEntry

@@ -4,7 +4,8 @@ engine as the API, no HTTP hop), once per request and site for every tag on the 
 render a placement's content. The visitor is the request's `pz_vid` cookie
 (PERSONALIZE_VISITOR_COOKIE), the same id the JS client stores;
 `request.personalize_user_id` (set it in your middleware) makes them a known visitor; the
-`pz_consent=0` cookie turns consent off.
+`pz_consent=0` cookie turns consent off. `{% personalize_user_hash user_id %}` signs a user
+id for the JS client (`userHash`), with the site's identity secret, on the server.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from delivery import services
 from delivery.engine import DecideAnswer, SlotDecision
 from delivery.validation import DecideInput
+from tenancy.identity import site_identity_get, user_hash_compute
 from tenancy.models import Site
 
 register = template.Library()
@@ -80,6 +82,7 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
     decision = services.decide_for_visitor(
         site_id=site_id,
         data=data,
+        caller="server",  # in-process: the user id comes from the site's own request
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         ip=meta.get("REMOTE_ADDR", ""),
     )
@@ -132,3 +135,15 @@ def personalize_decision(
     site_slug = site or getattr(settings, "PERSONALIZE_SITE", "")
     body = decision_for_request(context.get("request"), site_slug) if site_slug else None
     return (body or {}).get("placements", {}).get(placement)
+
+
+@register.simple_tag
+def personalize_user_hash(user_id: Any, site: str | None = None) -> str:
+    """The `user_hash` proving `user_id` to the delivery API (PERSONALIZE_SITE's secret, or
+    `site`'s), for the JS client: `Personalize.init({userId: …, userHash: "{% personalize_user_hash
+    user.pk %}"})`. Empty when there is no user id or no such site."""
+    site_id = _site_id(site or getattr(settings, "PERSONALIZE_SITE", "")) if user_id else None
+    identity = site_identity_get(site_id=site_id) if site_id else None
+    if identity is None:
+        return ""
+    return user_hash_compute(secret=identity.secret, user_id=str(user_id))

@@ -1,9 +1,10 @@
 from django_filters import rest_framework as filters
 
 from segments.models import Field, FieldType, Segment, SegmentKind, SegmentStatus
+from tenancy.api.filtering import SiteScopedFilterSet
 
 
-class FieldFilter(filters.FilterSet):
+class FieldFilter(SiteScopedFilterSet):
     type = filters.MultipleChoiceFilter(choices=FieldType.choices)
     path_prefix = filters.CharFilter(field_name="path", lookup_expr="startswith")
     search = filters.CharFilter(method="filter_search", help_text="Path or label contains.")
@@ -18,7 +19,7 @@ class FieldFilter(filters.FilterSet):
         return queryset.filter(Q(path__icontains=value) | Q(label__icontains=value))
 
 
-class SegmentFilter(filters.FilterSet):
+class SegmentFilter(SiteScopedFilterSet):
     status = filters.MultipleChoiceFilter(choices=SegmentStatus.choices)
     kind = filters.ChoiceFilter(choices=SegmentKind.choices)
     search = filters.CharFilter(

@@ -82,6 +82,8 @@
     this.key = options.key;
     this.endpoint = (options.endpoint || "/api/v1").replace(/\/+$/, "");
     this.userId = options.userId || null;
+    // Proof of userId from your server: {% personalize_user_hash user.pk %} or your own HMAC.
+    this.userHash = options.userHash || null;
     this.context = options.context || {};
     this.profile = options.profile || {};
     this.trackImpressions = options.trackImpressions !== false;
@@ -117,6 +119,7 @@
   Client.prototype._visitor = function (extra) {
     var v = {id: this.visitorId(), consent: this.consent};
     if (this.userId) v.user_id = this.userId;
+    if (this.userId && this.userHash) v.user_hash = this.userHash;
     return assign(v, extra);
   };
 

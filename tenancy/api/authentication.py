@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -36,6 +37,15 @@ def key_from_header(header: str) -> str:
     return raw
 
 
+def key_check_not_retired(resolved: ResolvedKey) -> None:
+    """A rotated key works until the end of its rotation window, then is revoked."""
+    if resolved.retired(timezone.now().timestamp()):
+        raise ApiKeyFailed(
+            "api_key_revoked",
+            "The API key was rotated and its rotation window has ended; use its successor.",
+        )
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """Sets `request.auth` to a ResolvedKey. A bad key is a 401 that says what is wrong."""
 
@@ -48,6 +58,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise ApiKeyFailed("api_key_invalid", "The API key is not valid.")
         if resolved.revoked:
             raise ApiKeyFailed("api_key_revoked", "The API key has been revoked.")
+        key_check_not_retired(resolved)
         api_key_touch(key_id=resolved.key_id)
         return AnonymousUser(), resolved
 

@@ -1,5 +1,5 @@
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 from tenancy.selectors import ResolvedKey
 
@@ -13,3 +13,11 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ResolvedKey):
             return f"throttle:key:{request.auth.key_id}"
         return None
+
+
+class ManagementRateThrottle(UserRateThrottle):
+    """Per-user rate of the management API (`MANAGEMENT_API_THROTTLE_RATE`): a stolen session
+    or a runaway script cannot flood the database. A 429 in the error envelope says when to
+    retry."""
+
+    scope = "management"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ from content.services.publishing import slot_publish
 from delivery import snapshot as snapshot_module
 from segments.models import SegmentKind, SegmentStatus, StaticMember
 from segments.services.segments import segment_create
+from tenancy.identity import user_hash_compute
 
 DESIGN_DEFAULT = {"root": {"type": "Stack", "children": [{"type": "Hero"}]}}
 DESIGN_RAIN = {
@@ -147,17 +149,37 @@ def put(client, path: str, body: Any, key: str | None = None, **extra: Any):
     return client.generic("PUT", path, data, content_type="application/json", **headers)
 
 
+def signed(site, body: Any) -> Any:
+    """`body` with a valid user_hash beside every user_id that has none (what a site's server
+    renders for its signed-in visitors). Identity verification itself is tested unsigned."""
+    if not isinstance(body, dict):
+        return body
+    body = copy.deepcopy(body)
+    holders = [body.get("visitor")]
+    if isinstance(body.get("events"), list):
+        holders += body["events"]
+    for holder in holders:
+        if isinstance(holder, dict) and isinstance(holder.get("user_id"), str):
+            holder.setdefault(
+                "user_hash",
+                user_hash_compute(secret=site.identity_secret, user_id=holder["user_id"]),
+            )
+    return body
+
+
 @pytest.fixture
-def decide(api_client, delivery_key, config):
-    def call(body: dict[str, Any], key: str | None = None, **extra: Any):
+def decide(api_client, delivery_key, config, site):
+    def call(body: dict[str, Any], key: str | None = None, sign: bool = True, **extra: Any):
+        body = signed(site, body) if sign else body
         return post(api_client, "/api/v1/decide", body, key or delivery_key, **extra)
 
     return call
 
 
 @pytest.fixture
-def send_events(api_client, delivery_key):
-    def call(body: Any, key: str | None = None, **extra: Any):
+def send_events(api_client, delivery_key, site):
+    def call(body: Any, key: str | None = None, sign: bool = True, **extra: Any):
+        body = signed(site, body) if sign else body
         return post(api_client, "/api/v1/events", body, key or delivery_key, **extra)
 
     return call

@@ -246,7 +246,8 @@ def test_known_visitor_costs_one_query_and_defers_the_visit(
 ):
     Profile.objects.create(site=site, user_id="u-1", traits={"age": 44})
     body = {"visitor": {"id": "anon-1", "user_id": "u-1"}, "context": {"city": "Detroit"}}
-    _warm(decide, {"visitor": {"id": "warm"}})
+    # warm: the snapshot, and the site's identity setting (cached like the key)
+    _warm(decide, {"visitor": {"id": "warm", "user_id": "u-warm"}})
     with mock.patch.object(tasks.visit_record_task, "delay") as delay, django_assert_num_queries(1):
         r = decide(body)
     assert r.status_code == 200

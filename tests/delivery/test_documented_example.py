@@ -42,7 +42,7 @@ def decide_at_the_documented_time(site, body: dict) -> dict:
     # The example's events are dated; run it at the visitor's documented local time.
     now = datetime.fromisoformat(body["context"]["local_time"])
     data = validate_decide(body, now=now)
-    return services.decide_for_visitor(site_id=site.pk, data=data, now=now).body
+    return services.decide_for_visitor(site_id=site.pk, data=data, caller="public", now=now).body
 
 
 def answer(body: dict) -> list[tuple[str, str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
-from tests.delivery.conftest import post, put
+from tests.delivery.conftest import post, put, signed
 
 
 def auth(key):
@@ -73,7 +73,7 @@ def test_export_returns_everything_held(api_client, server_key, delivery_key, si
     post(
         api_client,
         "/api/v1/decide",
-        {"visitor": {"id": "anon-1", "user_id": "u-1"}, "context": {"city": "Oslo"}},
+        signed(site, {"visitor": {"id": "anon-1", "user_id": "u-1"}, "context": {"city": "Oslo"}}),
         delivery_key,
     )
     r = api_client.get("/api/v1/profiles/u-1", **auth(server_key))
@@ -110,7 +110,8 @@ def test_erase_leaves_nothing(api_client, server_key, delivery_key, site, other_
             "events": [
                 {"id": "e1", "name": "a"},
                 {"id": "e2", "name": "b", "visitor_id": "anon-2"},
-                {"id": "e3", "name": "c", "user_id": "u-1"},
+                signed(site, {"visitor": {"user_id": "u-1"}})["visitor"]
+                | {"id": "e3", "name": "c"},
                 {"id": "keep", "name": "d", "visitor_id": "someone-else"},
             ],
         },
@@ -145,7 +146,7 @@ def test_consent_withdrawal_clears_tracking_and_stops_it(
     post(
         api_client,
         "/api/v1/decide",
-        {"visitor": {"id": "a", "user_id": "u-1"}, "context": {"city": "Oslo"}},
+        signed(site, {"visitor": {"id": "a", "user_id": "u-1"}, "context": {"city": "Oslo"}}),
         delivery_key,
     )
     assert Profile.objects.get(user_id="u-1").last_context
@@ -156,7 +157,7 @@ def test_consent_withdrawal_clears_tracking_and_stops_it(
     post(
         api_client,
         "/api/v1/decide",
-        {"visitor": {"id": "a", "user_id": "u-1"}, "context": {"city": "Rome"}},
+        signed(site, {"visitor": {"id": "a", "user_id": "u-1"}, "context": {"city": "Rome"}}),
         delivery_key,
     )
     profile.refresh_from_db()

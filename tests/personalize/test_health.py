@@ -74,3 +74,19 @@ def test_readiness_names_the_broker_when_it_is_unreachable(tmp_path):
     )
     assert status == 503
     assert body["failing"] == ["broker"]
+
+
+def test_readiness_names_no_host_database_or_user():
+    status, body = _readyz_in_subprocess(
+        {
+            "DATABASE_URL": "postgres://secretuser@127.0.0.1:1/secretdbname",
+            "CONN_MAX_AGE": "0",
+            "CELERY_BROKER_URL": "redis://:brokerpw@127.0.0.1:1/0",
+        }
+    )
+    assert status == 503
+    assert body["failing"] == ["database", "broker"]
+    text = json.dumps(body)
+    for secret in ("127.0.0.1", "secretuser", "secretdbname", "brokerpw", "port"):
+        assert secret not in text
+    assert body["checks"]["database"] == "down: OperationalError"
