@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from content.forms import (
     DesignSchemaForm,
+    PathErrorsModelForm,
     PreviewSegmentForm,
     PreviewVisitorForm,
     ScheduleForm,
@@ -68,6 +69,7 @@ def _segment_label(segment: Segment) -> str:
 class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
     read_perm = Perm.VIEW
     write_perm = Perm.EDIT_CONTENT
+    form = PathErrorsModelForm
     formset = VariantFormSet
     extra = 0
     ordering = ["priority", "key"]
@@ -107,6 +109,7 @@ class ScreenVariantInline(VariantInline):
 
 
 class SlotAdmin(ScopedModelAdmin):
+    form = PathErrorsModelForm
     read_perm = Perm.VIEW
     write_perm = Perm.EDIT_CONTENT
     change_form_template = "admin/content/slot_change_form.html"

@@ -5,11 +5,12 @@ segment previews, scheduling and the design schema.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
@@ -18,6 +19,32 @@ from content.models.schedules import ScheduleAction
 from content.preview import SOURCES
 from segments.models import Profile, Segment
 from tenancy.models import Site
+
+
+_TOP_LEVEL = re.compile(r"[.\[]")
+
+
+class PathErrorsModelForm(forms.ModelForm):
+    """Shows the models' path-keyed errors (`body.src`, `design.root.children[0]`) at the form
+    field the path starts with, each message prefixed with its path. Django only knows field
+    names and would answer a 500 (`has no field named 'body.src'`)."""
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            regrouped: dict[str, list[ValidationError]] = {}
+            for path, field_errors in errors.error_dict.items():
+                field = _TOP_LEVEL.split(path, maxsplit=1)[0]
+                if path in self.fields or path == NON_FIELD_ERRORS:
+                    regrouped.setdefault(path, []).extend(field_errors)
+                    continue
+                target = field if field in self.fields else NON_FIELD_ERRORS
+                regrouped.setdefault(target, []).extend(
+                    ValidationError(f"{path}: {message}")
+                    for error in field_errors
+                    for message in error.messages
+                )
+            errors = ValidationError(regrouped)
+        super()._update_errors(errors)
 
 
 class VariantFormSet(BaseInlineFormSet):
@@ -129,7 +156,7 @@ class ScheduleForm(forms.Form):
     note = forms.CharField(max_length=500, required=False)
 
 
-class DesignSchemaForm(forms.ModelForm):
+class DesignSchemaForm(PathErrorsModelForm):
     """Checks a new design schema against every current design before the admin saves it,
     so a refusal is a form error at the schema field (not a success page that saved nothing)."""
 
