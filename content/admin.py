@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -55,10 +55,13 @@ from content.services.publishing import (
     slot_unpublish,
 )
 from segments.documents import merge_documents, profile_document
-from segments.models import Segment, SegmentStatus
+from segments.models import Profile, Segment, SegmentStatus
+from segments.selectors.profile_search import profiles_search
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
 from tenancy.roles import Perm
 from tenancy.selectors import sites_for_user, user_has_site_perm
+
+PROFILE_PAGE_SIZE = 20
 
 
 def _segment_label(segment: Segment) -> str:
@@ -194,6 +197,11 @@ class SlotAdmin(ScopedModelAdmin):
         if self.serves_previews:
             visitor, segment = self.preview_visitor_view, self.preview_segment_view
             urls += [
+                path(
+                    "preview/profiles/",
+                    wrap(self.preview_profiles_view),
+                    name="content_preview_profiles",
+                ),
                 path("preview/visitor/", wrap(visitor), name="content_preview_visitor"),
                 path("preview/segment/", wrap(segment), name="content_preview_segment"),
             ]
@@ -311,9 +319,33 @@ class SlotAdmin(ScopedModelAdmin):
             obj,
             f"Schedule {obj}",
             form=form,
+            media=self.media + form.media,
             schedules=slot_schedules(slot=obj)[:20],
         )
         return TemplateResponse(request, "admin/content/schedule.html", context)
+
+    def preview_profiles_view(self, request: HttpRequest) -> JsonResponse:
+        """The profile picker's search (select2's format), within one site the user may read."""
+        site = request.GET.get("site", "")
+        allowed = site.isdigit() and user_has_site_perm(request.user, Perm.VIEW, int(site))
+        profiles = Profile.objects.none()
+        if allowed:
+            profiles = profiles_search(
+                queryset=Profile.objects.filter(site_id=int(site)).order_by("user_id"),
+                term=request.GET.get("term", ""),
+            )
+        number = request.GET.get("page", "1")
+        start = (int(number) - 1 if number.isdigit() and int(number) > 0 else 0) * PROFILE_PAGE_SIZE
+        # One row past the page says whether there is more (no COUNT over every profile).
+        rows = list(profiles.values_list("pk", "user_id")[start : start + PROFILE_PAGE_SIZE + 1])
+        return JsonResponse(
+            {
+                "results": [
+                    {"id": str(pk), "text": user_id} for pk, user_id in rows[:PROFILE_PAGE_SIZE]
+                ],
+                "pagination": {"more": len(rows) > PROFILE_PAGE_SIZE},
+            }
+        )
 
     def preview_visitor_view(self, request: HttpRequest) -> HttpResponse:
         sites = sites_for_user(request.user, Perm.VIEW)
@@ -332,7 +364,13 @@ class SlotAdmin(ScopedModelAdmin):
                 site=data["site"], document=document, source=data["source"], now=data["now"]
             )
         context = self._context(
-            request, None, "Preview as visitor", form=form, result=result, mode="visitor"
+            request,
+            None,
+            "Preview as visitor",
+            form=form,
+            media=self.media + form.media,
+            result=result,
+            mode="visitor",
         )
         return TemplateResponse(request, "admin/content/preview.html", context)
 
@@ -348,7 +386,13 @@ class SlotAdmin(ScopedModelAdmin):
                 site=data["site"], segment=data["segment"], source=data["source"], now=data["now"]
             )
         context = self._context(
-            request, None, "Preview as segment", form=form, result=result, mode="segment"
+            request,
+            None,
+            "Preview as segment",
+            form=form,
+            media=self.media + form.media,
+            result=result,
+            mode="segment",
         )
         return TemplateResponse(request, "admin/content/preview.html", context)
 

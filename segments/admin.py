@@ -13,6 +13,7 @@ from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
 from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
 from segments.selectors.members import segment_count, segment_export_csv
+from segments.selectors.profile_search import profiles_search
 from segments.services.fields import field_create, field_delete, field_update, field_validate
 from segments.services.segments import (
     segment_archive,
@@ -350,6 +351,9 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
     list_filter = [UserSiteFilter, "consent"]
     search_fields = ["^user_id"]
+    search_help_text = (
+        "The start of a user id, a word of the traits, or trait:value (city:Detroit)."
+    )
     show_full_result_count = False
     fields = [
         "site",
@@ -362,6 +366,11 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "consent",
     ]
     readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Profile], search_term: str
+    ) -> tuple[QuerySet[Profile], bool]:
+        return profiles_search(queryset=queryset, term=search_term), False
 
     def has_delete_permission(self, request: HttpRequest, obj: Profile | None = None) -> bool:
         # Erasure: those who manage segments may delete a person.
