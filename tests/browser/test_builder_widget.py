@@ -307,3 +307,50 @@ def test_invalid_stored_json_falls_back_to_the_textarea(harness: Any, page: Any)
     expect(page.locator("textarea[name=criteria]")).to_be_visible()
     expect(page.locator("textarea[name=criteria]")).to_have_value('{"all": [')
     assert page.locator(".pz-app").count() == 0
+
+
+def test_visitor_verdict_is_cleared_when_the_visitor_or_the_criteria_change(
+    harness: Any, page: Any
+) -> None:
+    """Bug 5: an old verdict must not stay on screen for a visitor or criteria it was not for."""
+    api = harness(
+        {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
+    )
+    api.preview = lambda body: (
+        200,
+        {
+            "matches": True,
+            "explanation": {
+                "path": "$",
+                "passed": True,
+                "summary": "all of 1",
+                "children": [{"path": "$.all[0]", "passed": True, "summary": "age 25 > 3"}],
+            },
+        },
+    )
+    match = page.get_by_test_id("pz-match")
+    verdict = page.locator('[data-rule-key="0"] .pz-verdict')
+    stale = page.get_by_test_id("pz-stale")
+    page.get_by_text("Test a visitor").click()
+    page.get_by_role("button", name="Test visitor").click()
+    expect(match).to_contain_text("Match")
+    expect(verdict).to_contain_text("passes")
+    expect(stale).to_have_count(0)
+
+    document = page.locator(".pz-tester textarea")
+    original = document.input_value()
+    document.fill("{ not json")  # the document becomes invalid: the verdict was for another one
+    expect(match).to_have_count(0)
+    expect(verdict).to_have_count(0)
+    expect(page.locator(".pz-explain")).to_have_count(0)
+    expect(stale).to_be_visible()
+
+    document.fill(original)
+    page.get_by_role("button", name="Test visitor").click()
+    expect(match).to_contain_text("Match")
+    expect(stale).to_have_count(0)
+
+    page.get_by_label("Value for Age").fill("30")  # the criteria change
+    expect(match).to_have_count(0)
+    expect(verdict).to_have_count(0)
+    expect(stale).to_be_visible()
