@@ -21,7 +21,7 @@ from tenancy.services import (
 
 admin.site.site_header = "Personalize"
 admin.site.site_title = "Personalize"
-admin.site.index_title = "Segments, content and experiments"
+admin.site.index_title = "Segments and content"
 
 
 class OriginListField(forms.CharField):

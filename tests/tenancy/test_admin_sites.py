@@ -65,3 +65,10 @@ def test_changing_a_site_shows_its_origins_one_per_line(superuser_client):
     assert res.status_code == 302
     site.refresh_from_db()
     assert site.allowed_origins == ["https://b.test"]
+
+
+def test_admin_index_promises_only_what_exists(superuser_client):
+    """Bug 8: experiments are not built yet; the admin's titles must not announce them."""
+    page = superuser_client.get("/admin/").content.decode()
+    assert "experiment" not in page.lower()
+    assert "Personalize" in page and "Segments and content" in page
