@@ -4,6 +4,7 @@ and a rejected promise the caller can catch; a `timeout` aborts a slow decide.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -41,10 +42,8 @@ def client_page(page: Any) -> Any:
     page.route(f"{ORIGIN}/**", serve)
     yield page
     for route in held:  # answer what a test left hanging, so the context closes cleanly
-        try:
+        with contextlib.suppress(Exception):  # the page may be gone already
             route.fulfill(status=200, content_type="application/json", body="{}")
-        except Exception:
-            pass
 
 
 def test_failed_decide_keeps_default_content_and_reports_once(
