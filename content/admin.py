@@ -8,6 +8,7 @@ design schema through `content.services.drafts`.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +16,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from content.forms import (
@@ -34,6 +36,7 @@ from content.models import (
     Screen,
     ScreenVariant,
 )
+from content.models.audit import AuditAction
 from content.models.schedules import ScheduleStatus
 from content.models.slots import Slot
 from content.preview import preview_segment, preview_visitor
@@ -62,6 +65,29 @@ from tenancy.roles import Perm
 from tenancy.selectors import sites_for_user, user_has_site_perm
 
 PROFILE_PAGE_SIZE = 20
+
+AUDIT_VERBS: dict[str, str] = {
+    AuditAction.PUBLISH: "published",
+    AuditAction.UNPUBLISH: "unpublished",
+    AuditAction.ROLLBACK: "rolled back",
+    AuditAction.SCHEDULE: "scheduled",
+    AuditAction.SCHEDULE_CANCEL: "cancelled a schedule of",
+    AuditAction.DELETE: "deleted",
+}
+
+
+def audit_sentence(entry: AuditEntry) -> str:
+    """ "Ana published placement home_hero (revision 4)"."""
+    actor = entry.actor
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "System"
+    verb = AUDIT_VERBS.get(entry.action, entry.action)
+    text = f"{who} {verb} {entry.slot_kind} {entry.slot_key}"
+    details = entry.details or {}
+    if entry.action == AuditAction.SCHEDULE and details.get("run_at"):
+        text += f" to {details.get('action', 'publish')} at {details['run_at']}"
+    if entry.revision_number:
+        text += f" (revision {entry.revision_number})"
+    return text
 
 
 def _segment_label(segment: Segment) -> str:
@@ -131,6 +157,9 @@ class SlotAdmin(ScopedModelAdmin):
         if obj is not None and obj.is_live and not self.can_publish(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Slot | None = None) -> dict:
+        return {"key": ["name"]} if obj is None else {}  # the key is fixed once saved
 
     def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> list[str]:
         fields = list(self.readonly_fields)
@@ -276,11 +305,11 @@ class SlotAdmin(ScopedModelAdmin):
             obj,
             f"Revisions of {obj}",
             revisions=slot_revisions(slot=obj),
-            audit=slot_audit(slot=obj)[:50],
+            audit=[(entry, audit_sentence(entry)) for entry in slot_audit(slot=obj)[:50]],
             schedules=slot_schedules(slot=obj)[:50],
             can_publish=self.can_publish(request, obj),
         )
-        return TemplateResponse(request, "admin/content/revisions.html", context)
+        return self._render_in_site_zone(request, "admin/content/revisions.html", context, obj.site)
 
     def revision_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
         obj = self._slot(request, pk)
@@ -299,8 +328,20 @@ class SlotAdmin(ScopedModelAdmin):
         )
         return TemplateResponse(request, "admin/content/revision.html", context)
 
+    def _render_in_site_zone(
+        self, request: HttpRequest, template: str, context: dict, site: Any
+    ) -> HttpResponse:
+        """Times on the page are read and shown in the site's time zone, which is named."""
+        with timezone.override(ZoneInfo(site.timezone)):
+            context["site_timezone"] = site.timezone
+            return TemplateResponse(request, template, context).render()
+
     def schedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        with timezone.override(ZoneInfo(obj.site.timezone)):
+            return self._schedule(request, obj)
+
+    def _schedule(self, request: HttpRequest, obj: Slot) -> HttpResponse:
         form = ScheduleForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -322,7 +363,7 @@ class SlotAdmin(ScopedModelAdmin):
             media=self.media + form.media,
             schedules=slot_schedules(slot=obj)[:20],
         )
-        return TemplateResponse(request, "admin/content/schedule.html", context)
+        return self._render_in_site_zone(request, "admin/content/schedule.html", context, obj.site)
 
     def preview_profiles_view(self, request: HttpRequest) -> JsonResponse:
         """The profile picker's search (select2's format), within one site the user may read."""
@@ -494,17 +535,14 @@ class PublishScheduleAdmin(ScopedModelAdmin):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ScopedModelAdmin):
     read_perm = Perm.VIEW
-    list_display = [
-        "created_at",
-        "site",
-        "actor",
-        "action",
-        "slot_kind",
-        "slot_key",
-        "revision_number",
-    ]
+    list_display = ["created_at", "sentence", "site"]
+    list_select_related = ["actor", "site"]
     list_filter = ["action", "slot_kind", "site"]
     search_fields = ["slot_key", "actor__username"]
+
+    @admin.display(description="What happened")
+    def sentence(self, obj: AuditEntry) -> str:
+        return audit_sentence(obj)
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return False
