@@ -262,9 +262,27 @@ class SlotAdmin(ScopedModelAdmin):
         if request.method != "POST":
             raise PermissionDenied("Use the buttons (POST).")
 
+    def _confirm(self, request: HttpRequest, obj: Slot, title: str, message: str) -> HttpResponse:
+        """A page that asks before an action that is easy to regret; it re-posts with confirm."""
+        context = self._context(
+            request, obj, title, message=message, action_url=request.path, note=request.POST
+        )
+        return TemplateResponse(request, "admin/content/confirm.html", context)
+
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        pending = slot_schedules(slot=obj).filter(status=ScheduleStatus.PENDING)
+        if pending.exists() and "confirm" not in request.POST:
+            first = pending.order_by("run_at").first()
+            return self._confirm(
+                request,
+                obj,
+                f"Publish {obj} now?",
+                f"{obj} has {pending.count()} pending schedule(s), the next one to "
+                f"{first.get_action_display().lower()} at {first.run_at:%Y-%m-%d %H:%M} UTC. "
+                "Publishing now does not cancel them.",
+            )
         try:
             revision = slot_publish(slot=obj, user=request.user, note=request.POST.get("note", ""))
         except ValidationError as exc:
@@ -288,6 +306,14 @@ class SlotAdmin(ScopedModelAdmin):
     def rollback_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        if "confirm" not in request.POST:
+            return self._confirm(
+                request,
+                obj,
+                f"Roll {obj} back to revision {number}?",
+                f"Revision {number} becomes live at once, as a new revision, and the draft is "
+                "replaced by it.",
+            )
         try:
             revision = slot_rollback(slot=obj, revision=number, user=request.user)
         except ValidationError as exc:
