@@ -430,16 +430,7 @@ class SlotAdmin(ScopedModelAdmin):
             result = preview_visitor(
                 site=data["site"], document=document, source=data["source"], now=data["now"]
             )
-        context = self._context(
-            request,
-            None,
-            "Preview as visitor",
-            form=form,
-            media=self.media + form.media,
-            result=result,
-            mode="visitor",
-        )
-        return TemplateResponse(request, "admin/content/preview.html", context)
+        return self._preview_page(request, "Preview as visitor", form, result, mode="visitor")
 
     def preview_segment_view(self, request: HttpRequest) -> HttpResponse:
         sites = sites_for_user(request.user, Perm.VIEW)
@@ -452,14 +443,14 @@ class SlotAdmin(ScopedModelAdmin):
             result = preview_segment(
                 site=data["site"], segment=data["segment"], source=data["source"], now=data["now"]
             )
+        return self._preview_page(request, "Preview as segment", form, result, mode="segment")
+
+    def _preview_page(
+        self, request: HttpRequest, title: str, form: Any, result: Any, *, mode: str
+    ) -> HttpResponse:
+        media = self.media + form.media  # core.js and the calendar for the date pickers
         context = self._context(
-            request,
-            None,
-            "Preview as segment",
-            form=form,
-            media=self.media + form.media,
-            result=result,
-            mode="segment",
+            request, None, title, form=form, media=media, result=result, mode=mode
         )
         return TemplateResponse(request, "admin/content/preview.html", context)
 

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from content.services.publishing import slot_publish
 from tenancy.roles import Role
+from tests.browser.conftest import admin_login
 from tests.content.factories import placement_with_variants
 from tests.factories import SiteFactory, user_with_role
 from tests.segments.factories import ProfileFactory
@@ -25,12 +26,7 @@ def site(transactional_db: Any) -> Any:
 @pytest.fixture
 def publisher(page: Page, live_server: Any, site: Any) -> Page:
     user_with_role(site, Role.PUBLISHER, username="pub")
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill("pub")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text("pub")
-    return page
+    return admin_login(page, live_server.url, "pub")
 
 
 @pytest.mark.parametrize("name", ["visitor", "segment", "schedule"])

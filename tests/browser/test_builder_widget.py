@@ -42,6 +42,13 @@ EVERYTHING = {
 }
 
 
+def one_rule_verdict(passed: bool, summary: str) -> tuple[int, dict[str, Any]]:
+    """A preview answer for a one-condition tree."""
+    rule = {"path": "$.all[0]", "passed": passed, "summary": summary}
+    root = {"path": "$", "passed": passed, "summary": "all of 1", "children": [rule]}
+    return 200, {"matches": passed, "explanation": root}
+
+
 def stored(page: Any) -> Any:
     return json.loads(page.locator("textarea[name=criteria]").input_value())
 
@@ -199,18 +206,7 @@ def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> 
     api = harness(
         {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
     )
-    api.preview = lambda body: (
-        200,
-        {
-            "matches": False,
-            "explanation": {
-                "path": "$",
-                "passed": False,
-                "summary": "all of 1",
-                "children": [{"path": "$.all[0]", "passed": False, "summary": "profile.age 2 > 3"}],
-            },
-        },
-    )
+    api.preview = lambda body: one_rule_verdict(False, "profile.age 2 > 3")
     page.get_by_text("Test a visitor").click()
     page.get_by_role("button", name="Test visitor").click()
     expect(page.get_by_test_id("pz-match")).to_contain_text("No match")
@@ -316,18 +312,7 @@ def test_visitor_verdict_is_cleared_when_the_visitor_or_the_criteria_change(
     api = harness(
         {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
     )
-    api.preview = lambda body: (
-        200,
-        {
-            "matches": True,
-            "explanation": {
-                "path": "$",
-                "passed": True,
-                "summary": "all of 1",
-                "children": [{"path": "$.all[0]", "passed": True, "summary": "age 25 > 3"}],
-            },
-        },
-    )
+    api.preview = lambda body: one_rule_verdict(True, "age 25 > 3")
     match = page.get_by_test_id("pz-match")
     verdict = page.locator('[data-rule-key="0"] .pz-verdict')
     stale = page.get_by_test_id("pz-stale")
