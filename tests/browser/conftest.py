@@ -123,6 +123,8 @@ def harness(page: Any) -> Callable[..., FakeApi]:
         api = FakeApi()
         api.fields = fields
         api.segments = kwargs.get("segments", [])
+        # Set before the page loads: the first audience call may come before the test's next line.
+        api.audience = kwargs.get("audience", api.audience)
         widget = CriteriaBuilderWidget()
         value = criteria if isinstance(criteria, str) else json.dumps(criteria)
         html = f"""<!doctype html><html><head><meta charset="utf-8">

@@ -100,8 +100,8 @@ def test_build_save_reload(
     page.goto(f"{live_server.url}/admin/segments/segment/add/")
     page.get_by_label("Key").fill("detroit-shoes")
     page.get_by_label("Name").fill("Women 20-30 in Detroit who bought cheap shoes")
-    expect(page.locator(".pz-count-line")).to_contain_text("Choose a site")
-    page.get_by_label("Site").select_option(str(site.pk))
+    # The marketer's only site is preselected, so the builder counts at once.
+    expect(page.get_by_label("Site")).to_have_value(str(site.pk))
     expect(count(page)).to_have_text("5")  # {} matches everyone
 
     rule = add_condition(page, "profile.gender", "eq")

@@ -232,12 +232,14 @@ def test_markup_in_names_and_values_is_inert(
             {"field": "profile.city", "op": "eq", "value": "</script><script>alert(2)</script>"},
         ]
     }
-    api = harness(
-        criteria, fields=BUILTIN_FIELDS, segments=[{"id": 9, "key": "evil", "name": evil}]
-    )
-    api.audience = lambda body: (
-        200,
-        {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
+    harness(
+        criteria,
+        fields=BUILTIN_FIELDS,
+        segments=[{"id": 9, "key": "evil", "name": evil}],
+        audience=lambda body: (
+            200,
+            {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
+        ),
     )
     expect(page.get_by_test_id("pz-count")).to_have_text("1")
     expect(page.get_by_label("Segment", exact=True)).to_contain_text(evil)
