@@ -8,17 +8,20 @@ design schema through `content.services.drafts`.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from content.forms import (
     DesignSchemaForm,
+    PathErrorsModelForm,
     PreviewSegmentForm,
     PreviewVisitorForm,
     ScheduleForm,
@@ -33,6 +36,7 @@ from content.models import (
     Screen,
     ScreenVariant,
 )
+from content.models.audit import AuditAction
 from content.models.schedules import ScheduleStatus
 from content.models.slots import Slot
 from content.preview import preview_segment, preview_visitor
@@ -54,10 +58,36 @@ from content.services.publishing import (
     slot_unpublish,
 )
 from segments.documents import merge_documents, profile_document
-from segments.models import Segment, SegmentStatus
+from segments.models import Profile, Segment, SegmentStatus
+from segments.selectors.profile_search import profiles_search
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedInlineMixin
 from tenancy.roles import Perm
 from tenancy.selectors import sites_for_user, user_has_site_perm
+
+PROFILE_PAGE_SIZE = 20
+
+AUDIT_VERBS: dict[str, str] = {
+    AuditAction.PUBLISH: "published",
+    AuditAction.UNPUBLISH: "unpublished",
+    AuditAction.ROLLBACK: "rolled back",
+    AuditAction.SCHEDULE: "scheduled",
+    AuditAction.SCHEDULE_CANCEL: "cancelled a schedule of",
+    AuditAction.DELETE: "deleted",
+}
+
+
+def audit_sentence(entry: AuditEntry) -> str:
+    """ "Ana published placement home_hero (revision 4)"."""
+    actor = entry.actor
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "System"
+    verb = AUDIT_VERBS.get(entry.action, entry.action)
+    text = f"{who} {verb} {entry.slot_kind} {entry.slot_key}"
+    details = entry.details or {}
+    if entry.action == AuditAction.SCHEDULE and details.get("run_at"):
+        text += f" to {details.get('action', 'publish')} at {details['run_at']}"
+    if entry.revision_number:
+        text += f" (revision {entry.revision_number})"
+    return text
 
 
 def _segment_label(segment: Segment) -> str:
@@ -68,6 +98,7 @@ def _segment_label(segment: Segment) -> str:
 class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
     read_perm = Perm.VIEW
     write_perm = Perm.EDIT_CONTENT
+    form = PathErrorsModelForm
     formset = VariantFormSet
     extra = 0
     ordering = ["priority", "key"]
@@ -107,6 +138,7 @@ class ScreenVariantInline(VariantInline):
 
 
 class SlotAdmin(ScopedModelAdmin):
+    form = PathErrorsModelForm
     read_perm = Perm.VIEW
     write_perm = Perm.EDIT_CONTENT
     change_form_template = "admin/content/slot_change_form.html"
@@ -125,6 +157,9 @@ class SlotAdmin(ScopedModelAdmin):
         if obj is not None and obj.is_live and not self.can_publish(request, obj):
             return False
         return super().has_delete_permission(request, obj)
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Slot | None = None) -> dict:
+        return {"key": ["name"]} if obj is None else {}  # the key is fixed once saved
 
     def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> list[str]:
         fields = list(self.readonly_fields)
@@ -191,6 +226,11 @@ class SlotAdmin(ScopedModelAdmin):
         if self.serves_previews:
             visitor, segment = self.preview_visitor_view, self.preview_segment_view
             urls += [
+                path(
+                    "preview/profiles/",
+                    wrap(self.preview_profiles_view),
+                    name="content_preview_profiles",
+                ),
                 path("preview/visitor/", wrap(visitor), name="content_preview_visitor"),
                 path("preview/segment/", wrap(segment), name="content_preview_segment"),
             ]
@@ -222,9 +262,27 @@ class SlotAdmin(ScopedModelAdmin):
         if request.method != "POST":
             raise PermissionDenied("Use the buttons (POST).")
 
+    def _confirm(self, request: HttpRequest, obj: Slot, title: str, message: str) -> HttpResponse:
+        """A page that asks before an action that is easy to regret; it re-posts with confirm."""
+        context = self._context(
+            request, obj, title, message=message, action_url=request.path, note=request.POST
+        )
+        return TemplateResponse(request, "admin/content/confirm.html", context)
+
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        pending = slot_schedules(slot=obj).filter(status=ScheduleStatus.PENDING)
+        if pending.exists() and "confirm" not in request.POST:
+            first = pending.order_by("run_at").first()
+            return self._confirm(
+                request,
+                obj,
+                f"Publish {obj} now?",
+                f"{obj} has {pending.count()} pending schedule(s), the next one to "
+                f"{first.get_action_display().lower()} at {first.run_at:%Y-%m-%d %H:%M} UTC. "
+                "Publishing now does not cancel them.",
+            )
         try:
             revision = slot_publish(slot=obj, user=request.user, note=request.POST.get("note", ""))
         except ValidationError as exc:
@@ -248,6 +306,14 @@ class SlotAdmin(ScopedModelAdmin):
     def rollback_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
         self._post_only(request)
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        if "confirm" not in request.POST:
+            return self._confirm(
+                request,
+                obj,
+                f"Roll {obj} back to revision {number}?",
+                f"Revision {number} becomes live at once, as a new revision, and the draft is "
+                "replaced by it.",
+            )
         try:
             revision = slot_rollback(slot=obj, revision=number, user=request.user)
         except ValidationError as exc:
@@ -265,11 +331,11 @@ class SlotAdmin(ScopedModelAdmin):
             obj,
             f"Revisions of {obj}",
             revisions=slot_revisions(slot=obj),
-            audit=slot_audit(slot=obj)[:50],
+            audit=[(entry, audit_sentence(entry)) for entry in slot_audit(slot=obj)[:50]],
             schedules=slot_schedules(slot=obj)[:50],
             can_publish=self.can_publish(request, obj),
         )
-        return TemplateResponse(request, "admin/content/revisions.html", context)
+        return self._render_in_site_zone(request, "admin/content/revisions.html", context, obj.site)
 
     def revision_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
         obj = self._slot(request, pk)
@@ -288,8 +354,20 @@ class SlotAdmin(ScopedModelAdmin):
         )
         return TemplateResponse(request, "admin/content/revision.html", context)
 
+    def _render_in_site_zone(
+        self, request: HttpRequest, template: str, context: dict, site: Any
+    ) -> HttpResponse:
+        """Times on the page are read and shown in the site's time zone, which is named."""
+        with timezone.override(ZoneInfo(site.timezone)):
+            context["site_timezone"] = site.timezone
+            return TemplateResponse(request, template, context).render()
+
     def schedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self._slot(request, pk, perm=Perm.PUBLISH_CONTENT)
+        with timezone.override(ZoneInfo(obj.site.timezone)):
+            return self._schedule(request, obj)
+
+    def _schedule(self, request: HttpRequest, obj: Slot) -> HttpResponse:
         form = ScheduleForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -308,9 +386,33 @@ class SlotAdmin(ScopedModelAdmin):
             obj,
             f"Schedule {obj}",
             form=form,
+            media=self.media + form.media,
             schedules=slot_schedules(slot=obj)[:20],
         )
-        return TemplateResponse(request, "admin/content/schedule.html", context)
+        return self._render_in_site_zone(request, "admin/content/schedule.html", context, obj.site)
+
+    def preview_profiles_view(self, request: HttpRequest) -> JsonResponse:
+        """The profile picker's search (select2's format), within one site the user may read."""
+        site = request.GET.get("site", "")
+        allowed = site.isdigit() and user_has_site_perm(request.user, Perm.VIEW, int(site))
+        profiles = Profile.objects.none()
+        if allowed:
+            profiles = profiles_search(
+                queryset=Profile.objects.filter(site_id=int(site)).order_by("user_id"),
+                term=request.GET.get("term", ""),
+            )
+        number = request.GET.get("page", "1")
+        start = (int(number) - 1 if number.isdigit() and int(number) > 0 else 0) * PROFILE_PAGE_SIZE
+        # One row past the page says whether there is more (no COUNT over every profile).
+        rows = list(profiles.values_list("pk", "user_id")[start : start + PROFILE_PAGE_SIZE + 1])
+        return JsonResponse(
+            {
+                "results": [
+                    {"id": str(pk), "text": user_id} for pk, user_id in rows[:PROFILE_PAGE_SIZE]
+                ],
+                "pagination": {"more": len(rows) > PROFILE_PAGE_SIZE},
+            }
+        )
 
     def preview_visitor_view(self, request: HttpRequest) -> HttpResponse:
         sites = sites_for_user(request.user, Perm.VIEW)
@@ -328,10 +430,7 @@ class SlotAdmin(ScopedModelAdmin):
             result = preview_visitor(
                 site=data["site"], document=document, source=data["source"], now=data["now"]
             )
-        context = self._context(
-            request, None, "Preview as visitor", form=form, result=result, mode="visitor"
-        )
-        return TemplateResponse(request, "admin/content/preview.html", context)
+        return self._preview_page(request, "Preview as visitor", form, result, mode="visitor")
 
     def preview_segment_view(self, request: HttpRequest) -> HttpResponse:
         sites = sites_for_user(request.user, Perm.VIEW)
@@ -344,8 +443,14 @@ class SlotAdmin(ScopedModelAdmin):
             result = preview_segment(
                 site=data["site"], segment=data["segment"], source=data["source"], now=data["now"]
             )
+        return self._preview_page(request, "Preview as segment", form, result, mode="segment")
+
+    def _preview_page(
+        self, request: HttpRequest, title: str, form: Any, result: Any, *, mode: str
+    ) -> HttpResponse:
+        media = self.media + form.media  # core.js and the calendar for the date pickers
         context = self._context(
-            request, None, "Preview as segment", form=form, result=result, mode="segment"
+            request, None, title, form=form, media=media, result=result, mode=mode
         )
         return TemplateResponse(request, "admin/content/preview.html", context)
 
@@ -447,17 +552,14 @@ class PublishScheduleAdmin(ScopedModelAdmin):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ScopedModelAdmin):
     read_perm = Perm.VIEW
-    list_display = [
-        "created_at",
-        "site",
-        "actor",
-        "action",
-        "slot_kind",
-        "slot_key",
-        "revision_number",
-    ]
+    list_display = ["created_at", "sentence", "site"]
+    list_select_related = ["actor", "site"]
     list_filter = ["action", "slot_kind", "site"]
     search_fields = ["slot_key", "actor__username"]
+
+    @admin.display(description="What happened")
+    def sentence(self, obj: AuditEntry) -> str:
+        return audit_sentence(obj)
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
         return False

@@ -5,19 +5,47 @@ segment previews, scheduling and the design schema.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
-from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import ValidationError
+from django.contrib.admin.widgets import SELECT2_TRANSLATIONS, AdminSplitDateTime
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse_lazy
+from django.utils.translation import get_language
 
 from content.models import DesignSchema
 from content.models.schedules import ScheduleAction
 from content.preview import SOURCES
 from segments.models import Profile, Segment
 from tenancy.models import Site
+
+_TOP_LEVEL = re.compile(r"[.\[]")
+
+
+class PathErrorsModelForm(forms.ModelForm):
+    """Shows the models' path-keyed errors (`body.src`, `design.root.children[0]`) at the form
+    field the path starts with, each message prefixed with its path. Django only knows field
+    names and would answer a 500 (`has no field named 'body.src'`)."""
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            regrouped: dict[str, list[ValidationError]] = {}
+            for path, field_errors in errors.error_dict.items():
+                field = _TOP_LEVEL.split(path, maxsplit=1)[0]
+                if path in self.fields or path == NON_FIELD_ERRORS:
+                    regrouped.setdefault(path, []).extend(field_errors)
+                    continue
+                target = field if field in self.fields else NON_FIELD_ERRORS
+                regrouped.setdefault(target, []).extend(
+                    ValidationError(f"{path}: {message}")
+                    for error in field_errors
+                    for message in error.messages
+                )
+            errors = ValidationError(regrouped)
+        super()._update_errors(errors)
 
 
 class VariantFormSet(BaseInlineFormSet):
@@ -59,12 +87,54 @@ class SiteChoiceMixin(forms.Form):
             self.fields["site"].initial = sites.first().pk
 
 
+class ProfileAutocomplete(forms.Select):
+    """A search-as-you-type profile picker (select2) for the site chosen in the same form.
+    Only the selected profile is rendered: a site may have millions."""
+
+    def __init__(self, *, url: Any, site_input: str = "id_site") -> None:
+        super().__init__(
+            attrs={
+                "class": "pz-profile-autocomplete",
+                "data-url": url,
+                "data-site-input": site_input,
+                "data-placeholder": "Search by user id or trait (city:Detroit)",
+                "style": "width: 30em",
+            }
+        )
+
+    def optgroups(self, name: str, value: list[str], attrs: dict | None = None) -> list:
+        selected = [v for v in value if v and str(v).isdigit()]
+        options = [self.create_option(name, "", "", False, 0)]
+        queryset = getattr(self.choices, "queryset", None)
+        if selected and queryset is not None:
+            for index, profile in enumerate(queryset.filter(pk__in=selected), start=1):
+                label = self.choices.field.label_from_instance(profile)
+                options.append(self.create_option(name, profile.pk, label, True, index))
+        return [(None, options, 0)]
+
+    @property
+    def media(self) -> forms.Media:
+        i18n = SELECT2_TRANSLATIONS.get(get_language() or "")
+        return forms.Media(
+            js=[
+                "admin/js/vendor/jquery/jquery.js",
+                "admin/js/vendor/select2/select2.full.js",
+                *([f"admin/js/vendor/select2/i18n/{i18n}.js"] if i18n else []),
+                "admin/js/jquery.init.js",
+                "content/admin/profile_autocomplete.js",
+            ],
+            css={"screen": ["admin/css/vendor/select2/select2.css", "admin/css/autocomplete.css"]},
+        )
+
+
 class PreviewVisitorForm(SiteChoiceMixin):
     profile = forms.ModelChoiceField(
         queryset=Profile.objects.none(),
         required=False,
+        widget=ProfileAutocomplete(url=reverse_lazy("admin:content_preview_profiles")),
         label="Stored profile",
-        help_text="A known person; their traits, last context and recent events are used.",
+        help_text="A known person of the chosen site; their traits, last context and recent "
+        "events are used.",
     )
     document = forms.CharField(
         required=False,
@@ -76,10 +146,8 @@ class PreviewVisitorForm(SiteChoiceMixin):
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, sites=sites, **kwargs)
-        self.fields["profile"].queryset = Profile.objects.filter(site__in=sites).select_related(
-            "site"
-        )
-        self.fields["profile"].label_from_instance = lambda p: f"{p.user_id} ({p.site})"
+        self.fields["profile"].queryset = Profile.objects.filter(site__in=sites)
+        self.fields["profile"].label_from_instance = lambda p: p.user_id
 
     def clean_document(self) -> dict | None:
         text = self.cleaned_data.get("document", "").strip()
@@ -129,7 +197,7 @@ class ScheduleForm(forms.Form):
     note = forms.CharField(max_length=500, required=False)
 
 
-class DesignSchemaForm(forms.ModelForm):
+class DesignSchemaForm(PathErrorsModelForm):
     """Checks a new design schema against every current design before the admin saves it,
     so a refusal is a form error at the schema field (not a success page that saved nothing)."""
 

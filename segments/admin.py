@@ -3,6 +3,8 @@ through the services so that validation runs and history is recorded."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -11,8 +13,18 @@ from django.utils.html import format_html
 
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
-from segments.models import Event, Field, Profile, Segment, SegmentKind, SegmentRevision
+from segments.models import (
+    Event,
+    Field,
+    Profile,
+    Segment,
+    SegmentKind,
+    SegmentRevision,
+    SegmentStatus,
+)
+from segments.selectors.audience_sizes import segment_size_cached
 from segments.selectors.members import segment_count, segment_export_csv
+from segments.selectors.profile_search import profiles_search
 from segments.services.fields import field_create, field_delete, field_update, field_validate
 from segments.services.segments import (
     segment_archive,
@@ -28,6 +40,10 @@ from segments.services.static import (
 )
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from tenancy.roles import Perm
+
+# Counting a segment is a query over profiles: one list page counts at most this many
+# uncounted segments (the rest say "not counted yet" until the next view).
+AUDIENCE_COUNTS_PER_PAGE = 10
 
 
 def _copy_saved(saved: Model, obj: Model) -> None:
@@ -146,11 +162,37 @@ class SegmentRevisionInline(SegmentsAdminMixin, SiteScopedInlineMixin, admin.Tab
 class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     form = SegmentAdminForm
     change_form_template = "admin/segments/segment/change_form.html"
-    list_display = ["name", "key", "site", "kind", "status", "updated_at"]
+    list_display = ["name", "key", "site", "kind", "status_label", "audience_size", "updated_at"]
     list_filter = ["site", "status", "kind"]
     search_fields = ["name", "key", "description"]
     inlines = [SegmentRevisionInline]
     actions = ["export_csv", "snapshot_segments", "archive_segments"]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        budget = AUDIENCE_COUNTS_PER_PAGE
+        for segment in changelist.result_list:
+            segment.audience, computed = segment_size_cached(segment=segment, compute=budget > 0)
+            budget -= computed
+        return changelist
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, obj: Segment) -> str:
+        if obj.status == SegmentStatus.ACTIVE:
+            return "Active"
+        return f"{obj.get_status_display().capitalize()}: matches nobody"
+
+    @admin.display(description="Audience")
+    def audience_size(self, obj: Segment) -> str:
+        size = getattr(obj, "audience", None)
+        if size is None:
+            return format_html(
+                '<span class="quiet" title="{}">not counted yet</span>',
+                "Counted a few at a time; reload the page for more.",
+            )
+        if size == "invalid":
+            return format_html("<strong>{}</strong>", "Invalid criteria")
+        return f"{size:,}"
 
     def get_fieldsets(self, request: HttpRequest, obj: Segment | None = None) -> list:
         main = ["site", "key", "name", "description", "kind", "status"]
@@ -177,6 +219,9 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             )
         )
         return sets
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Segment | None = None) -> dict:
+        return {"key": ["name"]} if obj is None else {}  # the key is fixed once saved
 
     def get_readonly_fields(self, request: HttpRequest, obj: Segment | None = None) -> list[str]:
         fixed = [
@@ -333,6 +378,9 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
     list_filter = ["site", "consent"]
     search_fields = ["^user_id"]
+    search_help_text = (
+        "The start of a user id, a word of the traits, or trait:value (city:Detroit)."
+    )
     show_full_result_count = False
     fields = [
         "site",
@@ -345,6 +393,11 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "consent",
     ]
     readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Profile], search_term: str
+    ) -> tuple[QuerySet[Profile], bool]:
+        return profiles_search(queryset=queryset, term=search_term), False
 
     def has_delete_permission(self, request: HttpRequest, obj: Profile | None = None) -> bool:
         # Erasure: those who manage segments may delete a person.

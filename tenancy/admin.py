@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,17 +19,48 @@ from tenancy.services import (
     role_grant,
     role_revoke,
     role_sync,
+    site_create,
     site_identity_secret_rotate,
     site_settings_changed,
 )
 
 admin.site.site_header = "Personalize"
 admin.site.site_title = "Personalize"
-admin.site.index_title = "Segments, content and experiments"
+admin.site.index_title = "Segments and content"
+
+
+class OriginListField(forms.CharField):
+    """A list of origins edited one per line (stored as a JSON list)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"})
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class SiteAdminForm(forms.ModelForm):
+    allowed_origins = OriginListField(
+        required=False,
+        help_text="Browser origins allowed to call the delivery API, one per line, "
+        "e.g. https://www.example.com.",
+    )
+
+    class Meta:
+        model = Site
+        fields = ["name", "slug", "timezone", "default_language", "allowed_origins"]
+
+
+def _copy_saved(saved: Any, obj: Any) -> None:
+    obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in saved._meta.concrete_fields})
 
 
 @admin.register(Site)
 class SiteAdmin(ScopedModelAdmin):
+    form = SiteAdminForm
     site_lookup = "pk__in"
     list_display = ["name", "slug", "timezone", "default_language", "config_version"]
     search_fields = ["name", "slug"]
@@ -37,10 +73,6 @@ class SiteAdmin(ScopedModelAdmin):
         if obj is not None and user_has_site_perm(request.user, Perm.MANAGE_SITE, obj):
             return [*self.readonly_fields, "identity_secret"]
         return self.readonly_fields
-
-    def save_model(self, request: HttpRequest, obj: Site, form: object, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        site_settings_changed(site=obj)
 
     @admin.action(description="Rotate the identity secret of selected sites")
     def rotate_identity_secrets(self, request: HttpRequest, queryset: QuerySet[Site]) -> None:
@@ -58,6 +90,24 @@ class SiteAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Site | None = None) -> bool:
         return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
+        if change:
+            obj.save()
+            site_settings_changed(site=obj)
+            return
+        # The service seeds the new site's field catalog and design schema (site_created).
+        saved = site_create(
+            name=obj.name,
+            slug=obj.slug,
+            timezone_name=obj.timezone,
+            default_language=obj.default_language,
+            allowed_origins=obj.allowed_origins,
+        )
+        if saved.require_identity_verification != obj.require_identity_verification:
+            saved.require_identity_verification = obj.require_identity_verification
+            saved.save(update_fields=["require_identity_verification"])
+        _copy_saved(saved, obj)
 
 
 @admin.register(ApiKey)
@@ -99,8 +149,7 @@ class ApiKeyAdmin(ScopedModelAdmin):
         key, raw = api_key_create(
             site=obj.site, kind=obj.kind, name=obj.name, created_by=request.user
         )
-        obj.pk = key.pk
-        obj.__dict__.update({f.attname: getattr(key, f.attname) for f in key._meta.concrete_fields})
+        _copy_saved(key, obj)
         messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
 
     def delete_model(self, request: HttpRequest, obj: ApiKey) -> None:

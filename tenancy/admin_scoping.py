@@ -74,6 +74,14 @@ class SiteScopedAdminMixin:
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return self.has_change_permission(request, obj)
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        initial = super().get_changeform_initial_data(request)
+        if "site" not in initial and any(f.name == "site" for f in self.model._meta.fields):
+            site_ids = site_ids_for_user(request.user, self.write_perm)
+            if len(site_ids) == 1:  # most editors work on one site: choose it for them
+                initial["site"] = site_ids[0]
+        return initial
+
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "site":
             kwargs["queryset"] = sites_for_user(request.user, self.write_perm)

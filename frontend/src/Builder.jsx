@@ -132,33 +132,46 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, k
   const [mode, setMode] = useState("document");
   const [doc, setDoc] = useState(DEFAULT_DOCUMENT);
   const [userId, setUserId] = useState("");
-  const [result, setResult] = useState(null);
-  const [error, setError] = useState("");
+  // The last outcome ({signature, data} or {signature, error}) and what it was computed for:
+  // a verdict is shown only while the site, criteria and visitor are still the tested ones.
+  const [outcome, setOutcome] = useState(null);
   const [busy, setBusy] = useState(false);
+  const signature = JSON.stringify([site, criteria, mode, mode === "document" ? doc : userId.trim()]);
+  const signatureRef = useRef(signature);
+  signatureRef.current = signature;
+  const current = outcome && outcome.signature === signature ? outcome : null;
+  const stale = outcome !== null && current === null;
+  const result = current && current.data;
+  const error = current ? current.error || "" : "";
+
+  useEffect(() => {
+    if (stale) onExplain(null); // the per-rule verdicts were for another visitor or tree
+  }, [stale, onExplain]);
 
   const run = async () => {
-    setError("");
-    if (!site) return setError("Choose a site first.");
+    const tested = signature;
+    const fail = (message) => setOutcome({ signature: tested, error: message });
+    if (!site) return fail("Choose a site first.");
     const body = { site: siteParam(site), criteria, segment_key: keyNow() };
     if (mode === "document") {
       try {
         body.document = JSON.parse(doc);
       } catch {
-        return setError("The visitor document is not valid JSON.");
+        return fail("The visitor document is not valid JSON.");
       }
     } else {
-      if (!userId.trim()) return setError("Enter a profile's user id.");
+      if (!userId.trim()) return fail("Enter a profile's user id.");
       body.user_id = userId.trim();
     }
     setBusy(true);
     try {
       const data = await fetchPreview(cfg, root, body);
-      setResult(data);
-      onExplain(data.explanation || null);
+      setOutcome({ signature: tested, data });
+      // An answer for a visitor or tree edited meanwhile is kept as stale, never shown.
+      onExplain(signatureRef.current === tested ? data.explanation || null : null);
     } catch (e) {
-      setResult(null);
       onExplain(null);
-      setError(e.message);
+      fail(e.message);
     } finally {
       setBusy(false);
     }
@@ -202,6 +215,11 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, k
       </button>
       <div role="status" aria-live="polite" className="pz-tester-result">
         {error && <span className="pz-error">{error}</span>}
+        {stale && (
+          <span className="pz-muted" data-testid="pz-stale">
+            The criteria or the visitor changed since the last test: test again for a verdict.
+          </span>
+        )}
         {result && !error && (
           <strong className={result.matches ? "pz-pass" : "pz-fail"} data-testid="pz-match">
             {result.matches ? "✓ Match: this visitor is in the segment" : "✗ No match: this visitor is not in the segment"}

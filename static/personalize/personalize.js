@@ -7,6 +7,11 @@
  *     pz.run();   // decide the placements on the page, fill them, record impressions and clicks
  *   </script>
  *
+ * Failures: run() never rejects. When decide fails or takes longer than `timeout` ms (default
+ * 5000), the page keeps its default content, run() resolves to null and `onError(err)` is
+ * called (err.status, err.timeout, err.during: "decide" or "events"; without onError the
+ * error is logged with console.warn). decide() and track() reject, for callers who catch.
+ *
  * Consent: with `consent: false` (or pz.setConsent(false)) nothing is written to the browser
  * (no cookie, no localStorage), the visitor id lives only in memory for this page, decide
  * is told `consent: false` (the server stores nothing) and no events are sent.
@@ -88,6 +93,8 @@
     this.profile = options.profile || {};
     this.trackImpressions = options.trackImpressions !== false;
     this.trackClicks = options.trackClicks !== false;
+    this.timeout = options.timeout === undefined ? 5000 : options.timeout;
+    this.onError = typeof options.onError === "function" ? options.onError : null;
     this._memoryId = null;
     this.setConsent(options.consent !== false);
   }
@@ -124,12 +131,26 @@
   };
 
   Client.prototype._post = function (path, body, keepalive) {
+    // Keepalive posts (events) may outlive the page and are not timed out.
+    var timeout = keepalive ? 0 : this.timeout;
+    var controller = timeout > 0 && global.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, timeout) : null;
+    function done() { if (timer) clearTimeout(timer); }
     return fetch(this.endpoint + path, {
       method: "POST",
       headers: {"Authorization": "Api-Key " + this.key, "Content-Type": "application/json"},
       body: JSON.stringify(body),
       keepalive: !!keepalive,
-      credentials: "omit"
+      credentials: "omit",
+      signal: controller ? controller.signal : undefined
+    }).then(function (r) { done(); return r; }, function (err) {
+      done();
+      if (controller && controller.signal.aborted) {
+        err = new Error("No answer from Personalize within " + timeout + " ms");
+        err.name = "TimeoutError";
+        err.timeout = true;
+      }
+      throw err;
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) {
@@ -240,8 +261,23 @@
     });
     var self = this;
     return this.decide(assign({placements: keys}, opts)).then(function (decision) {
-      return self.fill(decision, root, opts.visitor).then(function () { return decision; });
+      return self.fill(decision, root, opts.visitor).then(function () { return decision; }, function (err) {
+        self._reportError(err, "events");
+        return decision;
+      });
+    }, function (err) {
+      self._reportError(err, "decide");
+      return null; // the page keeps its default content
     });
+  };
+
+  Client.prototype._reportError = function (err, during) {
+    err.during = during;
+    if (this.onError) {
+      try { this.onError(err); } catch (e) { /* a failing handler must not break the page */ }
+    } else if (global.console && console.warn) {
+      console.warn("Personalize: " + during + " failed: " + err.message);
+    }
   };
 
   global.Personalize = {

@@ -63,6 +63,18 @@ def adapter_page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+def admin_login(page: Any, base_url: str, username: str, password: str = "pw") -> Any:
+    """Log in through the admin's login form; returns the page on the admin index."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#user-tools")).to_contain_text(username)
+    return page
+
+
 HARNESS_ORIGIN = "http://builder.test"
 
 
@@ -111,6 +123,8 @@ def harness(page: Any) -> Callable[..., FakeApi]:
         api = FakeApi()
         api.fields = fields
         api.segments = kwargs.get("segments", [])
+        # Set before the page loads: the first audience call may come before the test's next line.
+        api.audience = kwargs.get("audience", api.audience)
         widget = CriteriaBuilderWidget()
         value = criteria if isinstance(criteria, str) else json.dumps(criteria)
         html = f"""<!doctype html><html><head><meta charset="utf-8">

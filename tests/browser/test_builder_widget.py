@@ -42,6 +42,13 @@ EVERYTHING = {
 }
 
 
+def one_rule_verdict(passed: bool, summary: str) -> tuple[int, dict[str, Any]]:
+    """A preview answer for a one-condition tree."""
+    rule = {"path": "$.all[0]", "passed": passed, "summary": summary}
+    root = {"path": "$", "passed": passed, "summary": "all of 1", "children": [rule]}
+    return 200, {"matches": passed, "explanation": root}
+
+
 def stored(page: Any) -> Any:
     return json.loads(page.locator("textarea[name=criteria]").input_value())
 
@@ -199,18 +206,7 @@ def test_visitor_tester_shows_match_and_explanation(harness: Any, page: Any) -> 
     api = harness(
         {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
     )
-    api.preview = lambda body: (
-        200,
-        {
-            "matches": False,
-            "explanation": {
-                "path": "$",
-                "passed": False,
-                "summary": "all of 1",
-                "children": [{"path": "$.all[0]", "passed": False, "summary": "profile.age 2 > 3"}],
-            },
-        },
-    )
+    api.preview = lambda body: one_rule_verdict(False, "profile.age 2 > 3")
     page.get_by_text("Test a visitor").click()
     page.get_by_role("button", name="Test visitor").click()
     expect(page.get_by_test_id("pz-match")).to_contain_text("No match")
@@ -236,12 +232,14 @@ def test_markup_in_names_and_values_is_inert(
             {"field": "profile.city", "op": "eq", "value": "</script><script>alert(2)</script>"},
         ]
     }
-    api = harness(
-        criteria, fields=BUILTIN_FIELDS, segments=[{"id": 9, "key": "evil", "name": evil}]
-    )
-    api.audience = lambda body: (
-        200,
-        {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
+    harness(
+        criteria,
+        fields=BUILTIN_FIELDS,
+        segments=[{"id": 9, "key": "evil", "name": evil}],
+        audience=lambda body: (
+            200,
+            {"count": 1, "sample": [{"user_id": evil, "traits": {"name": evil}}]},
+        ),
     )
     expect(page.get_by_test_id("pz-count")).to_have_text("1")
     expect(page.get_by_label("Segment", exact=True)).to_contain_text(evil)
@@ -307,3 +305,39 @@ def test_invalid_stored_json_falls_back_to_the_textarea(harness: Any, page: Any)
     expect(page.locator("textarea[name=criteria]")).to_be_visible()
     expect(page.locator("textarea[name=criteria]")).to_have_value('{"all": [')
     assert page.locator(".pz-app").count() == 0
+
+
+def test_visitor_verdict_is_cleared_when_the_visitor_or_the_criteria_change(
+    harness: Any, page: Any
+) -> None:
+    """Bug 5: an old verdict must not stay on screen for a visitor or criteria it was not for."""
+    api = harness(
+        {"all": [{"field": "profile.age", "op": "gt", "value": 3}]}, fields=BUILTIN_FIELDS
+    )
+    api.preview = lambda body: one_rule_verdict(True, "age 25 > 3")
+    match = page.get_by_test_id("pz-match")
+    verdict = page.locator('[data-rule-key="0"] .pz-verdict')
+    stale = page.get_by_test_id("pz-stale")
+    page.get_by_text("Test a visitor").click()
+    page.get_by_role("button", name="Test visitor").click()
+    expect(match).to_contain_text("Match")
+    expect(verdict).to_contain_text("passes")
+    expect(stale).to_have_count(0)
+
+    document = page.locator(".pz-tester textarea")
+    original = document.input_value()
+    document.fill("{ not json")  # the document becomes invalid: the verdict was for another one
+    expect(match).to_have_count(0)
+    expect(verdict).to_have_count(0)
+    expect(page.locator(".pz-explain")).to_have_count(0)
+    expect(stale).to_be_visible()
+
+    document.fill(original)
+    page.get_by_role("button", name="Test visitor").click()
+    expect(match).to_contain_text("Match")
+    expect(stale).to_have_count(0)
+
+    page.get_by_label("Value for Age").fill("30")  # the criteria change
+    expect(match).to_have_count(0)
+    expect(verdict).to_have_count(0)
+    expect(stale).to_be_visible()

@@ -147,7 +147,7 @@ def test_admin_revisions_diff_and_rollback(site):
         "<p>Two</p>" in detail.context["diff_live"]
         and "<p>Default</p>" in detail.context["diff_live"]
     )
-    assert client.post(url("rollback", placement.pk, 1)).status_code == 302
+    assert client.post(url("rollback", placement.pk, 1), {"confirm": "y"}).status_code == 302
     placement.refresh_from_db()
     assert placement.live_revision.number == 3 and placement.live_revision.restored_from == 1
     assert placement.variants.get(key="default").body == "<p>Default</p>"
@@ -412,3 +412,54 @@ def test_design_schema_that_breaks_a_design_is_a_form_error_and_saves_nothing(si
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.schema == {"type": "object", "title": "Loose"}
+
+
+def test_rollback_asks_for_confirmation_first(site):
+    placement = placement_with_variants(site)
+    slot_publish(slot=placement)
+    slot_publish(slot=placement)
+    client = login(site, "publisher")
+    asked = client.post(url("rollback", placement.pk, 1))
+    assert (
+        asked.status_code == 200 and "Roll home_hero back to revision 1?" in asked.content.decode()
+    )
+    placement.refresh_from_db()
+    assert placement.live_revision.number == 2
+    done = client.post(url("rollback", placement.pk, 1), {"confirm": "Yes, continue"})
+    assert done.status_code == 302
+    placement.refresh_from_db()
+    assert placement.live_revision.number == 3
+
+
+def test_publishing_over_a_pending_schedule_asks_first(site):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from content.services.publishing import slot_schedule
+
+    placement = placement_with_variants(site)
+    slot_schedule(slot=placement, action="publish", run_at=timezone.now() + timedelta(days=2))
+    client = login(site, "publisher")
+    asked = client.post(url("publish", placement.pk), {"note": "hotfix"})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "1 pending schedule(s)" in page
+    assert 'name="note" value="hotfix"' in page
+    placement.refresh_from_db()
+    assert placement.live_revision_id is None
+    done = client.post(url("publish", placement.pk), {"confirm": "Yes, continue", "note": "hotfix"})
+    assert done.status_code == 302
+    placement.refresh_from_db()
+    assert placement.live_revision.number == 1 and placement.live_revision.note == "hotfix"
+
+
+def test_preview_renders_placements_in_a_sandboxed_frame(site):
+    _demo_slots(site)
+    client = login(site, "viewer")
+    res = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": '{"context": {"weather": "rain"}}'},
+    )
+    page = res.content.decode()
+    assert '<iframe class="pz-rendered" sandbox=""' in page
+    assert 'srcdoc="&lt;p&gt;umbrella&lt;/p&gt;"' in page
