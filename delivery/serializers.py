@@ -106,6 +106,20 @@ class EventSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(required=False, help_text="Default: when received.")
     visitor_id = serializers.CharField(required=False, max_length=255)
     user_id = serializers.CharField(required=False, max_length=255)
+    slot = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Impressions, clicks, conversions: the placement or screen key shown.",
+    )
+    variant = serializers.CharField(
+        required=False, max_length=100, help_text="The variant key shown (needs `slot`)."
+    )
+    reason = serializers.DictField(
+        required=False,
+        help_text='Why it was shown, as decide answered: {"kind": "segment", "segment": key}, '
+        '{"kind": "experiment", "experiment": key, "arm": key}, {"kind": "policy", '
+        '"policy": key} or {"kind": "default"} (needs `slot`).',
+    )
 
 
 class EventBatchVisitorSerializer(serializers.Serializer):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "tenancy",
     "segments",
     "content",
+    "analytics",
     "experiments",
     "delivery",
     "personalize",

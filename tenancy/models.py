@@ -3,7 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -40,6 +40,11 @@ class Site(models.Model):
         blank=True,
         validators=[validate_origins],
         help_text='Browser origins allowed to call the delivery API, e.g. ["https://www.example.com"].',
+    )
+    retention_days = models.PositiveIntegerField(
+        default=395,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Events and visitor data older than this many days are purged daily.",
     )
     # Bumped by every publish; delivery workers rebuild their snapshot when it changes.
     config_version = models.PositiveBigIntegerField(default=1, editable=False)
