@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include("tenancy.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("content.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
     *demo_urlpatterns,
 ]

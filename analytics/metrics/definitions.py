@@ -49,7 +49,7 @@ class MetricSpec:
     event: str
     window_days: int = 7
     where: PropertyFilter | None = None
-    property: str = ""
+    property_name: str = ""  # summed (sum); a dotted path into the event's properties
     cap: CapSpec = CapSpec()
 
     @property
@@ -140,7 +140,7 @@ def _base(raw: Mapping[str, Any], errors: dict[str, str], prefix: str) -> Metric
         event=event,
         window_days=window,
         where=where_fn,
-        property=prop if isinstance(prop, str) else "",
+        property_name=prop if isinstance(prop, str) else "",
         cap=cap,
     )
 

@@ -48,7 +48,7 @@ def unit_value(spec: MetricSpec, exposed_at: datetime, events: Iterable[UnitEven
         if spec.kind == "conversion":
             return 1.0
         if spec.kind == "sum":
-            number = _number(_property(event.properties, spec.property))
+            number = _number(_property(event.properties, spec.property_name))
             if number is None:
                 continue
             total += number

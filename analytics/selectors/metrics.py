@@ -14,9 +14,7 @@ def metric_plain(*, metric: Metric) -> dict[str, Any]:
         return {
             "kind": "ratio",
             "numerator": metric_plain(metric=metric.numerator) if metric.numerator else None,
-            "denominator": metric_plain(metric=metric.denominator)
-            if metric.denominator
-            else None,
+            "denominator": metric_plain(metric=metric.denominator) if metric.denominator else None,
         }
     plain: dict[str, Any] = {
         "kind": metric.kind,
@@ -69,6 +67,4 @@ def metric_definition_errors(*, metric: Metric) -> dict[str, str]:
 
 
 def site_metrics(*, site_id: int) -> list[Metric]:
-    return list(
-        Metric.objects.filter(site_id=site_id).select_related("numerator", "denominator")
-    )
+    return list(Metric.objects.filter(site_id=site_id).select_related("numerator", "denominator"))
