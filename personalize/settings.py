@@ -217,6 +217,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
+    # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
+    "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
 }
 
 # --- Personalize ---
