@@ -12,3 +12,11 @@ def refresh_rollups() -> int:
     from analytics.services.rollups import rollups_refresh_all
 
     return sum(r.days for r in rollups_refresh_all())
+
+
+@shared_task(name="analytics.purge_expired", ignore_result=True)
+def purge_expired() -> int:
+    """Delete events and visitor data older than each site's retention period."""
+    from analytics.services.retention import retention_purge_all
+
+    return sum(p.events + p.profiles for p in retention_purge_all())

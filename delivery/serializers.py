@@ -176,6 +176,9 @@ class ProfileExportSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     visitor_ids = serializers.ListField(child=serializers.DictField())
     events = serializers.ListField(child=serializers.DictField())
+    static_segments = serializers.ListField(
+        child=serializers.CharField(), help_text="Keys of the static segments listing the person."
+    )
 
 
 class ErrorFieldSerializer(serializers.Serializer):

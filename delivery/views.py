@@ -384,6 +384,7 @@ class ProfileView(DeliveryAPIView):
                             "received_at": "2026-11-21T12:00:01+00:00",
                         }
                     ],
+                    "static_segments": ["newsletter-2026"],
                 },
                 response_only=True,
                 status_codes=["200"],

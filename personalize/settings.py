@@ -219,6 +219,7 @@ CELERY_BEAT_SCHEDULE = {
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
     # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
     "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
+    "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
 }
 
 # --- Personalize ---

@@ -298,8 +298,14 @@ def _rebuild_day(
 
 
 def rollups_rebuild(*, site: Site | int, since: date, until: date) -> RollupResult:
-    """Recompute the rollups of every day in [since, until] from events. Idempotent."""
+    """Recompute the rollups of every day in [since, until] from events. Idempotent.
+
+    Days older than the site's retention are skipped: their events are purged, and their
+    rollups are all that is left of them."""
     site_id = site.pk if isinstance(site, Site) else site
+    retention = Site.objects.values_list("retention_days", flat=True).get(pk=site_id)
+    oldest_kept = timezone.now().astimezone(UTC).date() - timedelta(days=retention - 1)
+    since = max(since, oldest_kept)
     metrics = _site_metrics(site_id)
     segments = [
         (segment.key, members)
