@@ -35,8 +35,10 @@ def _delete_in_chunks(queryset) -> int:
         if not ids:
             return deleted
         with transaction.atomic():
-            deleted += queryset.model.objects.filter(pk__in=ids).delete()[1].get(
-                queryset.model._meta.label, 0
+            deleted += (
+                queryset.model.objects.filter(pk__in=ids)
+                .delete()[1]
+                .get(queryset.model._meta.label, 0)
             )
 
 
