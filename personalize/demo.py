@@ -34,6 +34,7 @@ def _fresh_key(site: Site, kind: str) -> str:
 
 
 def seed_demo(*, stdout=None) -> DemoCredentials:
+    from analytics import demo as analytics_demo
     from content import demo as content_demo
     from segments import demo as segments_demo
 
@@ -55,4 +56,5 @@ def seed_demo(*, stdout=None) -> DemoCredentials:
         server = _fresh_key(site, ApiKeyKind.SERVER)
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
+    analytics_demo.seed(site, stdout=stdout)
     return DemoCredentials(site, ADMIN_USERNAME, ADMIN_PASSWORD, delivery, server)

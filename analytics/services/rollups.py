@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -147,6 +147,8 @@ class _Unit:
     profile_id: int | None
     visitor_id: str
     exposures: dict[Dims, datetime]  # first exposure of the day per slot/variant/reason
+    impressions: dict[Dims, int] = field(default_factory=dict)
+    visitor_ids: dict[Dims, set[str]] = field(default_factory=dict)
 
 
 def _exposed_units(day_events: QuerySet[Event]) -> dict[str, _Unit]:
@@ -156,7 +158,7 @@ def _exposed_units(day_events: QuerySet[Event]) -> dict[str, _Unit]:
     rows = (
         day_events.filter(kind=EventKind.IMPRESSION)
         .values(*DIMENSIONS, "visitor_id", "profile_id")
-        .annotate(first=Min("occurred_at"))
+        .annotate(first=Min("occurred_at"), n=Count("id"))
         .order_by()
     )
     for r in rows:
@@ -167,7 +169,42 @@ def _exposed_units(day_events: QuerySet[Event]) -> dict[str, _Unit]:
         dims = tuple(r[d] for d in DIMENSIONS)
         if dims not in unit.exposures or r["first"] < unit.exposures[dims]:
             unit.exposures[dims] = r["first"]
+        unit.impressions[dims] = unit.impressions.get(dims, 0) + r["n"]
+        unit.visitor_ids.setdefault(dims, set()).add(r["visitor_id"])
     return units
+
+
+def _segment_traffic_rows(
+    site_id: int,
+    day: date,
+    units: dict[str, _Unit],
+    clicks_by_profile: list[dict[str, Any]],
+    profile_segments: dict[int, list[str]],
+) -> list[VariantDay]:
+    """Traffic of segment members, from the day's per-visitor rows (no query per segment)."""
+    impressions: dict[tuple[Dims, str], int] = defaultdict(int)
+    visitors: dict[tuple[Dims, str], set[str]] = defaultdict(set)
+    clicks: dict[tuple[Dims, str], int] = defaultdict(int)
+    for unit in units.values():
+        for segment in profile_segments.get(unit.profile_id, ()) if unit.profile_id else ():
+            for dims, n in unit.impressions.items():
+                impressions[(dims, segment)] += n
+                visitors[(dims, segment)] |= unit.visitor_ids[dims]
+    for r in clicks_by_profile:
+        for segment in profile_segments.get(r["profile_id"], ()):
+            clicks[(tuple(r[d] for d in DIMENSIONS), segment)] += r["n"]
+    return [
+        VariantDay(
+            site_id=site_id,
+            day=day,
+            segment=segment,
+            **dict(zip(DIMENSIONS, dims, strict=True)),
+            impressions=impressions.get((dims, segment), 0),
+            visitors=len(visitors.get((dims, segment), ())),
+            clicks=clicks.get((dims, segment), 0),
+        )
+        for dims, segment in sorted(set(impressions) | set(clicks))
+    ]
 
 
 def _unit_events(
@@ -274,17 +311,29 @@ def _rebuild_day(
         site_id=site_id, occurred_at__gte=start, occurred_at__lt=end
     ).exclude(slot="")
     traffic = _traffic_rows(site_id, day, day_events, "")
-    for key, members in segments:
-        traffic += _traffic_rows(
-            site_id, day, day_events.filter(profile_id__in=members.values("pk")), key
-        )
     units = _exposed_units(day_events)
-    unit_segments: dict[str, list[str]] = defaultdict(list)
-    profile_units = {u.profile_id: u.key for u in units.values() if u.profile_id}
+    clicks_by_profile = list(
+        day_events.filter(kind=EventKind.CLICK, profile__isnull=False)
+        .values(*DIMENSIONS, "profile_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    # Segment membership of the day's known visitors only: bounded by the day's traffic.
+    profile_segments: dict[int, list[str]] = defaultdict(list)
+    known = sorted(
+        {u.profile_id for u in units.values() if u.profile_id}
+        | {r["profile_id"] for r in clicks_by_profile}
+    )
     for key, members in segments:
-        for chunk in _chunks(sorted(profile_units)):
+        for chunk in _chunks(known):
             for pid in members.filter(pk__in=chunk).values_list("pk", flat=True):
-                unit_segments[profile_units[pid]].append(key)
+                profile_segments[pid].append(key)
+    traffic += _segment_traffic_rows(site_id, day, units, clicks_by_profile, profile_segments)
+    unit_segments = {
+        u.key: profile_segments[u.profile_id]
+        for u in units.values()
+        if u.profile_id in profile_segments
+    }
     names = {part.event for _, spec in metrics for part in _base_specs(spec)}
     longest = max((spec.window_days for _, spec in metrics), default=0)
     events = _unit_events(site_id, units, names, start, end + timedelta(days=longest))
@@ -345,13 +394,19 @@ def rollups_refresh(*, site: Site | int, now: datetime | None = None) -> RollupR
     return result
 
 
-def segment_sizes_record(*, site: Site | int, day: date) -> int:
-    """Today's member count of each active segment (the size-over-time chart)."""
+def segment_sizes_record(*, site: Site | int, day: date, as_of: datetime | None = None) -> int:
+    """Each active segment's member count on `day` (the size-over-time chart). `as_of`
+    evaluates time-relative conditions at that moment instead of now (the demo uses it
+    to reconstruct past days from the profiles stored today)."""
     site_id = site.pk if isinstance(site, Site) else site
     rows = []
     for segment in rollup_segments(site_id=site_id):
         try:
-            size = segment_count(segment=segment)
+            if as_of is None or segment.kind == SegmentKind.STATIC:
+                size = segment_count(segment=segment)
+            else:
+                rule = segment_rule(segment=segment, now=as_of)
+                size = Profile.objects.filter(site_id=site_id).filter(rule.to_q()).count()
         except CriteriaError:
             continue
         rows.append(SegmentSizeDay(site_id=site_id, day=day, segment=segment.key, size=size))
