@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from analytics.models import CapKind, Metric, MetricKind
+from analytics.services.metrics import METRIC_FIELDS
 from tenancy.api.scoping import UserSitesField
 from tenancy.roles import Perm
 from tenancy.selectors import site_ids_for_user
@@ -34,24 +35,7 @@ class MetricSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Metric
-        fields = [
-            "id",
-            "site",
-            "key",
-            "name",
-            "description",
-            "kind",
-            "event",
-            "where",
-            "property",
-            "window_days",
-            "cap",
-            "cap_value",
-            "numerator",
-            "denominator",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "site", *METRIC_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         validators: list = []  # uniqueness and the definition are the service's job
 

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
 
 from analytics.api.serializers import MetricSerializer, MetricUpdateSerializer
 from analytics.models import Metric
 from analytics.services.metrics import metric_create, metric_delete, metric_update
+from segments.api.views import as_api_errors  # validation errors into the API envelope
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.roles import Perm
-
-
-@contextmanager
-def as_api_errors() -> Iterator[None]:
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        ) from exc
-
 
 REVENUE_EXAMPLE = {
     "site": 1,

@@ -8,10 +8,7 @@ from django.template import Context, Template
 from django.test import RequestFactory
 
 from segments.models import Event
-
-
-def batch(*events, visitor=None):
-    return {"visitor": visitor or {"id": "anon-1"}, "events": list(events)}
+from tests.delivery.test_events import batch
 
 
 def test_attribution_is_stored_in_columns(send_events, site):

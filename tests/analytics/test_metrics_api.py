@@ -130,30 +130,16 @@ def test_duplicate_key_is_a_field_error(site, marketer):
 def test_admin_form_shows_definition_errors(site, client, django_user_model):
     admin = django_user_model.objects.create_superuser("root", "r@example.com", "pw")
     client.force_login(admin)
-    r = client.post(
-        "/admin/analytics/metric/add/",
-        {
-            "site": site.pk,
-            "key": "m",
-            "name": "M",
-            "kind": "sum",
-            "event": "buy",
-            "window_days": 7,
-            "cap": "none",
-        },
-    )
+    form = {
+        "site": site.pk,
+        "key": "m",
+        "name": "M",
+        "kind": "sum",
+        "event": "buy",
+        "window_days": 7,
+        "cap": "none",
+    }
+    r = client.post("/admin/analytics/metric/add/", form)
     assert r.status_code == 200 and "numeric event property" in r.content.decode()
-    r = client.post(
-        "/admin/analytics/metric/add/",
-        {
-            "site": site.pk,
-            "key": "m",
-            "name": "M",
-            "kind": "sum",
-            "event": "buy",
-            "property": "price",
-            "window_days": 7,
-            "cap": "none",
-        },
-    )
+    r = client.post("/admin/analytics/metric/add/", {**form, "property": "price"})
     assert r.status_code == 302 and Metric.objects.get().property == "price"
