@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
         "SlotKindEnum": "content.models.slots.SlotKind",
         "ScheduleActionEnum": "content.models.schedules.ScheduleAction",
         "ScheduleStatusEnum": "content.models.schedules.ScheduleStatus",
+        "MetricKindEnum": "analytics.models.MetricKind",
+        "CapKindEnum": "analytics.models.CapKind",
         "AuditActionEnum": "content.models.audit.AuditAction",
     },
     "APPEND_COMPONENTS": {
