@@ -6,8 +6,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from statsmodels.stats.proportion import proportion_confint
-
 Z95 = 1.959963984540054
 
 
@@ -56,6 +54,10 @@ def wilson_interval(successes: int, trials: int) -> tuple[float, float] | None:
     """The 95 % Wilson score interval of a rate; None without trials."""
     if trials <= 0:
         return None
+    # Imported here: statsmodels is heavy, and web workers that never draw a report
+    # (delivery) should not load it.
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(min(successes, trials), trials, alpha=0.05, method="wilson")
     return float(low), float(high)
 
