@@ -3,11 +3,10 @@ page in chromium: slot, variant and reason, in their columns."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.delivery.conftest import build_site_config
+from tests.delivery.test_demo_browser import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.delivery.demo_urls")]
 
@@ -15,15 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.delivery.demo_urls")]
 @pytest.fixture
 def published(site):
     return build_site_config(site)
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_impressions_and_clicks_carry_attribution(
