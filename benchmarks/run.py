@@ -38,6 +38,14 @@ def main() -> int:
     except Exception:
         traceback.print_exc()
         failures += 1
+    analytics_summary = {}
+    if importlib.util.find_spec("benchmarks.analytics") is not None:
+        print()
+        try:
+            analytics_summary = importlib.import_module("benchmarks.analytics").main()
+        except Exception:
+            traceback.print_exc()
+            failures += 1
     if summary:
         ip, http, ev = summary["inprocess"], summary["http"], summary["events"]
         print("\n== Summary (delivery) ==")
@@ -53,6 +61,17 @@ def main() -> int:
             f"{http['bare']['p50_ms']:.2f}/{http['bare']['p99_ms']:.2f} ms"
         )
         print(f"events ingested: {ev['events_per_s']:,.0f} events/s into PostgreSQL")
+    if analytics_summary:
+        ingest, report = analytics_summary["ingest"], analytics_summary["report"]
+        print("\n== Summary (analytics) ==")
+        print(
+            f"ingest with attribution {ingest['on']:,.0f} events/s vs without "
+            f"{ingest['off']:,.0f} = {ingest['ratio']:.0%} (target >= 80 %)"
+        )
+        print(
+            f"placement report over 90 days x 30 placements: {report['report_ms']:.1f} ms "
+            f"(target < 200 ms; admin index {report['floor_ms']:.1f} ms)"
+        )
     return 1 if failures else 0
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 from django.db.models import Q
 
-from segments.models import Event, Profile, VisitorLink
+from segments.models import Event, Profile, StaticMember, VisitorLink
 
 DECIDE_PROFILE_COLUMNS = (
     "traits",
@@ -71,6 +71,7 @@ class ProfileExport(ProfileFields):
     updated_at: str
     visitor_ids: list[LinkedVisitor]
     events: list[ExportedEvent]
+    static_segments: list[str]  # keys of the static segments that list the person
 
 
 def profile_for_decide(*, site_id: int, user_id: str) -> DecideProfile | None:
@@ -145,4 +146,9 @@ def profile_export(*, site_id: int, user_id: str) -> ProfileExport | None:
             }
             for e in events
         ],
+        "static_segments": sorted(
+            StaticMember.objects.filter(segment__site_id=site_id, user_id=user_id)
+            .values_list("segment__key", flat=True)
+            .distinct()
+        ),
     }

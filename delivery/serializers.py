@@ -135,6 +135,21 @@ class EventSerializer(serializers.Serializer):
     visitor_id = serializers.CharField(required=False, max_length=255)
     user_id = serializers.CharField(required=False, max_length=255)
     user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
+    slot = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Impressions, clicks, conversions: the placement or screen key shown.",
+    )
+    variant = serializers.CharField(
+        required=False, max_length=100, help_text="The variant key shown (needs `slot`)."
+    )
+    reason = serializers.DictField(
+        required=False,
+        help_text='Why it was shown, as decide answered: {"kind": "segment", "segment": key}, '
+        '{"kind": "experiment", "experiment": key, "arm": key}, {"kind": "holdout", '
+        '"holdout": key}, {"kind": "optimized", "policy": key} or {"kind": "default"} '
+        "(needs `slot`).",
+    )
 
 
 class EventBatchVisitorSerializer(serializers.Serializer):
@@ -192,6 +207,9 @@ class ProfileExportSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     visitor_ids = serializers.ListField(child=serializers.DictField())
     events = serializers.ListField(child=serializers.DictField())
+    static_segments = serializers.ListField(
+        child=serializers.CharField(), help_text="Keys of the static segments listing the person."
+    )
 
 
 class ErrorFieldSerializer(serializers.Serializer):

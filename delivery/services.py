@@ -272,6 +272,10 @@ def events_ingest(*, site_id: int, batch: EventBatch, caller: Caller) -> IngestR
                 name=e.name,
                 properties=e.properties,
                 occurred_at=e.occurred_at,
+                slot=e.slot,
+                variant=e.variant,
+                reason=e.reason,
+                reason_key=e.reason_key,
             )
             for e in events
             if not (e.event_id and e.event_id in known)

@@ -29,3 +29,16 @@ def profile_recent_events_task(profile_ids: list[int]) -> None:
     from delivery.services import profile_recent_events_refresh
 
     profile_recent_events_refresh(profile_ids=profile_ids)
+
+
+@shared_task(ignore_result=True)
+def events_record_task(site_id: int, body: dict[str, Any]) -> None:
+    """Store events produced server-side (the template tag's impressions) like an API batch."""
+    from django.utils import timezone
+
+    from delivery.services import events_ingest
+    from delivery.validation import validate_events
+
+    if body.get("visitor", {}).get("user_id") is None:
+        body["visitor"].pop("user_id", None)
+    events_ingest(site_id=site_id, batch=validate_events(body, now=timezone.now()))

@@ -376,7 +376,17 @@ BATCH_KEYS = frozenset({"visitor", "events"})
 BATCH_VISITOR_KEYS = frozenset({"id", "user_id", "user_hash", "consent"})
 EVENT_KEYS = frozenset(
     {"id", "kind", "name", "properties", "timestamp", "visitor_id", "user_id", "user_hash"}
+    | {"slot", "variant", "reason"}
 )
+# Attribution: what was shown (slot, variant) and why (reason, as decide answers it).
+ATTRIBUTED_KINDS = frozenset({EventKind.IMPRESSION, EventKind.CLICK, EventKind.CONVERSION})
+REASON_KEYS: dict[str, tuple[str, ...]] = {
+    "segment": ("segment",),
+    "experiment": ("experiment", "arm"),
+    "holdout": ("holdout",),
+    "optimized": ("policy",),
+    "default": (),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +399,50 @@ class EventInput:
     visitor_id: str
     user_id: str | None
     user_hash: str | None = None
+    slot: str = ""
+    variant: str = ""
+    reason: str = ""  # segment, experiment, holdout, optimized or default
+    reason_key: str = ""  # the segment, "experiment:arm", the holdout or the policy
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    slot: str = ""
+    variant: str = ""
+    reason: str = ""
+    reason_key: str = ""
+
+
+def _attribution(raw: dict[str, Any], kind: Any, path: str, errors: Errors) -> Attribution:
+    """`slot`, `variant` and `reason` of an impression, click or conversion."""
+    if not any(raw.get(k) is not None for k in ("slot", "variant", "reason")):
+        return Attribution()
+    if kind not in ATTRIBUTED_KINDS:
+        errors.add(
+            f"{path}.kind", "Only impression, click and conversion events carry slot/variant."
+        )
+        return Attribution()
+    slot = _id(raw.get("slot"), f"{path}.slot", errors, required=True, max_length=MAX_NAME_LENGTH)
+    variant = _id(
+        raw.get("variant"), f"{path}.variant", errors, required=False, max_length=MAX_NAME_LENGTH
+    )
+    reason = raw.get("reason")
+    if reason is None:
+        return Attribution(slot or "", variant or "", "", "")
+    if not isinstance(reason, dict) or reason.get("kind") not in REASON_KEYS:
+        errors.add(
+            f"{path}.reason",
+            'An object such as {"kind": "segment", "segment": "vip"}; kind is one of '
+            + ", ".join(REASON_KEYS)
+            + ".",
+        )
+        return Attribution()
+    names = REASON_KEYS[reason["kind"]]  # other keys are ignored: decide may add some
+    parts = [
+        _id(reason.get(n), f"{path}.reason.{n}", errors, required=True, max_length=MAX_NAME_LENGTH)
+        for n in names
+    ]
+    return Attribution(slot or "", variant or "", reason["kind"], ":".join(p or "" for p in parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +505,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
         user_hash = _user_hash(raw.get("user_hash"), f"{path}.user_hash", errors)
         if user_id is None:
             user_id, user_hash = default_user, default_hash
+        attribution = _attribution(raw, kind, path, errors)
         visitor_id = visitor_id or default_visitor
         if visitor_id is None and user_id is None and len(errors.items) == before:
             errors.add(
@@ -468,6 +523,10 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
                     visitor_id=visitor_id or user_id or "",
                     user_id=user_id,
                     user_hash=user_hash,
+                    slot=attribution.slot,
+                    variant=attribution.variant,
+                    reason=attribution.reason,
+                    reason_key=attribution.reason_key,
                 )
             )
     errors.raise_if_any()

@@ -312,14 +312,18 @@ EVENTS_EXAMPLE = {
             "id": "0b6f2c1e-imp-1",
             "kind": "impression",
             "name": "impression",
-            "properties": {"placement": "home_hero", "variant": "detroit-shoes"},
+            "slot": "home_hero",
+            "variant": "detroit-shoes",
+            "reason": {"kind": "segment", "segment": "detroit-shoppers"},
             "timestamp": "2026-11-22T19:05:01-05:00",
         },
         {
             "id": "0b6f2c1e-clk-1",
             "kind": "click",
             "name": "click",
-            "properties": {"placement": "home_hero", "variant": "detroit-shoes"},
+            "slot": "home_hero",
+            "variant": "detroit-shoes",
+            "reason": {"kind": "segment", "segment": "detroit-shoppers"},
         },
         {
             "id": "0b6f2c1e-buy-1",
@@ -423,6 +427,7 @@ class ProfileView(DeliveryAPIView):
                             "received_at": "2026-11-21T12:00:01+00:00",
                         }
                     ],
+                    "static_segments": ["newsletter-2026"],
                 },
                 response_only=True,
                 status_codes=["200"],

@@ -38,6 +38,7 @@ class DemoAdminRefused(Exception):
 def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     """Create or refresh the demo site. `create_admin`: the local `admin`/`admin` superuser,
     which only debug mode may create (DemoAdminRefused otherwise)."""
+    from analytics import demo as analytics_demo
     from content import demo as content_demo
     from segments import demo as segments_demo
 
@@ -66,5 +67,6 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
         server = demo_key(site=site, kind="server")
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
+    analytics_demo.seed(site, stdout=stdout)
     login = (ADMIN_USERNAME, ADMIN_PASSWORD) if create_admin else (None, None)
     return DemoCredentials(site, *login, delivery, server)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "tenancy",
     "segments",
     "content",
+    "analytics",
     "experiments",
     "delivery",
     "personalize",
@@ -227,6 +228,8 @@ SPECTACULAR_SETTINGS = {
         "SlotKindEnum": "content.models.slots.SlotKind",
         "ScheduleActionEnum": "content.models.schedules.ScheduleAction",
         "ScheduleStatusEnum": "content.models.schedules.ScheduleStatus",
+        "MetricKindEnum": "analytics.models.MetricKind",
+        "CapKindEnum": "analytics.models.CapKind",
         "AuditActionEnum": "content.models.audit.AuditAction",
     },
     "APPEND_COMPONENTS": {
@@ -253,6 +256,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
+    # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
+    "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
+    "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

@@ -12,6 +12,7 @@ from personalize import health
 urlpatterns = [
     path("healthz/", health.healthz, name="healthz"),
     path("readyz/", health.readyz, name="readyz"),
+    path("admin/reports/", include("analytics.urls")),  # analytics' dashboard and reports
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script from a URL: Swagger UI works under the CSP.
@@ -22,5 +23,6 @@ urlpatterns = [
     path("api/v1/", include("tenancy.api.urls")),
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("content.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
     *demo_urlpatterns,
 ]

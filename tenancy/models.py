@@ -3,7 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -54,6 +54,11 @@ class Site(models.Model):
         default=True,
         help_text="A public (delivery) key's user_id loads a stored profile only with a valid "
         "user_hash. Turn off only if every user id is unguessable and secret.",
+    )
+    retention_days = models.PositiveIntegerField(
+        default=395,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Events and visitor data older than this many days are purged daily.",
     )
     # Bumped by every publish; delivery workers rebuild their snapshot when it changes.
     config_version = models.PositiveBigIntegerField(default=1, editable=False)

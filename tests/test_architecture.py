@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("tenancy", "segments", "content", "experiments", "delivery", "personalize")
+APPS = ("tenancy", "segments", "content", "analytics", "experiments", "delivery", "personalize")
 # Installed next to the interpreter by the `dev` extra.
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 

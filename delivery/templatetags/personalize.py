@@ -17,6 +17,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -118,11 +119,50 @@ def personalize(context: template.Context, placement: str, site: str | None = No
     decided = personalize_decision(context, placement, site)
     if decided is None:
         return format_html('<div data-personalize-rendered="{}"></div>', placement)
+    reason = decided.get("reason") or {}
+    impression_record(
+        context.get("request"),
+        site or getattr(settings, "PERSONALIZE_SITE", ""),
+        placement,
+        decided,
+    )
+    # data-personalize-slot: the JS client, when on the page, records clicks on it.
     return format_html(
-        '<div data-personalize-rendered="{}" data-variant="{}">{}</div>',
+        '<div data-personalize-rendered="{}" data-personalize-slot="{}" data-variant="{}" '
+        'data-reason="{}" data-reason-json="{}">{}</div>',
+        placement,
         placement,
         decided["variant"],
+        reason.get("kind", ""),
+        json.dumps(reason, separators=(",", ":")),
         render_content(decided["content"]),
+    )
+
+
+def impression_record(request: Any, site_slug: str, placement: str, decided: SlotDecision) -> None:
+    """Queue the impression of a rendered placement (once per request and placement), off
+    the request path: a Celery task stores it. Nothing without consent."""
+    site_id = _site_id(site_slug) if site_slug else None
+    if request is None or site_id is None:
+        return
+    visitor_id, user_id, consent = visitor_from_request(request)
+    seen = request.__dict__.setdefault("_personalize_impressions", set())
+    if not consent or (site_id, placement) in seen:
+        return
+    seen.add((site_id, placement))
+    event: dict[str, Any] = {
+        "kind": "impression",
+        "name": "impression",
+        "slot": placement,
+        "variant": decided["variant"],
+        "timestamp": timezone.now().isoformat(),
+    }
+    if decided.get("reason"):
+        event["reason"] = decided["reason"]
+    from delivery.tasks import events_record_task
+
+    events_record_task.delay(
+        site_id, {"visitor": {"id": visitor_id, "user_id": user_id}, "events": [event]}
     )
 
 

@@ -1,5 +1,5 @@
 from segments.models.catalog import Field, FieldType
-from segments.models.people import Event, EventKind, Profile, VisitorLink
+from segments.models.people import Event, EventKind, Profile, ReasonKind, VisitorLink
 from segments.models.segment import (
     Segment,
     SegmentKind,
@@ -15,6 +15,7 @@ __all__ = [
     "Field",
     "FieldType",
     "Profile",
+    "ReasonKind",
     "Segment",
     "SegmentKind",
     "SegmentRevision",

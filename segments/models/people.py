@@ -55,8 +55,22 @@ class EventKind(models.TextChoices):
     CUSTOM = "custom"
 
 
+class ReasonKind(models.TextChoices):
+    """Why the visitor saw the variant an impression or click is about."""
+
+    SEGMENT = "segment"
+    EXPERIMENT = "experiment"
+    HOLDOUT = "holdout"
+    OPTIMIZED = "optimized"
+    DEFAULT = "default"
+
+
 class Event(models.Model):
-    """Something a visitor did. Event nodes of criteria count these."""
+    """Something a visitor did. Event nodes of criteria count these.
+
+    Impressions, clicks and conversions may carry attribution: the slot (placement or
+    screen key), the variant shown and why (`reason` plus `reason_key`: the segment, the
+    experiment and arm, or the policy). Analytics' rollups group by these columns."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
     profile = models.ForeignKey(
@@ -71,6 +85,15 @@ class Event(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
     received_at = models.DateTimeField(auto_now_add=True)
+    slot = models.CharField(max_length=100, blank=True, default="")
+    variant = models.CharField(max_length=100, blank=True, default="")
+    reason = models.CharField(max_length=16, blank=True, default="", choices=ReasonKind.choices)
+    reason_key = models.CharField(
+        max_length=201,
+        blank=True,
+        default="",
+        help_text="Segment, experiment:arm, holdout or policy.",
+    )
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -81,6 +104,9 @@ class Event(models.Model):
             models.Index(fields=["profile", "name", "occurred_at"], name="event_profile_name_time"),
             models.Index(fields=["site", "name", "occurred_at"], name="event_site_name_time"),
             models.Index(fields=["site", "visitor_id"], name="event_site_visitor"),
+            # Rollups: a day's exposures and clicks, and what arrived since the watermark.
+            models.Index(fields=["site", "kind", "occurred_at"], name="event_site_kind_time"),
+            models.Index(fields=["site", "received_at"], name="event_site_received"),
         ]
 
     def __str__(self) -> str:

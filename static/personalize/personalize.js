@@ -229,25 +229,52 @@
       render(el, d.content);
       el.setAttribute("data-variant", d.variant);
       el.setAttribute("data-reason", d.reason && d.reason.kind || "");
-      var props = {placement: key, variant: d.variant, reason: d.reason && d.reason.kind};
-      if (d.reason && d.reason.segment) props.segment = d.reason.segment;
-      impressions.push({kind: "impression", name: "impression", properties: props});
-      if (self.trackClicks && !el.__pzClick) {
-        el.__pzClick = true;
-        el.addEventListener("click", function () {
-          var p = {placement: key, variant: el.getAttribute("data-variant")};
-          self.track([{kind: "click", name: "click", properties: p}], el.__pzVisitor);
-        });
-      }
+      el.setAttribute("data-personalize-slot", key);
+      el.__pzReason = d.reason || null;
+      impressions.push(attributed("impression", key, d.variant, d.reason));
       el.__pzVisitor = visitorExtra;
       try {
         el.dispatchEvent(new CustomEvent("personalize:content", {detail: d, bubbles: true}));
       } catch (e) { /* very old browsers */ }
     });
+    if (this.trackClicks) this._listenClicks(root);
     if (this.trackImpressions && impressions.length) {
       return this.track(impressions, visitorExtra).then(function (r) { return {decision: decision, events: r}; });
     }
     return Promise.resolve({decision: decision, events: null});
+  };
+
+  // Attribution: impressions and clicks name the slot, the variant and why it was shown.
+  function attributed(kind, slot, variant, reason) {
+    var e = {kind: kind, name: kind, slot: slot};
+    if (variant) e.variant = variant;
+    if (reason && reason.kind) e.reason = reason;
+    return e;
+  }
+
+  function readReason(el) {
+    if (el.__pzReason) return el.__pzReason;
+    var raw = el.getAttribute("data-reason-json");
+    if (raw) { try { return JSON.parse(raw); } catch (e) { /* ignore */ } }
+    var kind = el.getAttribute("data-reason");
+    return kind ? {kind: kind} : null;
+  }
+
+  /** One delegated listener: a click inside an element marked data-personalize-slot (filled
+   * here, or rendered by the server-side template tag) records a click on that slot. */
+  Client.prototype._listenClicks = function (root) {
+    var target = root.addEventListener ? root : document;
+    if (target.__pzClicks) return;
+    target.__pzClicks = true;
+    var self = this;
+    target.addEventListener("click", function (ev) {
+      var el = ev.target && ev.target.closest ? ev.target.closest("[data-personalize-slot]") : null;
+      if (!el) return;
+      var reason = readReason(el);
+      if (reason && reason.kind && !reason[reason.kind] && reason.kind !== "default") reason = null;
+      self.track([attributed("click", el.getAttribute("data-personalize-slot"),
+        el.getAttribute("data-variant"), reason)], el.__pzVisitor);
+    });
   };
 
   /** Decide the placements present on the page and fill them. */

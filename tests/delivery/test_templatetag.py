@@ -16,13 +16,17 @@ def test_renders_for_the_cookie_visitor(config, site, settings, django_assert_ma
     request.COOKIES["pz_vid"] = "anon-tag"
     html = render('{% personalize "home_hero" %}|{% personalize "banner" %}', request)
     assert (
-        '<div data-personalize-rendered="home_hero" data-variant="hero-default">'
-        "<p>Welcome</p></div>" in html
+        '<div data-personalize-rendered="home_hero" data-personalize-slot="home_hero" '
+        'data-variant="hero-default" data-reason="default" '
+        'data-reason-json="{&quot;kind&quot;:&quot;default&quot;}"><p>Welcome</p></div>' in html
     )
     from segments.bucketing import hash_unit
 
     expected = "half-banner" if hash_unit("half", "anon-tag") < 0.5 else "banner-default"
-    assert f'data-personalize-rendered="banner" data-variant="{expected}">' in html
+    assert (
+        'data-personalize-rendered="banner" data-personalize-slot="banner" '
+        f'data-variant="{expected}"' in html
+    )
 
 
 def test_known_visitor_and_decision_tag(config, site):

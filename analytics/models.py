@@ -1,0 +1,190 @@
+"""Analytics' data: metrics (goals) per site, the daily rollups reports read, and each
+site's rollup watermark. Rollups hold counts and sums only, never a row per person."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from tenancy.models import Site, SiteScopedModel
+
+KEY_HELP = "Letters, digits, - and _; used in the API and in experiment configurations."
+
+
+class MetricKind(models.TextChoices):
+    CONVERSION = "conversion", "Conversion (did the event happen)"
+    COUNT = "count", "Count of events"
+    SUM = "sum", "Sum of a property (e.g. revenue)"
+    RATIO = "ratio", "Ratio of two metrics"
+
+
+class CapKind(models.TextChoices):
+    NONE = "none", "No capping"
+    VALUE = "value", "Cap each visitor's value at a fixed number"
+    PERCENTILE = "percentile", "Cap each visitor's value at a percentile of the day's values"
+
+
+class Metric(SiteScopedModel):
+    """A goal: what counts as success after a visitor saw a variant.
+
+    The per-visitor value is defined once, in `analytics.metrics` (pure), and read by the
+    rollups, the reports and experiments alike."""
+
+    key = models.SlugField(max_length=100, help_text=KEY_HELP)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=MetricKind.choices)
+    event = models.CharField(
+        max_length=100, blank=True, help_text="The event name counted (not for ratios)."
+    )
+    where = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Property filter in the criteria language, e.g. {"all": [{"field": '
+        '"properties.category", "op": "eq", "value": "shoes"}]}.',
+    )
+    property = models.CharField(
+        max_length=100, blank=True, help_text="The numeric event property summed (sum only)."
+    )
+    window_days = models.PositiveIntegerField(
+        default=7, help_text="Events count within this many days after the exposure."
+    )
+    cap = models.CharField(max_length=16, choices=CapKind.choices, default=CapKind.NONE)
+    cap_value = models.FloatField(
+        null=True, blank=True, help_text="The cap, or the percentile (e.g. 99) to cap at."
+    )
+    numerator = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    denominator = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "key"], name="unique_metric_key_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from analytics.selectors.metrics import metric_definition_errors
+
+        errors = metric_definition_errors(metric=self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class RollupDimensions(models.Model):
+    """One day of one slot's variant, shown for one reason, to everyone (`segment` "") or
+    to the members of one segment."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    slot = models.CharField(max_length=100)
+    variant = models.CharField(max_length=100)
+    reason = models.CharField(max_length=16)
+    reason_key = models.CharField(max_length=201, blank=True, default="")
+    segment = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        who = f" [{self.segment}]" if self.segment else ""
+        return f"{self.day} {self.slot}/{self.variant}{who}"
+
+
+class VariantDay(RollupDimensions):
+    """Traffic of a variant on a day: impressions, unique visitors and clicks."""
+
+    impressions = models.PositiveIntegerField(default=0)
+    visitors = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "day", "slot", "variant", "reason", "reason_key", "segment"],
+                name="unique_variant_day",
+            )
+        ]
+        indexes = [models.Index(fields=["site", "segment", "day"], name="variantday_site_seg_day")]
+
+
+class MetricDay(RollupDimensions):
+    """A metric's sufficient statistics over the visitors exposed on a day.
+
+    n visitors, how many had a non-zero value, Σy and Σy² (after capping); for ratios also
+    the denominator's Σ and Σ² and Σ numerator * denominator (the delta method's inputs)."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="+")
+    n = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    total = models.FloatField(default=0.0)
+    total_sq = models.FloatField(default=0.0)
+    den_total = models.FloatField(default=0.0)
+    den_total_sq = models.FloatField(default=0.0)
+    cross_total = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "site",
+                    "day",
+                    "slot",
+                    "variant",
+                    "reason",
+                    "reason_key",
+                    "segment",
+                    "metric",
+                ],
+                name="unique_metric_day",
+            )
+        ]
+        indexes = [models.Index(fields=["site", "metric", "day"], name="metricday_site_metric_day")]
+
+
+class SegmentSizeDay(models.Model):
+    """A segment's member count, taken once a day."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    segment = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "day", "segment"], name="unique_segment_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} on {self.day}: {self.size}"
+
+
+class RollupState(models.Model):
+    """Where a site's incremental rollups stand: events received up to `watermark` are in."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="+")
+    watermark = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups of site {self.site_id} up to {self.watermark}"
+
+
+class Report(models.Model):
+    """No table: the admin's "Reports" entry, which opens the analytics dashboard."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "report"
+
+    def __str__(self) -> str:
+        return "Reports"

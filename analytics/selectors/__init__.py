@@ -1,0 +1,1 @@
+"""Analytics' reads: metric definitions, and the reports (from rollups only)."""

@@ -1,0 +1,1 @@
+"""Analytics' writes: metrics, rollups and retention purges."""

@@ -1,0 +1,1 @@
+from tests.delivery.conftest import *  # noqa: F403 - the published configuration and API helpers
