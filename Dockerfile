@@ -9,6 +9,7 @@ COPY personalize personalize
 COPY tenancy tenancy
 COPY segments segments
 COPY content content
+COPY analytics analytics
 COPY experiments experiments
 COPY delivery delivery
 COPY templates templates

@@ -41,4 +41,4 @@ def events_record_task(site_id: int, body: dict[str, Any]) -> None:
 
     if body.get("visitor", {}).get("user_id") is None:
         body["visitor"].pop("user_id", None)
-    events_ingest(site_id=site_id, batch=validate_events(body, now=timezone.now()))
+    events_ingest(site_id=site_id, batch=validate_events(body, now=timezone.now()), caller="server")

@@ -12,6 +12,22 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process memos (snapshots, keys, origins) keyed by ids that tests reuse."""
+    from delivery.authentication import forget_keys
+    from delivery.cors import forget_origins
+    from delivery.snapshot import snapshot_forget
+
+    snapshot_forget()
+    forget_keys()
+    forget_origins()
+    yield
+    snapshot_forget()
+    forget_keys()
+    forget_origins()
+
+
 @pytest.fixture
 def site(db):
     return SiteFactory(slug="alpha", name="Alpha")

@@ -109,6 +109,8 @@ def _crawl(client: Client, own_site: Site | None, other_site: Site) -> list[str]
         visited += 1
         if add.status_code >= 500:
             problems.append(f"{label} add: {add.status_code}")
+        if not model._meta.managed:
+            continue  # no table (e.g. analytics' "Reports" entry): nothing to change
         objects = model_admin.model._default_manager.all()
         for obj in [
             objects.filter(**_own_filter(model, own_site or other_site)).first(),

@@ -14,7 +14,7 @@ from tenancy.models import Site
 
 @pytest.mark.django_db
 def test_demo_has_rollups_with_a_real_effect(client, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-admin")
     assert "Analytics demo" in capsys.readouterr().out
     site = Site.objects.get(slug="demo")
     assert VariantDay.objects.filter(site=site, segment="").count() > 50

@@ -20,7 +20,7 @@ from analytics.services.retention import retention_purge
 from analytics.services.rollups import rollups_refresh
 from analytics.tasks import purge_expired, refresh_rollups
 from segments.models import Event, Profile, VisitorLink
-from tests.delivery.conftest import post, put
+from tests.delivery.conftest import post, put, signed
 
 IP = "203.0.113.77"
 TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
@@ -57,7 +57,9 @@ def person(site, config, api_client, delivery_key, server_key, settings):
         r = post(
             api_client,
             "/api/v1/decide",
-            {"visitor": {"id": anon, "user_id": "erase-me-42"}, "context": {"ip": IP}},
+            signed(
+                site, {"visitor": {"id": anon, "user_id": "erase-me-42"}, "context": {"ip": IP}}
+            ),
             delivery_key,
             REMOTE_ADDR=IP,
         )
@@ -65,29 +67,32 @@ def person(site, config, api_client, delivery_key, server_key, settings):
         r = post(
             api_client,
             "/api/v1/events",
-            {
-                "visitor": {"id": anon, "user_id": "erase-me-42"},
-                "events": [
-                    {
-                        "kind": "impression",
-                        "name": "impression",
-                        "slot": "home_hero",
-                        "variant": "hero-default",
-                        "reason": {"kind": "default"},
-                    },
-                    {
-                        "kind": "click",
-                        "name": "click",
-                        "slot": "home_hero",
-                        "variant": "hero-default",
-                    },
-                    {
-                        "kind": "conversion",
-                        "name": "purchase",
-                        "properties": {"price": 5, "from": anon},
-                    },
-                ],
-            },
+            signed(
+                site,
+                {
+                    "visitor": {"id": anon, "user_id": "erase-me-42"},
+                    "events": [
+                        {
+                            "kind": "impression",
+                            "name": "impression",
+                            "slot": "home_hero",
+                            "variant": "hero-default",
+                            "reason": {"kind": "default"},
+                        },
+                        {
+                            "kind": "click",
+                            "name": "click",
+                            "slot": "home_hero",
+                            "variant": "hero-default",
+                        },
+                        {
+                            "kind": "conversion",
+                            "name": "purchase",
+                            "properties": {"price": 5, "from": anon},
+                        },
+                    ],
+                },
+            ),
             delivery_key,
             REMOTE_ADDR=IP,
         )
@@ -155,7 +160,7 @@ def test_erasure_leaves_no_trace_in_any_table(person, api_client, server_key, si
 
 
 def test_consent_false_stores_nothing(site, config, api_client, delivery_key, settings):
-    body = {"visitor": {"id": "anon-shy", "user_id": "shy-1", "consent": False}}
+    body = signed(site, {"visitor": {"id": "anon-shy", "user_id": "shy-1", "consent": False}})
     assert post(api_client, "/api/v1/decide", body, delivery_key, REMOTE_ADDR=IP).status_code == 200
     events = {
         **body,

@@ -15,7 +15,6 @@ from content.services.drafts import (
     screen_variant_create,
 )
 from content.services.publishing import slot_publish
-from delivery import snapshot as snapshot_module
 from segments.models import SegmentKind, SegmentStatus, StaticMember
 from segments.services.segments import segment_create
 from tenancy.identity import user_hash_compute
@@ -25,20 +24,6 @@ DESIGN_RAIN = {
     "root": {"type": "Stack", "children": [{"type": "Umbrella"}]},
     "theme": {"colors": {"bg": "#223"}},
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_snapshots():
-    from delivery.authentication import forget_keys
-    from delivery.cors import forget_origins
-
-    snapshot_module.snapshot_forget()
-    forget_keys()
-    forget_origins()
-    yield
-    snapshot_module.snapshot_forget()
-    forget_keys()
-    forget_origins()
 
 
 def build_site_config(site) -> dict[str, Any]:
