@@ -141,6 +141,7 @@ DECIDE_RESPONSE_EXAMPLE = {
         "home_hero": {
             "variant": "detroit-shoes",
             "content": {"kind": "html", "body": "<h1>Rainy day deals in Detroit</h1>"},
+            "language": "en",
             "reason": segment_reason("detroit-shoppers"),
         }
     },
@@ -148,6 +149,7 @@ DECIDE_RESPONSE_EXAMPLE = {
         "home": {
             "variant": "rainy-evening",
             "design": {"layout": "stack", "theme": {"mode": "dark"}},
+            "language": "en",
             "reason": segment_reason("rainy-evening"),
         }
     },
@@ -258,6 +260,7 @@ class DecideView(DeliveryAPIView):
             data=data,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             ip=client_ip(request),
+            accept_language=request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
         )
         return FollowUpResponse(
             decision.json(), followups=decision.followups, content_type="application/json"

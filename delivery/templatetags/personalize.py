@@ -82,6 +82,7 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
         data=data,
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         ip=meta.get("REMOTE_ADDR", ""),
+        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
     )
     for job in decision.followups:  # a Celery publish (or inline when eager)
         job()

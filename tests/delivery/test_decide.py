@@ -29,11 +29,17 @@ def test_anonymous_decide_returns_every_placement_and_screen(decide):
     assert body["placements"]["home_hero"] == {
         "variant": "hero-default",
         "content": {"kind": "html", "body": "<p>Welcome</p>"},
+        "language": "en",
         "reason": {"kind": "default"},
     }
     assert body["placements"]["banner"]["content"] == {"kind": "text", "body": "Hello"}
     assert body["screens"] == {
-        "home": {"variant": "home-default", "design": DESIGN_DEFAULT, "reason": {"kind": "default"}}
+        "home": {
+            "variant": "home-default",
+            "design": DESIGN_DEFAULT,
+            "language": "en",
+            "reason": {"kind": "default"},
+        }
     }
     assert "explain" not in body and "unknown" not in body
 
@@ -63,12 +69,14 @@ def test_design_example_request_shape(decide):
         "home_hero": {
             "variant": "detroit-shoes",
             "content": {"kind": "html", "body": "<p>Detroit shoes</p>"},
+            "language": "en",
             "reason": {"kind": "segment", "segment": "detroit"},
         }
     }
     assert body["screens"]["home"] == {
         "variant": "rainy-evening",
         "design": DESIGN_RAIN,
+        "language": "en",
         "reason": {"kind": "segment", "segment": "rainy"},
     }
 
@@ -171,6 +179,7 @@ def test_static_segment_by_user_id(decide):
     assert r.json()["placements"]["home_hero"] == {
         "variant": "vip-hero",
         "content": {"kind": "html", "body": "<p>VIP</p>"},
+        "language": "en",
         "reason": {"kind": "segment", "segment": "vip"},
     }
 
