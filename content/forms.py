@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
@@ -182,6 +182,21 @@ class TranslationForm(forms.ModelForm):
                 choices=[("", "---------"), *((tag, tag) for tag in choices)],
                 help_text=self.fields["language"].help_text,
             )
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # The model's errors are keyed by JSON path (`body.src`): show each on its field,
+        # path first, rather than fail on a field the form does not have.
+        if hasattr(errors, "error_dict"):
+            by_field: dict[str, list[str]] = {}
+            for key, messages in errors.message_dict.items():
+                name = key.split(".")[0].split("[")[0]
+                if name != key:
+                    messages = [f"{key}: {message}" for message in messages]
+                by_field.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(
+                    messages
+                )
+            errors = ValidationError(by_field)
+        super()._update_errors(errors)
 
     def clean_language(self) -> str:
         value = self.cleaned_data["language"]
