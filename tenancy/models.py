@@ -1,6 +1,7 @@
 import re
 import secrets
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -127,10 +128,26 @@ class Site(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        saved = getattr(self, "_saved_default_language", None)
+        super().save(*args, **kwargs)
+        self._saved_default_language = self.default_language
+        if saved is not None and saved != self.default_language:
+            # Decide labels base content with the default language: delivery must reload.
+            from tenancy.services import site_config_bump
+
+            self.config_version = site_config_bump(site_id=self.pk)
+
     def clean(self) -> None:
         self.default_language, self.languages = site_languages_normalized(
             self.default_language, self.languages
         )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "Site":
+        site = super().from_db(db, field_names, values)
+        site._saved_default_language = site.__dict__.get("default_language")
+        return site
 
     @property
     def all_languages(self) -> list[str]:

@@ -506,3 +506,19 @@ def test_draft_configuration_carries_translations(fr_site):
     assert not skipped and draft.languages == frozenset({"fr"})
     res = resolve_all(draft, set().__contains__, NOW, language="fr-BE")["placements"]["hero"]
     assert (res.language, res.payload) == ("fr", {"kind": "html", "body": "Salut"})
+
+
+def test_changing_the_default_language_makes_delivery_reload(site):
+    from django.db import transaction
+
+    site = Site.objects.get(pk=site.pk)
+    version = site.config_version
+    site.languages = ["fr"]
+    site.save()
+    assert Site.objects.get(pk=site.pk).config_version == version  # the base is unchanged
+    with transaction.atomic():
+        site.default_language = "en-GB"
+        site.save()
+    assert Site.objects.get(pk=site.pk).config_version == version + 1 == site.config_version
+    published = published_site_load(site_id=site.pk)
+    assert published.default_language == "en-GB" and published.version == version + 1
