@@ -166,11 +166,7 @@ def content_variant_create(
 
 def content_variant_update(*, variant: ContentVariant, data: dict[str, Any]) -> ContentVariant:
     """Change fields; `translations` in `data` replaces all of them."""
-    data = dict(data)
-    translations = data.pop("translations", None)
-    _apply(variant, data, (*VARIANT_FIELDS, "body"))
-    _check_segment(variant.placement, variant.segment)
-    return _save_with_translations(variant, translations)
+    return _variant_update(variant, data, "body")
 
 
 def content_variant_delete(*, variant: ContentVariant) -> None:
@@ -207,14 +203,18 @@ def screen_variant_create(
 
 def screen_variant_update(*, variant: ScreenVariant, data: dict[str, Any]) -> ScreenVariant:
     """Change fields; `translations` in `data` replaces all of them."""
-    data = dict(data)
-    translations = data.pop("translations", None)
-    _apply(variant, data, (*VARIANT_FIELDS, "design"))
-    _check_segment(variant.screen, variant.segment)
-    return _save_with_translations(variant, translations)
+    return _variant_update(variant, data, "design")
 
 
 # --- translations ----------------------------------------------------------------------------
+
+
+def _variant_update(variant: Any, data: dict[str, Any], content_field: str) -> Any:
+    data = dict(data)
+    translations = data.pop("translations", None)
+    _apply(variant, data, (*VARIANT_FIELDS, content_field))
+    _check_segment(variant.parent, variant.segment)
+    return _save_with_translations(variant, translations)
 
 
 def _save_with_translations(

@@ -39,6 +39,15 @@ def fr_site(site):
     return site
 
 
+def hero(site, body="<p>Hi</p>", translations=None):
+    """A placement `hero` with its default variant (and its translations)."""
+    placement = placement_create(site=site, key="hero", name="Hero")
+    variant = content_variant_create(
+        placement=placement, key="default", name="D", body=body, translations=translations
+    )
+    return placement, variant
+
+
 # --- site languages ---------------------------------------------------------------------------
 
 
@@ -159,13 +168,8 @@ def test_screen_translation_design_errors_have_paths(fr_site):
 
 
 def test_translations_set_replaces_all_or_nothing(fr_site):
-    placement = placement_create(site=fr_site, key="hero", name="Hero")
-    variant = content_variant_create(
-        placement=placement,
-        key="default",
-        name="D",
-        body="<p>Hi</p>",
-        translations={"fr": {"body": "<p>Salut</p>"}},
+    _placement, variant = hero(
+        fr_site, body="<p>Hi</p>", translations={"fr": {"body": "<p>Salut</p>"}}
     )
     assert [(t.language, t.body) for t in variant.translations.all()] == [("fr", "<p>Salut</p>")]
     with pytest.raises(ValidationError) as exc:
@@ -245,13 +249,8 @@ def test_design_schema_change_checks_translated_designs(fr_site):
 
 
 def test_translations_are_published_and_rolled_back(fr_site):
-    placement = placement_create(site=fr_site, key="hero", name="Hero")
-    variant = content_variant_create(
-        placement=placement,
-        key="default",
-        name="D",
-        body="<p>Hi</p>",
-        translations={"fr": {"body": "<p>Salut</p>"}},
+    placement, variant = hero(
+        fr_site, body="<p>Hi</p>", translations={"fr": {"body": "<p>Salut</p>"}}
     )
     first = slot_publish(slot=placement)
     assert first.snapshot["variants"][0]["translations"] == {"fr": {"body": "<p>Salut</p>"}}
@@ -277,8 +276,7 @@ def test_translations_are_published_and_rolled_back(fr_site):
 def test_revisions_without_translations_stay_equal_to_their_drafts(fr_site):
     from content.selectors.revisions import slot_has_unpublished_changes
 
-    placement = placement_create(site=fr_site, key="hero", name="Hero")
-    content_variant_create(placement=placement, key="default", name="D", body="<p>Hi</p>")
+    placement, _ = hero(fr_site)
     revision = slot_publish(slot=placement)
     assert "translations" not in revision.snapshot["variants"][0]
     assert not slot_has_unpublished_changes(slot=placement)
@@ -465,13 +463,8 @@ def test_engine_agrees_with_resolution_across_languages():
 
 def test_missing_translations_per_variant_and_language(fr_site):
     vip = SegmentFactory(site=fr_site, key="vip")
-    placement = placement_create(site=fr_site, key="hero", name="Hero")
-    content_variant_create(
-        placement=placement,
-        key="default",
-        name="D",
-        body="Hi",
-        translations={"fr": {"body": "Salut"}, "es": {"body": "Hola"}},
+    placement, _ = hero(
+        fr_site, body="Hi", translations={"fr": {"body": "Salut"}, "es": {"body": "Hola"}}
     )
     content_variant_create(
         placement=placement,
@@ -494,14 +487,7 @@ def test_missing_translations_per_variant_and_language(fr_site):
 
 
 def test_draft_configuration_carries_translations(fr_site):
-    placement = placement_create(site=fr_site, key="hero", name="Hero")
-    content_variant_create(
-        placement=placement,
-        key="default",
-        name="D",
-        body="Hi",
-        translations={"fr": {"body": "Salut"}},
-    )
+    hero(fr_site, body="Hi", translations={"fr": {"body": "Salut"}})
     draft, skipped = draft_site_load(site_id=fr_site.pk)
     assert not skipped and draft.languages == frozenset({"fr"})
     res = resolve_all(draft, set().__contains__, NOW, language="fr-BE")["placements"]["hero"]

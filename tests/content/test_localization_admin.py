@@ -231,50 +231,24 @@ def test_api_translation_errors_have_paths(api_client, site):
         },
         format="json",
     ).json()
-    res = api_client.post(
-        "/api/v1/placement-variants/",
-        {
-            "placement": offers["id"],
-            "key": "default",
-            "name": "D",
-            "body": {"items": []},
-            "translations": {
-                "fr": {"body": {"items": "none"}},
-                "de": {"body": {"items": []}},
-                "es": "not an object",
-            },
-        },
-        format="json",
-    )
+
+    def create(translations):
+        body = {"placement": offers["id"], "key": "default", "name": "D", "body": {"items": []}}
+        res = api_client.post(
+            "/api/v1/placement-variants/", {**body, "translations": translations}, format="json"
+        )
+        paths = (
+            {f["path"] for f in res.json()["error"]["fields"]} if res.status_code == 400 else set()
+        )
+        return res, paths
+
+    res, paths = create({"fr": {"body": {"items": []}}, "es": "not an object"})
+    assert res.status_code == 400 and paths == {"translations.es"}
+    res, paths = create({"fr": {"body": {"items": "none"}}, "de": {"body": {"items": []}}})
     assert res.status_code == 400
-    paths = {f["path"] for f in res.json()["error"]["fields"]}
-    assert paths == {"translations.es"}, paths
-    res = api_client.post(
-        "/api/v1/placement-variants/",
-        {
-            "placement": offers["id"],
-            "key": "default",
-            "name": "D",
-            "body": {"items": []},
-            "translations": {"fr": {"body": {"items": "none"}}, "de": {"body": {"items": []}}},
-        },
-        format="json",
-    )
-    assert res.status_code == 400
-    paths = {f["path"] for f in res.json()["error"]["fields"]}
     assert paths == {"translations.fr.body.items", "translations.de.language"}
     assert not ContentVariant.objects.filter(placement_id=offers["id"]).exists()
-    ok = api_client.post(
-        "/api/v1/placement-variants/",
-        {
-            "placement": offers["id"],
-            "key": "default",
-            "name": "D",
-            "body": {"items": []},
-            "translations": {"fr": {"body": {"items": [1]}}},
-        },
-        format="json",
-    )
+    ok, _ = create({"fr": {"body": {"items": [1]}}})
     assert ok.status_code == 201 and ok.json()["translations"] == {"fr": {"body": {"items": [1]}}}
 
 
