@@ -13,9 +13,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from content.forms import (
     DesignSchemaForm,
@@ -184,55 +185,18 @@ class TranslationStatusMixin:
     def translations(self, obj: Slot) -> str:
         if obj.pk is None:
             return "—"
+        rows = [
+            {"status": status, "url": _admin_change_url(status.variant)}
+            for status in slot_translations_status(slot=obj)
+        ]
         languages = list(obj.site.languages or [])
-        rows = slot_translations_status(slot=obj)
-        if not rows:
-            return "No variants yet."
+        show_other = not languages or any(row["status"].extra for row in rows)
+        context = {"rows": rows, "languages": languages, "site": obj.site, "show_other": show_other}
+        return render_to_string("admin/content/translations_matrix.html", context)
 
-        def link(row: Any) -> str:
-            opts = row.variant._meta
-            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.variant.pk])
-            return format_html('<a href="{}">{}</a>', url, row.variant.key)
 
-        def cells(row: Any) -> str:
-            out = format_html_join(
-                "",
-                '<td class="{}">{}</td>',
-                (
-                    ("translated", "✓") if done else ("missing", "missing")
-                    for done in row.present.values()
-                ),
-            )
-            extra = ", ".join(row.extra)
-            return format_html("{}<td>{}</td>", out, extra) if extra or not languages else out
-
-        head = format_html_join("", "<th>{}</th>", ((tag,) for tag in languages))
-        body = format_html_join(
-            "", "<tr><td>{}</td>{}</tr>", ((link(row), cells(row)) for row in rows)
-        )
-        note = (
-            format_html(
-                '<p class="help">The base content is in {}. Edit a variant\'s translations from '
-                "its link.</p>",
-                obj.site.default_language,
-            )
-            if languages
-            else format_html(
-                '<p class="help">{} lists no other languages than {}: translations are '
-                "not tracked (set the site's languages). Other: translations present.</p>",
-                obj.site,
-                obj.site.default_language,
-            )
-        )
-        other = "" if languages else format_html("<th>{}</th>", "Other")
-        return format_html(
-            '<table class="translations-matrix"><thead><tr><th>Variant</th>{}{}</tr></thead>'
-            "<tbody>{}</tbody></table>{}",
-            head,
-            other,
-            body,
-            note,
-        )
+def _admin_change_url(obj: Any) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
 class SlotAdmin(ScopedModelAdmin):
@@ -622,9 +586,7 @@ class VariantTranslationsAdmin(ScopedModelAdmin):
         if "_continue" in request.POST:
             return super().response_change(request, obj)
         messages.success(request, f"Saved the translations of “{obj}”.")
-        slot = obj.parent
-        url = reverse(f"admin:content_{slot._meta.model_name}_change", args=[slot.pk])
-        return HttpResponseRedirect(url)
+        return HttpResponseRedirect(_admin_change_url(obj.parent))
 
 
 @admin.register(ContentVariant)
