@@ -86,9 +86,13 @@ class PreviewVisitorForm(SiteChoiceMixin):
         self.fields["profile"].queryset = Profile.objects.filter(site__in=sites).select_related(
             "site"
         )
+        self.fields["profile"].label_from_instance = lambda p: f"{p.user_id} ({p.site})"
+        self.set_language_choices(sites)
+
+    def set_language_choices(self, sites: Any) -> None:
+        """The languages of the user's sites (the chosen site's are checked in `clean`)."""
         tags = dict.fromkeys(tag for site in sites for tag in site.all_languages)
         self.fields["language"].choices = [("", "— from the visitor —"), *((t, t) for t in tags)]
-        self.fields["profile"].label_from_instance = lambda p: f"{p.user_id} ({p.site})"
 
     def clean_document(self) -> dict | None:
         text = self.cleaned_data.get("document", "").strip()
