@@ -73,7 +73,7 @@ def preferred_languages(value: Any) -> tuple[str, ...]:
 
 
 def language_chain(
-    value: Any, *, default_language: str, available: Iterable[str] | frozenset[str]
+    value: Any, *, default_language: str, available: frozenset[str]
 ) -> tuple[str, ...]:
     """The translations to look for, best first, for a visitor's `context.language`: their
     preferred languages that some variant is translated into (`available`, lower-case),
