@@ -1,4 +1,5 @@
-"""`make bench`: every benchmark in one run (delivery, then the criteria engines when present)."""
+"""`make bench`: every benchmark in one run (delivery, localization, then the criteria engines
+when present)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def main() -> int:
     summary = {}
     try:
         summary = delivery.main()
+    except Exception:
+        traceback.print_exc()
+        failures += 1
+    print()
+    try:
+        from benchmarks import localization
+
+        localization.main()
     except Exception:
         traceback.print_exc()
         failures += 1

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -25,16 +26,19 @@ from content.forms import (
     PreviewSegmentForm,
     PreviewVisitorForm,
     ScheduleForm,
+    TranslationForm,
     VariantFormSet,
 )
 from content.models import (
     AuditEntry,
     ContentVariant,
+    ContentVariantTranslation,
     DesignSchema,
     Placement,
     PublishSchedule,
     Screen,
     ScreenVariant,
+    ScreenVariantTranslation,
 )
 from content.models.audit import AuditAction
 from content.models.schedules import ScheduleStatus
@@ -49,6 +53,11 @@ from content.selectors.revisions import (
     slot_revisions,
 )
 from content.selectors.schedules import slot_schedules
+from content.selectors.translations import (
+    slot_missing_translations,
+    slot_translations_status,
+    variant_translations_status,
+)
 from content.services.drafts import design_schema_update, placement_delete, screen_delete
 from content.services.publishing import (
     publish_schedule_cancel,
@@ -135,6 +144,90 @@ class ScreenVariantInline(VariantInline):
     model = ScreenVariant
     site_lookup = "screen__site_id__in"
     fields = [("key", "name"), ("segment", "priority"), ("starts_at", "ends_at"), "design"]
+
+
+# --- translations: inline under a variant, status on the slot's pages --------------------------
+
+
+class TranslationInline(SiteScopedInlineMixin, admin.TabularInline):
+    """A variant's versions in the site's other languages; one prefilled row per missing one."""
+
+    read_perm = Perm.VIEW
+    write_perm = Perm.EDIT_CONTENT
+    form = TranslationForm
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        languages = list(obj.parent.site.languages or []) if obj is not None else []
+        missing = (
+            variant_translations_status(variant=obj, languages=languages).missing if obj else []
+        )
+        kwargs["form"] = type("Form", (self.form,), {"languages": languages})
+        kwargs["extra"] = len(missing)
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Prefilled(formset):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                kw.setdefault("initial", [{"language": language} for language in missing])
+                super().__init__(*args, **kw)
+
+        return Prefilled
+
+
+class ContentVariantTranslationInline(TranslationInline):
+    model = ContentVariantTranslation
+    site_lookup = "variant__placement__site_id__in"
+    fields = ["language", "body"]
+
+
+class ScreenVariantTranslationInline(TranslationInline):
+    model = ScreenVariantTranslation
+    site_lookup = "variant__screen__site_id__in"
+    fields = ["language", "design"]
+
+
+class TranslationStatusMixin:
+    """The slot's change page shows a variant-by-language matrix of translations, and the
+    changelist which translations are missing."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("variants__translations")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "translations"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is None or "translations" in fields else [*fields, "translations"]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return [*super().get_list_display(request), "missing_translations"]
+
+    @admin.display(description="Translations")
+    def missing_translations(self, obj: Slot) -> str:
+        if not obj.site.languages:
+            return "—"
+        missing = slot_missing_translations(slot=obj)
+        if not missing:
+            return "complete"
+        return "missing: " + ", ".join(f"{tag} ({n})" for tag, n in missing.items())
+
+    @admin.display(description="Translations")
+    def translations(self, obj: Slot) -> str:
+        if obj.pk is None:
+            return "—"
+        rows = [
+            {"status": status, "url": _admin_change_url(status.variant)}
+            for status in slot_translations_status(slot=obj)
+        ]
+        languages = list(obj.site.languages or [])
+        show_other = not languages or any(row["status"].extra for row in rows)
+        context = {"rows": rows, "languages": languages, "site": obj.site, "show_other": show_other}
+        return render_to_string("admin/content/translations_matrix.html", context)
+
+
+def _admin_change_url(obj: Any) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
 class SlotAdmin(ScopedModelAdmin):
@@ -428,7 +521,11 @@ class SlotAdmin(ScopedModelAdmin):
             if data["document"]:
                 document = merge_documents(document, data["document"])
             result = preview_visitor(
-                site=data["site"], document=document, source=data["source"], now=data["now"]
+                site=data["site"],
+                document=document,
+                source=data["source"],
+                now=data["now"],
+                language=data["language"],
             )
         return self._preview_page(request, "Preview as visitor", form, result, mode="visitor")
 
@@ -463,7 +560,7 @@ class SlotAdmin(ScopedModelAdmin):
 
 
 @admin.register(Placement)
-class PlacementAdmin(SlotAdmin):
+class PlacementAdmin(TranslationStatusMixin, SlotAdmin):
     serves_previews = True
     list_display = ["key", "name", "site", "kind", "live", "variant_count", "updated_at"]
     list_filter = ["site", "kind"]
@@ -479,7 +576,7 @@ class PlacementAdmin(SlotAdmin):
 
 
 @admin.register(Screen)
-class ScreenAdmin(SlotAdmin):
+class ScreenAdmin(TranslationStatusMixin, SlotAdmin):
     list_display = ["key", "name", "site", "live", "variant_count", "updated_at"]
     inlines = [ScreenVariantInline]
     fields = ["site", "key", "name", "description", "publishing_status"]
@@ -569,3 +666,42 @@ class AuditEntryAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class VariantTranslationsAdmin(ScopedModelAdmin):
+    """A variant's page for translators: its base content read-only, its translations inline.
+    Variants are added and changed on their slot's page; this page is reached from there."""
+
+    read_perm = Perm.VIEW
+    write_perm = Perm.EDIT_CONTENT
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}  # not listed on the index: reached from the slot's translations matrix
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        if "_continue" in request.POST:
+            return super().response_change(request, obj)
+        messages.success(request, f"Saved the translations of “{obj}”.")
+        return HttpResponseRedirect(_admin_change_url(obj.parent))
+
+
+@admin.register(ContentVariant)
+class ContentVariantAdmin(VariantTranslationsAdmin):
+    site_lookup = "placement__site_id__in"
+    fields = ["placement", "key", "name", "segment", "body"]
+    readonly_fields = fields
+    inlines = [ContentVariantTranslationInline]
+
+
+@admin.register(ScreenVariant)
+class ScreenVariantAdmin(VariantTranslationsAdmin):
+    site_lookup = "screen__site_id__in"
+    fields = ["screen", "key", "name", "segment", "design"]
+    readonly_fields = fields
+    inlines = [ScreenVariantTranslationInline]

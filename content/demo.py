@@ -2,7 +2,8 @@
 with a schema) and `app_banner` (image) placements and the `home` screen, each with variants
 for the demo segments and a default. It runs after the segments demo, skips (and reports) a
 variant whose segment is missing, publishes everything and, on a re-run, publishes only what
-changed.
+changed. A few variants have French and Spanish versions (the demo site publishes `fr` and
+`es` besides English), one left untranslated on purpose so the admin shows it missing.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from content.services.drafts import (
     screen_create,
     screen_variant_create,
     screen_variant_update,
+    variant_translations_set,
 )
 from content.services.publishing import slot_publish
 from segments.models import Segment
 from tenancy.models import Site
 
+DEMO_LANGUAGES = ["fr", "es"]
 # Each audience names the keys it may have on the demo site, first match wins.
 AUDIENCES = {
     "detroit-shoppers": ["detroit-shoppers", "detroit-shoe-shoppers"],
@@ -93,6 +96,11 @@ PLACEMENTS: list[dict[str, Any]] = [
                 "priority": 10,
                 "body": "<h2>20% off shoes under $50</h2><p>For our Detroit shoppers, this week "
                 'only. <a href="/shoes?promo=DETROIT20">Shop shoes</a></p>',
+                "translations": {  # no Spanish yet: the admin lists it as missing
+                    "fr": "<h2>20 % de réduction sur les chaussures à moins de 50 $</h2><p>Pour "
+                    "nos clients de Detroit, cette semaine seulement. "
+                    '<a href="/shoes?promo=DETROIT20">Voir les chaussures</a></p>',
+                },
             },
             {
                 "key": "loyal-discount",
@@ -107,6 +115,12 @@ PLACEMENTS: list[dict[str, Any]] = [
                 "name": "Welcome",
                 "body": "<h2>Welcome to Demo Bank &amp; Shop</h2><p>Banking and shopping in one "
                 'place. <a href="/accounts">Open an account</a></p>',
+                "translations": {
+                    "fr": "<h2>Bienvenue chez Demo Bank &amp; Shop</h2><p>La banque et le "
+                    'shopping au même endroit. <a href="/accounts">Ouvrir un compte</a></p>',
+                    "es": "<h2>Bienvenido a Demo Bank &amp; Shop</h2><p>Banca y compras en un "
+                    'solo lugar. <a href="/accounts">Abrir una cuenta</a></p>',
+                },
             },
         ],
     },
@@ -151,6 +165,20 @@ PLACEMENTS: list[dict[str, Any]] = [
                     "Start saving",
                     "/accounts/savings",
                 ),
+                "translations": {
+                    "fr": _offer(
+                        "Un compte d'épargne qui travaille pour vous",
+                        "3,1 % de rendement, sans solde minimum.",
+                        "Commencer à épargner",
+                        "/accounts/savings",
+                    ),
+                    "es": _offer(
+                        "Una cuenta de ahorro que trabaja para usted",
+                        "3,1 % TAE, sin saldo mínimo.",
+                        "Empezar a ahorrar",
+                        "/accounts/savings",
+                    ),
+                },
             },
         ],
     },
@@ -236,6 +264,19 @@ SCREENS: list[dict[str, Any]] = [
                     _c("Placement", key="offers"),
                     _c("Grid", [_c("Tile", label="Accounts"), _c("Tile", label="Shop")], columns=2),
                 ),
+                "translations": {
+                    "fr": _design(
+                        LIGHT,
+                        _c("Hero", title="Bon retour parmi nous", image="/static/demo/day.jpg"),
+                        _c("Placement", key="home_hero"),
+                        _c("Placement", key="offers"),
+                        _c(
+                            "Grid",
+                            [_c("Tile", label="Comptes"), _c("Tile", label="Boutique")],
+                            columns=2,
+                        ),
+                    ),
+                },
             },
         ],
     },
@@ -287,13 +328,21 @@ def _fix_image_paths(slot: Any) -> None:
                 screen_variant_update(variant=variant, data={"design": design})
 
 
+def _translations(slot: Any, spec: dict) -> dict[str, dict[str, Any]]:
+    field = "body" if isinstance(slot, Placement) else "design"
+    return {language: {field: value} for language, value in spec.get("translations", {}).items()}
+
+
 def _ensure_variants(
     slot: Any, specs: list[dict], segments: dict[str, Segment], stdout: Any
 ) -> None:
     _fix_image_paths(slot)
-    existing = set(slot.variants.values_list("key", flat=True))
+    existing = {v.key: v for v in slot.variants.prefetch_related("translations")}
     for spec in specs:
-        if spec["key"] in existing:
+        variant = existing.get(spec["key"])
+        if variant is not None:
+            if spec.get("translations") and not variant.translations.all():
+                variant_translations_set(variant=variant, translations=_translations(slot, spec))
             continue
         audience = spec.get("audience")
         segment = segments.get(audience) if audience else None
@@ -308,15 +357,26 @@ def _ensure_variants(
             "segment": segment,
             "priority": spec.get("priority", 100),
         }
+        fields["translations"] = _translations(slot, spec)
         if isinstance(slot, Placement):
             content_variant_create(placement=slot, body=spec["body"], **fields)
         else:
             screen_variant_create(screen=slot, design=spec["design"], **fields)
 
 
+def _ensure_languages(site: Site) -> None:
+    """The demo site publishes French and Spanish besides its default language."""
+    wanted = [tag for tag in DEMO_LANGUAGES if tag not in site.all_languages]
+    if wanted:
+        site.languages = [*(site.languages or []), *wanted]
+        site.full_clean()
+        site.save(update_fields=["languages"])
+
+
 def seed(site: Site, *, stdout: Any = None) -> None:
     with transaction.atomic():
         DesignSchema.objects.get_or_create(site=site, defaults={"schema": default_design_schema()})
+        _ensure_languages(site)
         segments = _segments(site)
         slots: list[Any] = []
         for spec in PLACEMENTS:

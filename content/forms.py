@@ -20,7 +20,7 @@ from content.models import DesignSchema
 from content.models.schedules import ScheduleAction
 from content.preview import SOURCES
 from segments.models import Profile, Segment
-from tenancy.models import Site
+from tenancy.models import Site, language_tag_canonical, validate_language_tag
 
 _TOP_LEVEL = re.compile(r"[.\[]")
 
@@ -144,10 +144,23 @@ class PreviewVisitorForm(SiteChoiceMixin):
         "With a profile too, these values override the stored ones.",
     )
 
+    language = forms.ChoiceField(
+        required=False,
+        label="Language",
+        help_text="See the content in one of the site's languages. Empty: the document's "
+        "context.language, else the site's default.",
+    )
+
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, sites=sites, **kwargs)
         self.fields["profile"].queryset = Profile.objects.filter(site__in=sites)
         self.fields["profile"].label_from_instance = lambda p: p.user_id
+        self.set_language_choices(sites)
+
+    def set_language_choices(self, sites: Any) -> None:
+        """The languages of the user's sites (the chosen site's are checked in `clean`)."""
+        tags = dict.fromkeys(tag for site in sites for tag in site.all_languages)
+        self.fields["language"].choices = [("", "— from the visitor —"), *((t, t) for t in tags)]
 
     def clean_document(self) -> dict | None:
         text = self.cleaned_data.get("document", "").strip()
@@ -166,6 +179,9 @@ class PreviewVisitorForm(SiteChoiceMixin):
         site, profile = data.get("site"), data.get("profile")
         if profile is not None and site is not None and profile.site_id != site.pk:
             self.add_error("profile", "This profile belongs to another site.")
+        language = data.get("language")
+        if language and site is not None and language not in site.all_languages:
+            self.add_error("language", f"{site} does not publish {language}.")
         if profile is None and not data.get("document") and not self.errors:
             raise forms.ValidationError("Pick a stored profile or enter a visitor document.")
         return data
@@ -220,3 +236,41 @@ class DesignSchemaForm(PathErrorsModelForm):
             for message in exc.messages:
                 self.add_error("schema", message)
         return cleaned
+
+
+class TranslationForm(forms.ModelForm):
+    """A variant translation in the admin: the language in BCP 47's conventional case (so two
+    rows `fr` and `FR` are caught as duplicates), a choice among the site's languages when the
+    site lists them."""
+
+    languages: list[str] = []  # set per variant by the inline
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.languages:
+            current = self.instance.language if self.instance.pk else ""
+            choices = dict.fromkeys([*self.languages, *([current] if current else [])])
+            self.fields["language"] = forms.ChoiceField(
+                choices=[("", "---------"), *((tag, tag) for tag in choices)],
+                help_text=self.fields["language"].help_text,
+            )
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # The model's errors are keyed by JSON path (`body.src`): show each on its field,
+        # path first, rather than fail on a field the form does not have.
+        if hasattr(errors, "error_dict"):
+            by_field: dict[str, list[str]] = {}
+            for key, messages in errors.message_dict.items():
+                name = key.split(".")[0].split("[")[0]
+                if name != key:
+                    messages = [f"{key}: {message}" for message in messages]
+                by_field.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(
+                    messages
+                )
+            errors = ValidationError(by_field)
+        super()._update_errors(errors)
+
+    def clean_language(self) -> str:
+        value = self.cleaned_data["language"]
+        validate_language_tag(value)
+        return language_tag_canonical(value)

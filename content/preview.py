@@ -35,6 +35,7 @@ class PreviewRow:
     variant_name: str
     reason: dict
     content: str
+    language: str = ""  # the language served (a translation's, or the site's default)
 
     @property
     def reason_text(self) -> str:
@@ -61,15 +62,15 @@ def _load(site: Site, source: str) -> tuple[PublishedSite, dict[str, str]]:
 
 
 def _rows(
-    published: PublishedSite, is_member: Callable[[str], bool], now: datetime
+    published: PublishedSite, is_member: Callable[[str], bool], now: datetime, language: Any = None
 ) -> list[PreviewRow]:
-    resolved = resolve_all(published, is_member, now)
+    resolved = resolve_all(published, is_member, now, language=language)
     rows = []
     for group, kind in (("placements", "placement"), ("screens", "screen")):
         slots = published.placements if kind == "placement" else published.screens
         for key in sorted(resolved[group]):
             res = resolved[group][key]
-            payload = res.variant.payload
+            payload = res.payload
             content = payload.get("body") if kind == "placement" else payload.get("design")
             rows.append(
                 PreviewRow(
@@ -80,18 +81,33 @@ def _rows(
                     variant_name=res.variant.name,
                     reason=res.reason,
                     content=content if isinstance(content, str) else pretty(content),
+                    language=res.language,
                 )
             )
     return rows
 
 
 def preview_visitor(
-    *, site: Site, document: dict[str, Any], source: str = "published", now: datetime | None = None
+    *,
+    site: Site,
+    document: dict[str, Any],
+    source: str = "published",
+    now: datetime | None = None,
+    language: str = "",
 ) -> PreviewResult:
+    """`language` (a tag, or Accept-Language style) overrides the document's
+    `context.language`; decide reads the same key."""
     now = now or timezone.now()
+    if language:
+        document = {
+            **document,
+            "context": {**(document.get("context") or {}), "language": language},
+        }
     published, skipped = _load(site, source)
     matched = segments_matching(site=site, document=document, now=now)  # active segments only
-    rows = _rows(published, set(matched).__contains__, now)
+    context = document.get("context")
+    requested = context.get("language") if isinstance(context, dict) else None
+    rows = _rows(published, set(matched).__contains__, now, requested)
     return PreviewResult(
         rows=rows,
         source=source,

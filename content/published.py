@@ -1,16 +1,23 @@
 """The published configuration of a site as plain, immutable data (no ORM): `PublishedSite` →
-`PublishedSlot` → `PublishedVariant`, built from revision snapshots.
+`PublishedSlot` → `PublishedVariant` (→ `PublishedTranslation` per language), built from
+revision snapshots.
 `content.selectors.configuration` loads it; delivery keeps it in memory and
 `content.resolution` picks variants from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
+
+
+@dataclass(frozen=True)
+class PublishedTranslation:
+    language: str  # the BCP 47 tag as editors saved it, e.g. "fr-CA"
+    payload: dict  # shaped like the variant's payload
 
 
 @dataclass(frozen=True)
@@ -22,11 +29,24 @@ class PublishedVariant:
     starts_at: datetime | None
     ends_at: datetime | None
     payload: dict  # placements: {"kind": ..., "body": ...}; screens: {"design": {...}}
+    # Other languages than the site's default, keyed by lower-case tag ("fr-ca").
+    translations: Mapping[str, PublishedTranslation] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def is_active(self, now: datetime) -> bool:
         if self.starts_at is not None and now < self.starts_at:
             return False
         return not (self.ends_at is not None and now >= self.ends_at)
+
+    def localized(self, chain: Iterable[str]) -> PublishedTranslation | None:
+        """The first translation along `chain` (lower-case tags, best first), or None: the
+        base payload, in the site's default language."""
+        for language in chain:
+            found = self.translations.get(language)
+            if found is not None:
+                return found
+        return None
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class PublishedSite:
     placements: Mapping[str, PublishedSlot]
     screens: Mapping[str, PublishedSlot]
     segment_keys: frozenset[str]  # segments the live variants target
+    default_language: str = "en"  # the language of the variants' base payloads
+    languages: frozenset[str] = frozenset()  # lower-case tags some variant is translated into
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -58,10 +80,15 @@ def _parse_dt(value: Any) -> datetime | None:
 def variant_from_snapshot(
     data: Mapping[str, Any], slot_kind: str, placement_kind: str = ""
 ) -> PublishedVariant:
-    if slot_kind == "placement":
-        payload = {"kind": placement_kind, "body": data.get("body")}
-    else:
-        payload = {"design": data.get("design") or {}}
+    def payload(content: Mapping[str, Any]) -> dict:
+        if slot_kind == "placement":
+            return {"kind": placement_kind, "body": content.get("body")}
+        return {"design": content.get("design") or {}}
+
+    translations = {
+        language.lower(): PublishedTranslation(language, payload(content))
+        for language, content in (data.get("translations") or {}).items()
+    }
     return PublishedVariant(
         key=data["key"],
         name=data.get("name", data["key"]),
@@ -69,7 +96,8 @@ def variant_from_snapshot(
         priority=int(data.get("priority", 100)),
         starts_at=_parse_dt(data.get("starts_at")),
         ends_at=_parse_dt(data.get("ends_at")),
-        payload=payload,
+        payload=payload(data),
+        translations=MappingProxyType(translations),
     )
 
 
@@ -97,10 +125,21 @@ def slot_from_snapshot(snapshot: Mapping[str, Any], slot_kind: str, revision: in
 
 
 def site_from_slots(
-    *, site_id: int, version: int, placements: list[PublishedSlot], screens: list[PublishedSlot]
+    *,
+    site_id: int,
+    version: int,
+    placements: list[PublishedSlot],
+    screens: list[PublishedSlot],
+    default_language: str = "en",
 ) -> PublishedSite:
     segment_keys = frozenset(
         v.segment_key for slot in (*placements, *screens) for v in slot.targeted if v.segment_key
+    )
+    languages = frozenset(
+        language
+        for slot in (*placements, *screens)
+        for variant in (*slot.targeted, slot.default)
+        for language in variant.translations
     )
     return PublishedSite(
         site_id=site_id,
@@ -108,4 +147,6 @@ def site_from_slots(
         placements=MappingProxyType({s.key: s for s in placements}),
         screens=MappingProxyType({s.key: s for s in screens}),
         segment_keys=segment_keys,
+        default_language=default_language,
+        languages=languages,
     )

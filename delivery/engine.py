@@ -5,7 +5,9 @@ constructors, `SlotDecision`, `DecideAnswer`, `Explanation`), the visitor docume
 evaluate (`visitor_document`), `decide()` and the response encoding. `decide()` applies
 `content.resolution`'s rule (a test keeps the two in agreement): segment rules run lazily,
 at most once per decision, only for the segments the requested slots reach; `explain`
-adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet`.
+adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet`. Each
+variant's entries exist per language it is translated into: a decision resolves the
+visitor's language chain once, then picks an entry per slot with a dict lookup.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from functools import cached_property
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
+from content.resolution import language_chain
 from segments import criteria
 from segments.criteria.types import VisitorDocument, VisitorFacts
 from segments.criteria.values import parse_when
@@ -62,11 +65,13 @@ def default_reason() -> Reason:
 
 
 class SlotDecision(TypedDict):
-    """One decided placement (`content`) or screen (`design`)."""
+    """One decided placement (`content`) or screen (`design`), in `language`: the BCP 47 tag
+    of the translation served, or the site's default language (the variant's base content)."""
 
     variant: str
     content: NotRequired[dict[str, Any]]  # placements: {"kind": ..., "body": ...}
     design: NotRequired[dict[str, Any]]  # screens
+    language: str
     reason: Reason
 
 
@@ -82,6 +87,7 @@ class TraceStep(TypedDict):
 
 class SlotExplanation(TypedDict):
     variant: str
+    language: str
     reason: Reason
     trace: list[TraceStep]
 
@@ -90,6 +96,7 @@ class Explanation(TypedDict):
     """`explain: true`: every segment matched, and how each slot was decided."""
 
     segments: list[str]
+    languages: list[str]  # the translations looked for, best first (then the default)
     snapshot_version: int
     broken_segments: list[str]
     context: dict[str, Any]
@@ -117,8 +124,11 @@ class DecideAnswer(TypedDict):
 
 # --- the snapshot -----------------------------------------------------------------------------
 
-# One targeted variant, precompiled: (segment key, starts_at, ends_at, response entry).
-Targeted = tuple[str, datetime | None, datetime | None, SlotDecision]
+# A variant's response entries in other languages than the default, by lower-case tag.
+Localized = Mapping[str, SlotDecision]
+# One targeted variant, precompiled: (segment key, starts_at, ends_at, response entry in the
+# default language, entries in other languages).
+Targeted = tuple[str, datetime | None, datetime | None, SlotDecision, Localized]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,26 +139,40 @@ class CompiledSlot:
     key: str
     targeted: tuple[Targeted, ...]  # in evaluation order (content.published)
     default: SlotDecision
+    default_localized: Localized
 
 
-def _entry(kind: SlotKind, variant: PublishedVariant, reason: Reason) -> SlotDecision:
+def _entry(kind: SlotKind, key: str, payload: dict, language: str, reason: Reason) -> SlotDecision:
     if kind == "placement":
-        return {"variant": variant.key, "content": variant.payload, "reason": reason}
-    return {"variant": variant.key, "design": variant.payload.get("design", {}), "reason": reason}
+        return {"variant": key, "content": payload, "language": language, "reason": reason}
+    design = payload.get("design", {})
+    return {"variant": key, "design": design, "language": language, "reason": reason}
 
 
-def compile_slot(slot: PublishedSlot, kind: SlotKind) -> CompiledSlot:
+def _entries(
+    kind: SlotKind, variant: PublishedVariant, reason: Reason, default_language: str
+) -> tuple[SlotDecision, Localized]:
+    base = _entry(kind, variant.key, variant.payload, default_language, reason)
+    localized = {
+        tag: _entry(kind, variant.key, t.payload, t.language, reason)
+        for tag, t in variant.translations.items()
+    }
+    return base, localized
+
+
+def compile_slot(slot: PublishedSlot, kind: SlotKind, default_language: str = "en") -> CompiledSlot:
     targeted = tuple(
         (
             v.segment_key or "",
             v.starts_at,
             v.ends_at,
-            _entry(kind, v, segment_reason(v.segment_key or "")),
+            *_entries(kind, v, segment_reason(v.segment_key or ""), default_language),
         )
         for v in slot.targeted
     )
+    default, default_localized = _entries(kind, slot.default, default_reason(), default_language)
     return CompiledSlot(
-        key=slot.key, targeted=targeted, default=_entry(kind, slot.default, default_reason())
+        key=slot.key, targeted=targeted, default=default, default_localized=default_localized
     )
 
 
@@ -170,16 +194,36 @@ class Snapshot:
     fragments: Mapping[int, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        placements = {k: compile_slot(s, "placement") for k, s in self.published.placements.items()}
-        screens = {k: compile_slot(s, "screen") for k, s in self.published.screens.items()}
+        language = self.published.default_language
+        placements = {
+            k: compile_slot(s, "placement", language) for k, s in self.published.placements.items()
+        }
+        screens = {
+            k: compile_slot(s, "screen", language) for k, s in self.published.screens.items()
+        }
         fragments: dict[int, str] = {}
         for table in (placements, screens):
             for slot in table.values():
-                for entry in (*(t[3] for t in slot.targeted), slot.default):
+                for entry in (
+                    *(t[3] for t in slot.targeted),
+                    *(e for t in slot.targeted for e in t[4].values()),
+                    slot.default,
+                    *slot.default_localized.values(),
+                ):
                     fragments[id(entry)] = to_json(entry)
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
         object.__setattr__(self, "fragments", fragments)
+
+    def language_chain(self, language: Any) -> tuple[str, ...]:
+        """The translations to look for, best first, for a visitor's `context.language` (a tag
+        or an Accept-Language value): `content.resolution.language_chain` over the languages
+        this snapshot has translations in. Computed once per decision."""
+        return language_chain(
+            language,
+            default_language=self.published.default_language,
+            available=self.published.languages,
+        )
 
     @cached_property
     def active_rule_set(self) -> criteria.RuleSet | None:
@@ -240,14 +284,17 @@ def _resolve(
     seen: dict[str, bool],
     doc: VisitorDocument,
     now: datetime,
+    chain: tuple[str, ...],
 ) -> dict[str, SlotDecision]:
     """content.resolution.resolve_slot's rule, inlined for speed: the first targeted variant
-    (by priority) scheduled at `now` whose segment matches, else the default. Each segment
-    rule runs at most once per decision (`seen`); unknown or failing rules do not match."""
+    (by priority) scheduled at `now` whose segment matches, else the default; in the first
+    language of `chain` it is translated into, else the default language. Each segment rule
+    runs at most once per decision (`seen`); unknown or failing rules do not match."""
     out: dict[str, SlotDecision] = {}
     slots = table.values() if keys is None else [table[k] for k in keys if k in table]
     for slot in slots:
-        for segment, starts, ends, entry in slot.targeted:
+        chosen, localized = slot.default, slot.default_localized
+        for segment, starts, ends, entry, translated in slot.targeted:
             if (starts is not None and now < starts) or (ends is not None and now >= ends):
                 continue
             hit = seen.get(segment)
@@ -262,10 +309,15 @@ def _resolve(
                         hit = False
                 seen[segment] = hit
             if hit:
-                out[slot.key] = entry
+                chosen, localized = entry, translated
                 break
-        else:
-            out[slot.key] = slot.default
+        if chain and localized:
+            for language in chain:
+                found = localized.get(language)
+                if found is not None:
+                    chosen = found
+                    break
+        out[slot.key] = chosen
     return out
 
 
@@ -316,9 +368,11 @@ def decide(
         placements = ()
     seen: dict[str, bool] = {}
     rules = snapshot.rules
+    context = doc.get("context")
+    chain = snapshot.language_chain(context.get("language")) if context else ()
     body: DecideAnswer = {
-        "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now),
-        "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now),
+        "placements": _resolve(snapshot.placement_table, placements, rules, seen, doc, now, chain),
+        "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now, chain),
     }
     unknown: UnknownKeys = {}
     if placements:
@@ -332,7 +386,7 @@ def decide(
     if unknown:
         body["unknown"] = unknown
     if explain:
-        body["explain"] = explain_decision(snapshot, doc, seen, body, now)
+        body["explain"] = explain_decision(snapshot, doc, seen, body, now, chain)
     return body
 
 
@@ -340,7 +394,7 @@ def _trace(
     slot: CompiledSlot, chosen: str, seen: Mapping[str, bool], now: datetime
 ) -> list[TraceStep]:
     steps: list[TraceStep] = []
-    for segment, starts, ends, entry in slot.targeted:
+    for segment, starts, ends, entry, _ in slot.targeted:
         scheduled = not (
             (starts is not None and now < starts) or (ends is not None and now >= ends)
         )
@@ -383,11 +437,14 @@ def explain_decision(
     seen: dict[str, bool],
     body: DecideAnswer,
     now: datetime,
+    chain: tuple[str, ...] = (),
 ) -> Explanation:
-    """Segments matched (every active one is evaluated) and, per slot, the variants tried."""
+    """Segments matched (every active one is evaluated), the languages looked for and, per
+    slot, the variants tried."""
     _evaluate_active_segments(snapshot, doc, seen, now)
     out: Explanation = {
         "segments": sorted(k for k, hit in seen.items() if hit),
+        "languages": [*chain, snapshot.published.default_language],
         "snapshot_version": snapshot.version,
         "broken_segments": sorted(snapshot.broken_segments),
         "context": {
@@ -404,6 +461,7 @@ def explain_decision(
         for key, entry in decided.items():
             explained[key] = {
                 "variant": entry["variant"],
+                "language": entry["language"],
                 "reason": entry["reason"],
                 "trace": _trace(table[key], entry["variant"], seen, now),
             }

@@ -1,7 +1,8 @@
 """Context enrichment for decide (pure apart from settings): it owns what the API derives
 from a request for the visitor's context when the client did not send it: device type,
 OS and browser from the user agent, the local time and its hour and weekday (in the
-site's time zone by default), and country, region, city and location from GeoIP. All of
+site's time zone by default), the language from the Accept-Language header, and country,
+region, city and location from GeoIP. All of
 it is cheap on the hot path: user agents are parsed once per distinct string (LRU), and
 the GeoIP reader is opened once per process, only when a database is configured.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_ACCEPT_LANGUAGE = 512  # longer headers are cut (content.resolution reads no further)
 MOBILE_OS = {"ios", "android", "windows phone", "blackberry os", "firefox os", "kaios"}
 
 
@@ -114,6 +116,7 @@ def enrich_context(
     *,
     user_agent: str = "",
     ip: str = "",
+    accept_language: str = "",
     site_timezone: str = "UTC",
     now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -123,6 +126,8 @@ def enrich_context(
       request header) when device_type or os is absent;
     - local_time (the site's time zone when absent or unreadable), local_hour (0-23),
       local_weekday (1 = Monday … 7 = Sunday) and local_day ("monday"…);
+    - language: the request's Accept-Language header as sent ("fr-CA,fr;q=0.9"), when the
+      context has none; decide serves translations from it (`content.resolution`);
     - country, region, city, location from the client IP when PERSONALIZE_GEOIP_PATH is
       set and the context has no country.
     """
@@ -146,6 +151,8 @@ def enrich_context(
     out.setdefault("local_hour", local.hour)
     out.setdefault("local_weekday", local.isoweekday())
     out.setdefault("local_day", WEEKDAYS[local.weekday()])
+    if accept_language and "language" not in out:
+        out["language"] = accept_language[:MAX_ACCEPT_LANGUAGE]
     if "country" not in out and getattr(settings, "PERSONALIZE_GEOIP_PATH", ""):
         address = out.get("ip") if isinstance(out.get("ip"), str) else ip
         for key, value in geoip_lookup(address).items():

@@ -65,7 +65,8 @@ class DecideRequestSerializer(serializers.Serializer):
         required=False,
         help_text="device_type, os, os_version, app_version, browser, language, country, region, "
         "city, location, weather, local_time, referrer, landing_page, utm_*, channel, in_car, "
-        "custom keys.",
+        "custom keys. `language` is a BCP 47 tag or an Accept-Language value "
+        '("fr-CA,fr;q=0.9"); without it the Accept-Language header is used.',
     )
     events = serializers.ListField(
         child=InlineEventSerializer(),
@@ -97,12 +98,20 @@ class ReasonSerializer(serializers.Serializer):
 class PlacementDecisionSerializer(serializers.Serializer):
     variant = serializers.CharField()
     content = serializers.DictField(help_text='{"kind": ..., "body": ...}')
+    language = serializers.CharField(
+        help_text="BCP 47 tag of the language served: a translation's, or the site's default "
+        "language (the variant's base content). See context.language."
+    )
     reason = ReasonSerializer()
 
 
 class ScreenDecisionSerializer(serializers.Serializer):
     variant = serializers.CharField()
     design = serializers.DictField()
+    language = serializers.CharField(
+        help_text="BCP 47 tag of the language served: a translation's, or the site's default "
+        "language (the variant's base content). See context.language."
+    )
     reason = ReasonSerializer()
 
 

@@ -65,6 +65,7 @@ def decide_for_visitor(
     caller: Caller,
     user_agent: str = "",
     ip: str = "",
+    accept_language: str = "",
     now: datetime | None = None,
 ) -> Decision:
     """Decide every requested slot for one visitor. Anonymous: no SQL. Known: one query.
@@ -84,7 +85,12 @@ def decide_for_visitor(
         user_id = None
     snapshot = snapshot_get(site_id)
     context = enrich_context(
-        data.context, user_agent=user_agent, ip=ip, site_timezone=snapshot.timezone, now=now
+        data.context,
+        user_agent=user_agent,
+        ip=ip,
+        accept_language=accept_language,
+        site_timezone=snapshot.timezone,
+        now=now,
     )
     stored = None
     if user_id is not None and data.consent:

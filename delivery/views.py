@@ -167,6 +167,7 @@ DECIDE_RESPONSE_EXAMPLE = {
                 'only. <a href="/shoes?promo=DETROIT20" rel="noopener noreferrer">Shop shoes</a>'
                 "</p>",
             },
+            "language": "en",
             "reason": segment_reason("detroit-shoe-shoppers"),
         }
     },
@@ -186,6 +187,7 @@ DECIDE_RESPONSE_EXAMPLE = {
                 },
                 "theme": {"colors": {"background": "#1e2a38", "text": "#f0f4f8"}},
             },
+            "language": "en",
             "reason": segment_reason("rainy-evening"),
         }
     },
@@ -299,6 +301,7 @@ class DecideView(DeliveryAPIView):
             caller=caller_of(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             ip=client_ip(request),
+            accept_language=request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
         )
         return FollowUpResponse(
             decision.json(), followups=decision.followups, content_type="application/json"

@@ -1,5 +1,7 @@
+import re
 import secrets
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,13 +34,86 @@ def identity_secret_generate() -> str:
     return secrets.token_hex(32)
 
 
+# RFC 5646 "langtag" (well-formed BCP 47; grandfathered irregular tags are not accepted).
+LANGUAGE_TAG_MAX_LENGTH = 35
+_LANGUAGE_TAG = re.compile(
+    r"(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4,8})"  # language (with extlangs)
+    r"(?:-[a-z]{4})?"  # script
+    r"(?:-(?:[a-z]{2}|[0-9]{3}))?"  # region
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"  # variants
+    r"(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*"  # extensions
+    r"(?:-x(?:-[a-z0-9]{1,8})+)?",  # private use
+    re.IGNORECASE,
+)
+
+
+def language_tag_canonical(value: object) -> str | None:
+    """`value` in BCP 47's conventional case (`fr-CA`, `zh-Hant-TW`), or None when it is not a
+    well-formed tag. Tags compare case-insensitively; this is how they are stored."""
+    if not isinstance(value, str) or len(value) > LANGUAGE_TAG_MAX_LENGTH:
+        return None
+    value = value.strip().replace("_", "-")
+    if not value.isascii() or not _LANGUAGE_TAG.fullmatch(value):
+        return None
+    subtags = value.lower().split("-")
+    out = [subtags[0]]
+    for subtag in subtags[1:]:
+        if len(out[-1]) == 1:  # after a singleton (extension, private use) all stays lower
+            out += subtags[len(out) :]
+            break
+        if len(subtag) == 4 and subtag.isalpha():
+            subtag = subtag.title()  # script
+        elif len(subtag) == 2 and subtag.isalpha():
+            subtag = subtag.upper()  # region
+        out.append(subtag)
+    return "-".join(out)
+
+
+def validate_language_tag(value: object) -> None:
+    if language_tag_canonical(value) is None:
+        raise ValidationError(f"{value!r} is not a BCP 47 language tag (e.g. en, fr-CA, zh-Hant).")
+
+
+def validate_languages(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError('Languages must be a list of BCP 47 tags, e.g. ["fr", "de"].')
+    for tag in value:
+        validate_language_tag(tag)
+    lowered = [str(tag).lower() for tag in value]
+    if len(set(lowered)) != len(lowered):
+        raise ValidationError("Each language may be listed once.")
+
+
+def site_languages_normalized(default: str, languages: object) -> tuple[str, object]:
+    """The default language and the other languages in BCP 47's conventional case, the default
+    dropped from the others (it is the base content, never a translation). Invalid tags are
+    left as they are for the validators to report."""
+    default = language_tag_canonical(default) or default
+    if not isinstance(languages, list):
+        return default, languages
+    tags = [language_tag_canonical(tag) or tag for tag in languages]
+    return default, [t for t in tags if str(t).lower() != str(default).lower()]
+
+
 class Site(models.Model):
     """A tenant. Every other object belongs to exactly one site."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    default_language = models.CharField(max_length=16, default="en")
+    default_language = models.CharField(
+        max_length=LANGUAGE_TAG_MAX_LENGTH,
+        default="en",
+        validators=[validate_language_tag],
+        help_text="BCP 47 tag (en, fr-CA) of the variants' base content.",
+    )
+    languages = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_languages],
+        help_text='Other languages the site publishes translations in, e.g. ["fr", "es"]. '
+        "Empty: translations in any language, none reported missing.",
+    )
     allowed_origins = models.JSONField(
         default=list,
         blank=True,
@@ -71,6 +146,32 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        saved = getattr(self, "_saved_default_language", None)
+        super().save(*args, **kwargs)
+        self._saved_default_language = self.default_language
+        if saved is not None and saved != self.default_language:
+            # Decide labels base content with the default language: delivery must reload.
+            from tenancy.services import site_config_bump
+
+            self.config_version = site_config_bump(site_id=self.pk)
+
+    def clean(self) -> None:
+        self.default_language, self.languages = site_languages_normalized(
+            self.default_language, self.languages
+        )
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> "Site":
+        site = super().from_db(db, field_names, values)
+        site._saved_default_language = site.__dict__.get("default_language")
+        return site
+
+    @property
+    def all_languages(self) -> list[str]:
+        """The default language, then the other languages the site publishes."""
+        return [self.default_language, *(self.languages or [])]
 
 
 class SiteScopedModel(models.Model):

@@ -34,6 +34,7 @@ def site_create(
     slug: str,
     timezone_name: str = "UTC",
     default_language: str = "en",
+    languages: list[str] | None = None,
     allowed_origins: list[str] | None = None,
 ) -> Site:
     site = Site(
@@ -41,6 +42,7 @@ def site_create(
         slug=slug,
         timezone=timezone_name,
         default_language=default_language,
+        languages=languages or [],
         allowed_origins=allowed_origins or [],
     )
     site.full_clean()

@@ -54,6 +54,28 @@ class BodyField(serializers.Field):
         return value  # JSON bodies are parsed by ContentVariantSerializer.to_representation
 
 
+class ContentTranslationSerializer(serializers.Serializer):
+    body = BodyField(help_text="Like the variant's body, in this language.")
+
+
+class ScreenTranslationSerializer(serializers.Serializer):
+    design = serializers.JSONField(help_text="Like the variant's design, in this language.")
+
+
+class TranslationsField(serializers.DictField):
+    """A variant's translations keyed by BCP 47 tag; writing replaces them all."""
+
+    def get_attribute(self, instance: ContentVariant | ScreenVariant) -> dict[str, Any]:
+        return {t.language: t for t in instance.translations.all()}
+
+
+TRANSLATIONS_HELP = (
+    "Versions in other languages than the site's default, keyed by BCP 47 tag "
+    "(fr, fr-CA). Writing it replaces every translation; errors come at "
+    "translations.<language>.<path>."
+)
+
+
 class VariantFields(serializers.ModelSerializer):
     segment = _UserScopedField(
         queryset=Segment.objects.all(), allow_null=True, required=False, default=None
@@ -76,30 +98,55 @@ class VariantFields(serializers.ModelSerializer):
     ]
 
 
+def _parsed(body: str) -> Any:
+    with contextlib.suppress(ValueError):
+        return json.loads(body)
+    return body
+
+
 class ContentVariantSerializer(VariantFields):
     placement = _UserScopedField(queryset=Placement.objects.all())
     body = BodyField(required=False, default="")
+    translations = TranslationsField(
+        child=ContentTranslationSerializer(), required=False, help_text=TRANSLATIONS_HELP
+    )
 
     class Meta:
         model = ContentVariant
-        fields = [*VariantFields.common[:1], "placement", *VariantFields.common[1:], "body"]
+        fields = [
+            *VariantFields.common[:1],
+            "placement",
+            *VariantFields.common[1:],
+            "body",
+            "translations",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
     def to_representation(self, instance: ContentVariant) -> dict[str, Any]:
         data = super().to_representation(instance)
         if instance.placement.kind in (PlacementKind.JSON, PlacementKind.IMAGE):
-            with contextlib.suppress(ValueError):
-                data["body"] = json.loads(instance.body)
+            data["body"] = _parsed(instance.body)
+            for translation in data.get("translations", {}).values():
+                translation["body"] = _parsed(translation["body"])
         return data
 
 
 class ScreenVariantSerializer(VariantFields):
     screen = _UserScopedField(queryset=Screen.objects.all())
     design = serializers.JSONField()
+    translations = TranslationsField(
+        child=ScreenTranslationSerializer(), required=False, help_text=TRANSLATIONS_HELP
+    )
 
     class Meta:
         model = ScreenVariant
-        fields = [*VariantFields.common[:1], "screen", *VariantFields.common[1:], "design"]
+        fields = [
+            *VariantFields.common[:1],
+            "screen",
+            *VariantFields.common[1:],
+            "design",
+            "translations",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 

@@ -232,7 +232,7 @@ class PlacementViewSet(SlotViewSet):
     """Placements (slots on a page or app screen) with their variants; drafts and publishing."""
 
     queryset = Placement.objects.select_related("site", "live_revision").prefetch_related(
-        "variants__segment"
+        "variants__segment", "variants__translations"
     )
     serializer_class = s.PlacementSerializer
     filterset_class = PlacementFilter
@@ -252,7 +252,7 @@ class ScreenViewSet(SlotViewSet):
     """Screens with their design variants; drafts and publishing."""
 
     queryset = Screen.objects.select_related("site", "live_revision").prefetch_related(
-        "variants__segment"
+        "variants__segment", "variants__translations"
     )
     serializer_class = s.ScreenSerializer
     filterset_class = ScreenFilter
@@ -294,7 +294,9 @@ class VariantViewSet(ContentScopedMixin, viewsets.ModelViewSet):
 class ContentVariantViewSet(VariantViewSet):
     """Variants of placements: a body per segment, by priority, with one default."""
 
-    queryset = ContentVariant.objects.select_related("placement", "segment")
+    queryset = ContentVariant.objects.select_related("placement", "segment").prefetch_related(
+        "translations"
+    )
     serializer_class = s.ContentVariantSerializer
     filterset_class = ContentVariantFilter
     site_lookup = "placement__site_id__in"
@@ -308,7 +310,9 @@ class ContentVariantViewSet(VariantViewSet):
 class ScreenVariantViewSet(VariantViewSet):
     """Design variants of screens: a design document per segment, with one default."""
 
-    queryset = ScreenVariant.objects.select_related("screen", "segment")
+    queryset = ScreenVariant.objects.select_related("screen", "segment").prefetch_related(
+        "translations"
+    )
     serializer_class = s.ScreenVariantSerializer
     filterset_class = ScreenVariantFilter
     site_lookup = "screen__site_id__in"

@@ -16,7 +16,9 @@ from tenancy.models import Site
 
 def published_site_load(*, site_id: int) -> PublishedSite:
     """The site's delivered configuration, from live revisions only. Three queries."""
-    version = Site.objects.values_list("config_version", flat=True).get(pk=site_id)
+    version, default_language = Site.objects.values_list("config_version", "default_language").get(
+        pk=site_id
+    )
     placements = [
         slot_from_snapshot(snapshot, SlotKind.PLACEMENT, number)
         for snapshot, number in PlacementRevision.objects.filter(
@@ -29,16 +31,26 @@ def published_site_load(*, site_id: int) -> PublishedSite:
             screen__site_id=site_id, screen__live_revision=F("pk")
         ).values_list("snapshot", "number")
     ]
-    return site_from_slots(site_id=site_id, version=version, placements=placements, screens=screens)
+    return site_from_slots(
+        site_id=site_id,
+        version=version,
+        placements=placements,
+        screens=screens,
+        default_language=default_language,
+    )
 
 
 def draft_site_load(*, site_id: int) -> tuple[PublishedSite, dict[str, str]]:
     """The drafts as if they were all published now (for previews), and slots skipped with why."""
-    version = Site.objects.values_list("config_version", flat=True).get(pk=site_id)
+    version, default_language = Site.objects.values_list("config_version", "default_language").get(
+        pk=site_id
+    )
     skipped: dict[str, str] = {}
     built: dict[str, list[PublishedSlot]] = {"placement": [], "screen": []}
     for model, kind in ((Placement, SlotKind.PLACEMENT), (Screen, SlotKind.SCREEN)):
-        slots = model.objects.filter(site_id=site_id).prefetch_related("variants__segment")
+        slots = model.objects.filter(site_id=site_id).prefetch_related(
+            "variants__segment", "variants__translations"
+        )
         for slot in slots:
             # The prefetched variants keep the model's ordering (priority, key).
             snapshot = slot_snapshot(slot=slot, variants=slot.variants.all())
@@ -48,7 +60,11 @@ def draft_site_load(*, site_id: int) -> tuple[PublishedSite, dict[str, str]]:
                 skipped[f"{kind}:{slot.key}"] = "no default variant"
     return (
         site_from_slots(
-            site_id=site_id, version=version, placements=built["placement"], screens=built["screen"]
+            site_id=site_id,
+            version=version,
+            placements=built["placement"],
+            screens=built["screen"],
+            default_language=default_language,
         ),
         skipped,
     )

@@ -34,13 +34,25 @@ def variant_snapshot(
         "ends_at": _iso(variant.ends_at),
     }
     if isinstance(variant, ContentVariant):
-        try:
-            data["body"] = body_value(placement_kind, variant.body)
-        except ValueError:  # invalid JSON in a draft; publishing refuses it anyway
-            data["body"] = variant.body
+        data["body"] = _body(placement_kind, variant.body)
+        translations = {
+            t.language: {"body": _body(placement_kind, t.body)} for t in variant.translations.all()
+        }
     else:
         data["design"] = variant.design
+        translations = {t.language: {"design": t.design} for t in variant.translations.all()}
+    # Only when there are some, so revisions published before localization stay equal to
+    # their drafts.
+    if translations:
+        data["translations"] = translations
     return data
+
+
+def _body(placement_kind: str, body: str) -> Any:
+    try:
+        return body_value(placement_kind, body)
+    except ValueError:  # invalid JSON in a draft; publishing refuses it anyway
+        return body
 
 
 def slot_snapshot(
@@ -52,7 +64,11 @@ def slot_snapshot(
     prefetched; by default they are loaded.
     """
     if variants is None:
-        variants = slot.variants.select_related("segment").order_by("priority", "key")
+        variants = (
+            slot.variants.select_related("segment")
+            .prefetch_related("translations")
+            .order_by("priority", "key")
+        )
     data: dict[str, Any] = {"key": slot.key, "name": slot.name, "description": slot.description}
     if isinstance(slot, Placement):
         data["kind"] = slot.kind

@@ -1,10 +1,12 @@
-"""Draft edits: placements, screens, their variants and the site's design schema, each checked
-before it is saved. Drafts never reach visitors, except that deleting a live slot takes it off
-delivery; otherwise only `content.services.publishing` changes what is delivered.
+"""Draft edits: placements, screens, their variants (with their translations) and the site's
+design schema, each checked before it is saved. Drafts never reach visitors, except that
+deleting a live slot takes it off delivery; otherwise only `content.services.publishing`
+changes what is delivered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +14,15 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from content.models import ContentVariant, DesignSchema, Placement, Screen, ScreenVariant
+from content.models import (
+    ContentVariant,
+    ContentVariantTranslation,
+    DesignSchema,
+    Placement,
+    Screen,
+    ScreenVariant,
+    ScreenVariantTranslation,
+)
 from content.models.audit import AuditAction
 from content.models.slots import PlacementKind, Slot
 from content.services.audit import actor, audit_log
@@ -71,11 +81,15 @@ def placement_update(*, placement: Placement, data: dict[str, Any]) -> Placement
     _apply(placement, data, PLACEMENT_FIELDS)
     placement.full_clean()
     errors: dict[str, list[str]] = {}
-    for variant in placement.variants.all():
-        for path, messages in body_errors(placement, variant.body).items():
-            errors.setdefault("json_schema" if "json_schema" in data else "kind", []).extend(
-                f"Variant {variant.key!r} {path}: {m}" for m in messages
-            )
+    field = "json_schema" if "json_schema" in data else "kind"
+    for variant in placement.variants.prefetch_related("translations"):
+        versions = [("", variant.body)]
+        versions += [(f" [{t.language}]", t.body) for t in variant.translations.all()]
+        for language, body in versions:
+            for path, messages in body_errors(placement, body).items():
+                errors.setdefault(field, []).extend(
+                    f"Variant {variant.key!r}{language} {path}: {m}" for m in messages
+                )
     if errors:
         raise ValidationError(errors)
     placement.save()
@@ -130,27 +144,29 @@ def content_variant_create(
     priority: int = 100,
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ContentVariant:
-    """A variant of a placement; `segment=None` makes it the default (one per placement)."""
+    """A variant of a placement; `segment=None` makes it the default (one per placement).
+
+    `translations`: its body in other languages, `{"fr": {"body": ...}}`.
+    """
     _check_segment(placement, segment)
-    return _save(
-        ContentVariant(
-            placement=placement,
-            key=key,
-            name=name,
-            body=body,
-            segment=segment,
-            priority=priority,
-            starts_at=starts_at,
-            ends_at=ends_at,
-        )
+    variant = ContentVariant(
+        placement=placement,
+        key=key,
+        name=name,
+        body=body,
+        segment=segment,
+        priority=priority,
+        starts_at=starts_at,
+        ends_at=ends_at,
     )
+    return _save_with_translations(variant, translations)
 
 
 def content_variant_update(*, variant: ContentVariant, data: dict[str, Any]) -> ContentVariant:
-    _apply(variant, data, (*VARIANT_FIELDS, "body"))
-    _check_segment(variant.placement, variant.segment)
-    return _save(variant)
+    """Change fields; `translations` in `data` replaces all of them."""
+    return _variant_update(variant, data, "body")
 
 
 def content_variant_delete(*, variant: ContentVariant) -> None:
@@ -167,26 +183,90 @@ def screen_variant_create(
     priority: int = 100,
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    translations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ScreenVariant:
+    """A design of a screen; `translations`: the design in other languages,
+    `{"fr": {"design": {...}}}`."""
     _check_segment(screen, segment)
-    return _save(
-        ScreenVariant(
-            screen=screen,
-            key=key,
-            name=name,
-            design=design,
-            segment=segment,
-            priority=priority,
-            starts_at=starts_at,
-            ends_at=ends_at,
-        )
+    variant = ScreenVariant(
+        screen=screen,
+        key=key,
+        name=name,
+        design=design,
+        segment=segment,
+        priority=priority,
+        starts_at=starts_at,
+        ends_at=ends_at,
     )
+    return _save_with_translations(variant, translations)
 
 
 def screen_variant_update(*, variant: ScreenVariant, data: dict[str, Any]) -> ScreenVariant:
-    _apply(variant, data, (*VARIANT_FIELDS, "design"))
-    _check_segment(variant.screen, variant.segment)
-    return _save(variant)
+    """Change fields; `translations` in `data` replaces all of them."""
+    return _variant_update(variant, data, "design")
+
+
+# --- translations ----------------------------------------------------------------------------
+
+
+def _variant_update(variant: Any, data: dict[str, Any], content_field: str) -> Any:
+    data = dict(data)
+    translations = data.pop("translations", None)
+    _apply(variant, data, (*VARIANT_FIELDS, content_field))
+    _check_segment(variant.parent, variant.segment)
+    return _save_with_translations(variant, translations)
+
+
+def _save_with_translations(
+    variant: ContentVariant | ScreenVariant, translations: Mapping[str, Any] | None
+) -> Any:
+    """Save the variant and, when given, replace its translations: all or nothing."""
+    variant.full_clean()
+    with transaction.atomic():
+        variant.save()
+        if translations is not None:
+            variant_translations_set(variant=variant, translations=translations)
+    return variant
+
+
+def variant_translations_set(
+    *, variant: ContentVariant | ScreenVariant, translations: Mapping[str, Any]
+) -> list[ContentVariantTranslation] | list[ScreenVariantTranslation]:
+    """Replace a saved variant's translations with `translations`, keyed by language:
+    `{"fr": {"body": ...}}` for a content variant, `{"fr": {"design": {...}}}` for a screen
+    variant. Each is checked like the base body or design; errors are keyed
+    `translations.<language>.<path>` (`translations.fr.body.src`)."""
+    if isinstance(variant, ContentVariant):
+        model, field, empty = ContentVariantTranslation, "body", ""
+    else:
+        model, field, empty = ScreenVariantTranslation, "design", {}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(translations, Mapping):
+        raise ValidationError({"translations": ["Give an object keyed by language."]})
+    rows, seen = [], set()
+    for language, content in translations.items():
+        path = f"translations.{language}"
+        if not isinstance(content, Mapping) or set(content) - {field}:
+            errors[path] = [f'Give {{"{field}": ...}} for each language.']
+            continue
+        row = model(variant=variant, language=language, **{field: content.get(field, empty)})
+        try:
+            row.full_clean(exclude=["variant"], validate_constraints=False)  # all are replaced
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(path if name == "__all__" else f"{path}.{name}", []).extend(
+                    messages
+                )
+            continue
+        if row.language.lower() in seen:
+            errors.setdefault(f"{path}.language", []).append(f"{row.language} is given twice.")
+        seen.add(row.language.lower())
+        rows.append(row)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        variant.translations.all().delete()
+        return model.objects.bulk_create(rows)
 
 
 def screen_variant_delete(*, variant: ScreenVariant) -> None:
@@ -207,9 +287,20 @@ def design_schema_update(
     with transaction.atomic():
         row.save()
         problems = []
-        for variant in ScreenVariant.objects.filter(screen__site=site).select_related("screen"):
-            for path, messages in design_errors(site, variant.design).items():
-                problems += [f"{variant.screen.key}/{variant.key} {path}: {m}" for m in messages]
+        variants = (
+            ScreenVariant.objects.filter(screen__site=site)
+            .select_related("screen")
+            .prefetch_related("translations")
+        )
+        for variant in variants:
+            versions = [("", variant.design)]
+            versions += [(f" [{t.language}]", t.design) for t in variant.translations.all()]
+            for language, design in versions:
+                for path, messages in design_errors(site, design).items():
+                    problems += [
+                        f"{variant.screen.key}/{variant.key}{language} {path}: {m}"
+                        for m in messages
+                    ]
         if problems:
             raise ValidationError({"schema": problems[:20]})
     return row

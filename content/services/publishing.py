@@ -15,7 +15,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from content.models import ContentVariant, Placement, PublishSchedule, ScreenVariant
+from content.models import (
+    ContentVariant,
+    ContentVariantTranslation,
+    Placement,
+    PublishSchedule,
+    ScreenVariant,
+    ScreenVariantTranslation,
+)
 from content.models.audit import AuditAction
 from content.models.revisions import Revision
 from content.models.schedules import ScheduleAction, ScheduleStatus
@@ -33,7 +40,7 @@ def _lock(slot: Slot) -> Slot:
 
 def slot_validate(*, slot: Slot) -> dict[str, Any]:
     """The draft's snapshot, after checking it can be published (raises ValidationError)."""
-    variants = list(slot.variants.select_related("segment"))
+    variants = list(slot.variants.select_related("segment").prefetch_related("translations"))
     errors: dict[str, list[str]] = {}
     defaults = [v for v in variants if v.segment_id is None]
     if len(defaults) != 1:
@@ -46,6 +53,13 @@ def slot_validate(*, slot: Slot) -> dict[str, Any]:
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(f"variants.{variant.key}.{field}", []).extend(messages)
+        for translation in variant.translations.all():
+            try:
+                translation.full_clean()
+            except ValidationError as exc:
+                prefix = f"variants.{variant.key}.translations.{translation.language}"
+                for field, messages in exc.message_dict.items():
+                    errors.setdefault(f"{prefix}.{field}", []).extend(messages)
     if errors:
         raise ValidationError(errors)
     return slot_snapshot(slot=slot)
@@ -137,13 +151,34 @@ def _restore_drafts(slot: Slot, snapshot: dict[str, Any]) -> None:
             else None,
             "ends_at": datetime.fromisoformat(data["ends_at"]) if data.get("ends_at") else None,
         }
+        translations = (data.get("translations") or {}).items()
         if isinstance(slot, Placement):
-            body = data.get("body")
-            if slot.kind in (PlacementKind.JSON, PlacementKind.IMAGE) and not isinstance(body, str):
-                body = json.dumps(body, indent=2, ensure_ascii=False)
-            ContentVariant.objects.create(placement=slot, body=body or "", **fields)
+            variant = ContentVariant.objects.create(
+                placement=slot, body=_stored_body(slot, data.get("body")), **fields
+            )
+            ContentVariantTranslation.objects.bulk_create(
+                ContentVariantTranslation(
+                    variant=variant, language=language, body=_stored_body(slot, value.get("body"))
+                )
+                for language, value in translations
+            )
         else:
-            ScreenVariant.objects.create(screen=slot, design=data.get("design") or {}, **fields)
+            variant = ScreenVariant.objects.create(
+                screen=slot, design=data.get("design") or {}, **fields
+            )
+            ScreenVariantTranslation.objects.bulk_create(
+                ScreenVariantTranslation(
+                    variant=variant, language=language, design=value.get("design") or {}
+                )
+                for language, value in translations
+            )
+
+
+def _stored_body(placement: Placement, body: Any) -> str:
+    """A snapshot's body as a draft stores it (JSON bodies as indented text)."""
+    if placement.kind in (PlacementKind.JSON, PlacementKind.IMAGE) and not isinstance(body, str):
+        body = json.dumps(body, indent=2, ensure_ascii=False)
+    return body or ""
 
 
 def slot_rollback(

@@ -86,6 +86,7 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
         caller="server",  # in-process: the user id comes from the site's own request
         user_agent=meta.get("HTTP_USER_AGENT", ""),
         ip=meta.get("REMOTE_ADDR", ""),
+        accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""),
     )
     for job in decision.followups:  # a Celery publish (or inline when eager)
         job()

@@ -3,7 +3,14 @@ from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
 from tenancy.api.scoping import UserSitesField
-from tenancy.models import ApiKey, Site, SiteRole, validate_origins
+from tenancy.models import (
+    ApiKey,
+    Site,
+    SiteRole,
+    site_languages_normalized,
+    validate_languages,
+    validate_origins,
+)
 from tenancy.roles import Perm, Role
 from tenancy.selectors import sites_for_user
 
@@ -12,6 +19,13 @@ class SiteSerializer(serializers.ModelSerializer):
     # Checked as a whole list by validate_origins; `timezone` runs the model's validator.
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=300), max_length=100, validators=[validate_origins]
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=35),
+        max_length=100,
+        required=False,
+        validators=[validate_languages],
+        help_text="Other BCP 47 languages the site publishes translations in.",
     )
 
     class Meta:
@@ -22,12 +36,22 @@ class SiteSerializer(serializers.ModelSerializer):
             "slug",
             "timezone",
             "default_language",
+            "languages",
             "allowed_origins",
             "require_identity_verification",
             "config_version",
             "created_at",
         ]
         read_only_fields = ["slug", "config_version", "created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        # Stored in BCP 47's conventional case, the default never among the translations.
+        default = attrs.get("default_language") or getattr(self.instance, "default_language", "en")
+        languages = attrs.get("languages", getattr(self.instance, "languages", []))
+        attrs["default_language"], attrs["languages"] = site_languages_normalized(
+            default, languages
+        )
+        return attrs
 
 
 class IdentitySecretSerializer(serializers.Serializer):

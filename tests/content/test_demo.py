@@ -99,3 +99,35 @@ def test_demo_skips_missing_segments(site):
     live = published_site_load(site_id=site.pk)
     assert [v.key for v in live.placements["offers"].targeted] == ["free-checking"]
     assert live.screens["home"].targeted == ()
+
+
+def test_demo_has_french_and_spanish_versions(demo_site):
+    from django.utils import timezone
+
+    from content.models import Placement
+    from content.resolution import resolve_all
+    from content.selectors.translations import slot_missing_translations
+    from content.services.drafts import variant_translations_set
+
+    demo_site.refresh_from_db()
+    assert demo_site.languages == ["fr", "es"]
+    live = published_site_load(site_id=demo_site.pk)
+    assert live.languages == frozenset({"fr", "es"})
+
+    def served(language, segments=()):
+        out = resolve_all(live, set(segments).__contains__, timezone.now(), language=language)
+        return {k: (r.variant.key, r.language) for k, r in out["placements"].items()}
+
+    assert served("fr-CA")["home_hero"] == ("default", "fr")
+    assert served("es-MX,es;q=0.9")["offers"] == ("default", "es")
+    assert served("fr", {"detroit-shoe-shoppers"})["home_hero"] == ("detroit-shoes", "fr")
+    assert served("es", {"detroit-shoe-shoppers"})["home_hero"] == ("detroit-shoes", "en")
+    placement = Placement.objects.get(site=demo_site, key="home_hero")
+    # The loyalty discount has no translation, the Detroit one no Spanish: the admin shows it.
+    assert slot_missing_translations(slot=placement) == {"fr": 1, "es": 2}
+
+    # A re-run keeps the translations editors changed.
+    variant = placement.variants.get(key="default")
+    variant_translations_set(variant=variant, translations={"fr": {"body": "<p>Édité</p>"}})
+    demo.seed(demo_site)
+    assert list(variant.translations.values_list("body", flat=True)) == ["<p>Édité</p>"]

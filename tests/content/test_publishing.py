@@ -278,7 +278,7 @@ def test_publishing_status_reuses_the_loaded_live_revision(site):
     with CaptureQueriesContext(connection) as ctx:
         status = admin_site._registry[Placement].publishing_status(obj)
     assert status.startswith("Live: revision 1 (") and "unpublished changes" in status
-    assert len(ctx.captured_queries) == 1  # the draft's variants, for the comparison
+    assert len(ctx.captured_queries) == 2  # the draft's variants and translations, to compare
     rev = PlacementRevision.objects.get(placement=placement, number=1)
     assert '"name": "Changed"' in revision_diff(revision=rev, against="draft")
     assert revision_diff(revision=rev, against="live") == ""

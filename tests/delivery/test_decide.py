@@ -29,11 +29,17 @@ def test_anonymous_decide_returns_every_placement_and_screen(decide):
     assert body["placements"]["home_hero"] == {
         "variant": "hero-default",
         "content": {"kind": "html", "body": "<p>Welcome</p>"},
+        "language": "en",
         "reason": {"kind": "default"},
     }
     assert body["placements"]["banner"]["content"] == {"kind": "text", "body": "Hello"}
     assert body["screens"] == {
-        "home": {"variant": "home-default", "design": DESIGN_DEFAULT, "reason": {"kind": "default"}}
+        "home": {
+            "variant": "home-default",
+            "design": DESIGN_DEFAULT,
+            "language": "en",
+            "reason": {"kind": "default"},
+        }
     }
     assert "explain" not in body and "unknown" not in body
 
@@ -63,12 +69,14 @@ def test_design_example_request_shape(decide):
         "home_hero": {
             "variant": "detroit-shoes",
             "content": {"kind": "html", "body": "<p>Detroit shoes</p>"},
+            "language": "en",
             "reason": {"kind": "segment", "segment": "detroit"},
         }
     }
     assert body["screens"]["home"] == {
         "variant": "rainy-evening",
         "design": DESIGN_RAIN,
+        "language": "en",
         "reason": {"kind": "segment", "segment": "rainy"},
     }
 
@@ -171,6 +179,7 @@ def test_static_segment_by_user_id(decide):
     assert r.json()["placements"]["home_hero"] == {
         "variant": "vip-hero",
         "content": {"kind": "html", "body": "<p>VIP</p>"},
+        "language": "en",
         "reason": {"kind": "segment", "segment": "vip"},
     }
 
@@ -394,3 +403,94 @@ def test_publish_reaches_the_snapshot(
         slot_publish(slot=config["hero"])
     monkeypatch.setattr(snapshot_module, "CHECK_INTERVAL", 0.0)
     assert decide(body).json()["placements"]["home_hero"]["variant"] == "snow"
+
+
+# --- localization -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def translated(config, django_capture_on_commit_callbacks):
+    """French and Spanish versions of the hero's default and the home screen's default."""
+    from content.services.drafts import variant_translations_set
+    from content.services.publishing import slot_publish
+
+    site = config["hero"].site
+    site.languages = ["fr", "fr-CA", "es"]
+    site.save(update_fields=["languages"])
+    variant_translations_set(
+        variant=config["hero"].variants.get(key="hero-default"),
+        translations={"fr": {"body": "<p>Bienvenue</p>"}, "es": {"body": "<p>Bienvenido</p>"}},
+    )
+    french_design = {"root": {"type": "Stack", "children": [{"type": "Heros"}]}}
+    variant_translations_set(
+        variant=config["home"].variants.get(key="home-default"),
+        translations={"fr-CA": {"design": french_design}},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        slot_publish(slot=config["hero"])
+        slot_publish(slot=config["home"])
+    return {**config, "french_design": french_design}
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "served", "body"),
+    [
+        ("fr-CA", "", "fr", "<p>Bienvenue</p>"),
+        ("FR", "", "fr", "<p>Bienvenue</p>"),
+        ("de-CH,es;q=0.8,fr;q=0.5", "", "es", "<p>Bienvenido</p>"),
+        (None, "es-MX,es;q=0.9,en;q=0.5", "es", "<p>Bienvenido</p>"),
+        ("fr", "es", "fr", "<p>Bienvenue</p>"),  # the context wins over the header
+        (None, "de", "en", "<p>Welcome</p>"),
+        ("\ud800", "", "en", "<p>Welcome</p>"),
+        ("x" * 10_000, "", "en", "<p>Welcome</p>"),
+        (None, "fr;q=abc, \x00, *", "en", "<p>Welcome</p>"),
+    ],
+)
+def test_decide_serves_the_visitor_language(decide, translated, language, header, served, body):
+    context = {} if language is None else {"language": language}
+    extra = {"HTTP_ACCEPT_LANGUAGE": header} if header else {}
+    r = decide({"visitor": {"id": "anon-lang"}, "context": context}, **extra)
+    assert r.status_code == 200, r.content
+    hero = r.json()["placements"]["home_hero"]
+    assert (hero["variant"], hero["language"], hero["content"]["body"]) == (
+        "hero-default",
+        served,
+        body,
+    )
+
+
+def test_decide_picks_the_variant_first_then_its_language(decide, translated):
+    r = decide({"visitor": {"id": "a"}, "context": {"city": "Detroit", "language": "fr"}})
+    body = r.json()
+    hero = body["placements"]["home_hero"]
+    # Detroit's variant has no French version: it is served in English, not swapped for
+    # the default's French one.
+    assert (hero["variant"], hero["language"]) == ("detroit-shoes", "en")
+    assert body["screens"]["home"]["language"] == "en"  # only fr-CA exists, not fr
+    canadian = decide({"visitor": {"id": "a"}, "context": {"language": "fr-CA"}}).json()
+    assert canadian["screens"]["home"] == {
+        "variant": "home-default",
+        "design": translated["french_design"],
+        "language": "fr-CA",
+        "reason": {"kind": "default"},
+    }
+
+
+def test_decide_explains_the_language_chain(decide, translated):
+    r = decide({"visitor": {"id": "a"}, "context": {"language": "fr-CA,es;q=0.5"}, "explain": True})
+    explain = r.json()["explain"]
+    assert explain["languages"] == ["fr-ca", "fr", "es", "en"]
+    assert explain["placements"]["home_hero"]["language"] == "fr"
+    assert explain["screens"]["home"]["language"] == "fr-CA"
+
+
+def test_localized_anonymous_decide_runs_zero_queries(
+    decide, translated, django_assert_num_queries
+):
+    body = {"visitor": {"id": "anon-zero"}, "context": {"language": "fr-CA"}}
+    _warm(decide, body)
+    with django_assert_num_queries(0):
+        r = decide(body, HTTP_ACCEPT_LANGUAGE="es")
+        r2 = decide({"visitor": {"id": "anon-zero"}}, HTTP_ACCEPT_LANGUAGE="es;q=0.9")
+    assert r.json()["placements"]["home_hero"]["language"] == "fr"
+    assert r2.json()["placements"]["home_hero"]["language"] == "es"

@@ -83,6 +83,7 @@ def test_priority_schedule_and_default():
     assert out["placements"]["hero"] == {
         "variant": "hero-default",
         "content": {"kind": "text", "body": "hero-default"},
+        "language": "en",
         "reason": {"kind": "default"},
     }
     assert out["screens"]["home"]["design"] == {"root": {"type": "X"}}

@@ -78,3 +78,12 @@ def test_geoip_only_when_configured(settings, monkeypatch):
 def test_missing_geoip_file_is_harmless(settings):
     settings.PERSONALIZE_GEOIP_PATH = "/nonexistent/GeoLite2-City.mmdb"
     assert "country" not in enrich_context({}, ip="8.8.8.8", now=NOW)
+
+
+def test_language_from_the_accept_language_header():
+    header = "fr-CA,fr;q=0.9,en;q=0.8"
+    assert enrich_context({}, accept_language=header)["language"] == header
+    assert enrich_context({"language": "es"}, accept_language=header)["language"] == "es"
+    assert "language" not in enrich_context({})
+    long = enrich_context({}, accept_language="x" * 10_000)["language"]
+    assert len(long) == enrich.MAX_ACCEPT_LANGUAGE

@@ -73,3 +73,19 @@ def test_no_consent_cookie(config, site):
 def test_unknown_site_renders_empty_slot(db):
     html = render('{% personalize "home_hero" site="nope" %}', RequestFactory().get("/"))
     assert html == '<div data-personalize-rendered="home_hero"></div>'
+
+
+def test_renders_in_the_request_language(config, site, settings):
+    from content.services.drafts import variant_translations_set
+    from content.services.publishing import slot_publish
+
+    variant_translations_set(
+        variant=config["hero"].variants.get(key="hero-default"),
+        translations={"fr": {"body": "<p>Bienvenue</p>"}},
+    )
+    slot_publish(slot=config["hero"])
+    settings.PERSONALIZE_SITE = site.slug
+    french = RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="fr-CA,fr;q=0.9,en;q=0.5")
+    assert "<p>Bienvenue</p>" in render('{% personalize "home_hero" %}', french)
+    german = RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="de")
+    assert "<p>Welcome</p>" in render('{% personalize "home_hero" %}', german)

@@ -1,0 +1,115 @@
+"""Translations: per-language versions of a variant's content. A variant's own body (or design)
+is in the site's default language; a `ContentVariantTranslation` holds its body in another
+language, a `ScreenVariantTranslation` its design. They are part of the draft (published and
+rolled back with their variant) and are checked exactly like the base: the same body and
+design validation, errors at the same paths.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from content.models.slots import PlacementKind
+from content.models.variants import ContentVariant, ScreenVariant, Variant
+from content.sanitize import sanitize_html
+from content.validation import body_errors, design_errors
+from tenancy.models import LANGUAGE_TAG_MAX_LENGTH, language_tag_canonical, validate_language_tag
+
+
+def language_problem(variant: Variant, language: str) -> str | None:
+    """Why `language` (canonical) cannot be a translation of `variant`, or None."""
+    parent = variant.parent
+    site = parent.site if parent is not None and parent.site_id else None
+    if site is None:
+        return None
+    if language.lower() == site.default_language.lower():
+        return (
+            f"{language} is the site's default language: it is the variant's own "
+            f"{'body' if isinstance(variant, ContentVariant) else 'design'}."
+        )
+    declared = {tag.lower() for tag in site.languages or []}
+    if declared and language.lower() not in declared:
+        return (
+            f"{site} publishes {', '.join(site.languages)} besides {site.default_language}; "
+            f"add {language} to the site's languages first."
+        )
+    return None
+
+
+class VariantTranslation(models.Model):
+    language = models.CharField(
+        max_length=LANGUAGE_TAG_MAX_LENGTH,
+        validators=[validate_language_tag],
+        help_text="BCP 47 tag, e.g. fr or fr-CA.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["language"]
+
+    def __str__(self) -> str:
+        return f"{self.variant} [{self.language}]"
+
+    def clean_language(self) -> dict[str, list[str]]:
+        """Canonicalise the tag (`FR-ca` → `fr-CA`) and check the site takes it."""
+        canonical = language_tag_canonical(self.language)
+        if canonical is None:
+            return {}  # the field validator reports it
+        self.language = canonical
+        variant = getattr(self, "variant", None) if self.variant_id else None
+        problem = language_problem(variant, canonical) if variant is not None else None
+        return {"language": [problem]} if problem else {}
+
+
+class ContentVariantTranslation(VariantTranslation):
+    """A content variant's body in one more language."""
+
+    variant = models.ForeignKey(
+        ContentVariant, on_delete=models.CASCADE, related_name="translations"
+    )
+    body = models.TextField(
+        blank=True, help_text="Like the variant's body (HTML, text or a JSON document)."
+    )
+
+    class Meta(VariantTranslation.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "language"], name="unique_content_variant_language"
+            )
+        ]
+
+    def clean(self) -> None:
+        errors = self.clean_language()
+        placement = self.variant.placement if self.variant_id else None
+        if placement is not None:
+            errors.update(body_errors(placement, self.body))
+            if not errors and placement.kind == PlacementKind.HTML:
+                self.body = sanitize_html(self.body)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ScreenVariantTranslation(VariantTranslation):
+    """A screen variant's design in one more language."""
+
+    variant = models.ForeignKey(
+        ScreenVariant, on_delete=models.CASCADE, related_name="translations"
+    )
+    design = models.JSONField(default=dict)
+
+    class Meta(VariantTranslation.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "language"], name="unique_screen_variant_language"
+            )
+        ]
+
+    def clean(self) -> None:
+        errors = self.clean_language()
+        if self.variant_id:
+            errors.update(design_errors(self.variant.screen.site_id, self.design))
+        if errors:
+            raise ValidationError(errors)
