@@ -28,6 +28,7 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("API_KEY_THROTTLE_RATE", "1000000000/min")
+os.environ.setdefault("CELERY_ALLOW_EAGER", "true")  # the no-broker runs measure eager mode
 
 from personalize.settings import *  # noqa: E402,F403
 

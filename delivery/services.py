@@ -2,8 +2,9 @@
 snapshot, enriched context, visitor document and engine, shared by the API view and the
 template tag), recording visits, ingesting event batches, and upserting and erasing
 profiles. It knows nothing of HTTP: a decide returns its answer together with the
-follow-up work (the visit record of a known visitor, queued on Celery) that the caller runs
-once the answer is out, the API view after the response has been sent.
+follow-up work (the visit of a known visitor, handed to `delivery.visit_buffer`, which
+writes many visits at once off the request path) that the caller runs once the answer is
+out, the API view after the response has been sent.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
@@ -22,6 +24,7 @@ from delivery.enrich import enrich_context
 from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
 from delivery.validation import DecideInput, EventBatch, EventInput, ProfileInput
+from delivery.visit_buffer import VisitRecord, visit_add, visit_unchanged
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from tenancy.services import site_config_bump
 
@@ -63,10 +66,13 @@ def decide_for_visitor(
         data.context, user_agent=user_agent, ip=ip, site_timezone=snapshot.timezone, now=now
     )
     stored = None
+    withdrawn = False
     if data.user_id is not None and data.consent:
-        stored = profile_for_decide(site_id=site_id, user_id=data.user_id)
+        stored = profile_for_decide(
+            site_id=site_id, user_id=data.user_id, with_events=snapshot.reads_events
+        )
         if stored is not None and not stored["consent"]:
-            stored = None  # the person withdrew consent: decide on this request alone
+            stored, withdrawn = None, True  # decide on this request alone, record nothing
     doc = engine.visitor_document(
         visitor_id=data.visitor_id,
         user_id=data.user_id,
@@ -88,28 +94,29 @@ def decide_for_visitor(
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
-    if data.user_id is not None and data.consent:
+    if (
+        data.user_id is not None
+        and data.consent
+        and not withdrawn
+        and not visit_unchanged(
+            site_id=site_id,
+            user_id=data.user_id,
+            visitor_id=data.visitor_id,
+            stored=stored,
+            now=now,
+        )
+    ):
         followups = (
-            _visit_dispatcher(
+            partial(
+                visit_add,
                 site_id=site_id,
                 user_id=data.user_id,
                 visitor_id=data.visitor_id,
-                context=context,
-                now=now,
+                context=_clean_context(context),
+                seen_at=now,
             ),
         )
     return Decision(body=body, snapshot=snapshot, followups=followups)
-
-
-def _visit_dispatcher(
-    *, site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], now: datetime
-) -> Callable[[], None]:
-    def dispatch() -> None:
-        from delivery.tasks import visit_record_task
-
-        visit_record_task.delay(site_id, user_id, visitor_id, context, now.isoformat())
-
-    return dispatch
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -126,21 +133,97 @@ def visit_record(
     visitor_id: str | None,
     context: dict[str, Any],
     seen_at: datetime,
-) -> Profile | None:
-    """A known visitor was seen: upsert the profile, count a visit after VISIT_GAP of silence,
-    keep the last context and link the anonymous id. Nothing when the person opted out."""
+) -> None:
+    """A known visitor was seen once (see `visits_record`)."""
+    at = seen_at.isoformat()
+    visits_record(
+        visits=[
+            {
+                "site_id": site_id,
+                "user_id": user_id,
+                "visitor_ids": [visitor_id] if visitor_id and visitor_id != user_id else [],
+                "context": _clean_context(context),
+                "first_at": at,
+                "last_at": at,
+            }
+        ]
+    )
+
+
+def visits_record(*, visits: list[VisitRecord]) -> int:
+    """Known visitors were seen: upsert their profiles, count a visit after VISIT_GAP of
+    silence, keep the last context and link the anonymous ids. Nothing for people who
+    opted out. A few queries per site for the whole batch (rows locked in primary-key
+    order, so concurrent batches cannot deadlock); returns the profiles written."""
+    by_site: dict[int, dict[str, VisitRecord]] = {}
+    for visit in visits:
+        people = by_site.setdefault(visit["site_id"], {})
+        earlier = people.get(visit["user_id"])
+        people[visit["user_id"]] = visit if earlier is None else _merge_visits(earlier, visit)
+    written = 0
+    for site_id, people in sorted(by_site.items()):
+        written += _site_visits_record(site_id=site_id, people=people)
+    return written
+
+
+def _merge_visits(a: VisitRecord, b: VisitRecord) -> VisitRecord:
+    later = b if b["last_at"] >= a["last_at"] else a
+    return {
+        **later,
+        "visitor_ids": list(dict.fromkeys([*a["visitor_ids"], *b["visitor_ids"]])),
+        "first_at": min(a["first_at"], b["first_at"]),
+        "last_at": max(a["last_at"], b["last_at"]),
+    }
+
+
+def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
+    when = datetime.fromisoformat
+    now = timezone.now()
     with transaction.atomic():
-        profile, _ = _profile_locked(site_id=site_id, user_id=user_id, seen_at=seen_at)
-        if not profile.consent:
-            return profile
-        if profile.visit_count == 0 or seen_at - profile.last_seen >= VISIT_GAP:
-            profile.visit_count += 1
-        profile.last_seen = max(profile.last_seen, seen_at)
-        profile.last_context = _clean_context(context)
-        profile.save(update_fields=["visit_count", "last_seen", "last_context", "updated_at"])
-        if visitor_id and visitor_id != user_id:
-            _link(site_id=site_id, profile=profile, visitor_ids=[visitor_id])
-    return profile
+        user_ids = sorted(people)
+        missing = set(user_ids) - set(
+            Profile.objects.filter(site_id=site_id, user_id__in=user_ids).values_list(
+                "user_id", flat=True
+            )
+        )
+        if missing:
+            Profile.objects.bulk_create(
+                [
+                    Profile(
+                        site_id=site_id,
+                        user_id=u,
+                        first_seen=when(people[u]["first_at"]),
+                        last_seen=when(people[u]["first_at"]),
+                    )
+                    for u in sorted(missing)
+                ],
+                ignore_conflicts=True,
+            )
+        profiles = list(
+            Profile.objects.select_for_update()
+            .filter(site_id=site_id, user_id__in=user_ids, consent=True)
+            .order_by("pk")
+            .only("pk", "site_id", "user_id", "visit_count", "last_seen", "last_context")
+        )
+        for profile in profiles:
+            visit = people[profile.user_id]
+            first, last = when(visit["first_at"]), when(visit["last_at"])
+            if profile.visit_count == 0 or first - profile.last_seen >= VISIT_GAP:
+                profile.visit_count += 1
+            profile.last_seen = max(profile.last_seen, last)
+            profile.last_context = visit["context"]
+            profile.updated_at = now
+        Profile.objects.bulk_update(
+            profiles, ["visit_count", "last_seen", "last_context", "updated_at"]
+        )
+        for profile in profiles:
+            if people[profile.user_id]["visitor_ids"]:
+                _link(
+                    site_id=site_id,
+                    profile=profile,
+                    visitor_ids=people[profile.user_id]["visitor_ids"],
+                )
+    return len(profiles)
 
 
 def _profile_locked(
@@ -308,7 +391,7 @@ def profile_recent_events_refresh(*, profile_ids: Iterable[int]) -> None:
     """Copy each profile's newest events onto its row (what decide evaluates event nodes on)."""
     for profile_id in profile_ids:
         recent = [
-            {"name": name, "properties": properties, "timestamp": occurred_at.isoformat()}
+            engine.stored_event(name, properties, occurred_at)
             for name, properties, occurred_at in Event.objects.filter(profile_id=profile_id)
             .order_by("-occurred_at", "-pk")
             .values_list("name", "properties", "occurred_at")[:RECENT_EVENTS_CAP]

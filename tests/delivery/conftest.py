@@ -29,14 +29,17 @@ DESIGN_RAIN = {
 def _fresh_snapshots():
     from delivery.authentication import forget_keys
     from delivery.cors import forget_origins
+    from delivery.visit_buffer import visits_forget
 
     snapshot_module.snapshot_forget()
     forget_keys()
     forget_origins()
+    visits_forget()
     yield
     snapshot_module.snapshot_forget()
     forget_keys()
     forget_origins()
+    visits_forget()
 
 
 def build_site_config(site) -> dict[str, Any]:
