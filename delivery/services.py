@@ -9,13 +9,14 @@ out, the API view after the response has been sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypedDict
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -179,13 +180,14 @@ def _merge_visits(a: VisitRecord, b: VisitRecord) -> VisitRecord:
 def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
     when = datetime.fromisoformat
     now = timezone.now()
+    user_ids = sorted(people)
     with transaction.atomic():
-        user_ids = sorted(people)
-        missing = set(user_ids) - set(
+        found = dict(
             Profile.objects.filter(site_id=site_id, user_id__in=user_ids).values_list(
-                "user_id", flat=True
+                "user_id", "pk"
             )
         )
+        missing = [u for u in user_ids if u not in found]
         if missing:
             Profile.objects.bulk_create(
                 [
@@ -195,35 +197,93 @@ def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
                         first_seen=when(people[u]["first_at"]),
                         last_seen=when(people[u]["first_at"]),
                     )
-                    for u in sorted(missing)
+                    for u in missing
                 ],
                 ignore_conflicts=True,
             )
-        profiles = list(
+        # Lock in primary-key order, so that concurrent batches cannot deadlock.
+        locked = dict(
             Profile.objects.select_for_update()
             .filter(site_id=site_id, user_id__in=user_ids, consent=True)
             .order_by("pk")
-            .only("pk", "site_id", "user_id", "visit_count", "last_seen", "last_context")
+            .values_list("user_id", "pk")
         )
-        for profile in profiles:
-            visit = people[profile.user_id]
-            first, last = when(visit["first_at"]), when(visit["last_at"])
-            if profile.visit_count == 0 or first - profile.last_seen >= VISIT_GAP:
-                profile.visit_count += 1
-            profile.last_seen = max(profile.last_seen, last)
-            profile.last_context = visit["context"]
-            profile.updated_at = now
-        Profile.objects.bulk_update(
-            profiles, ["visit_count", "last_seen", "last_context", "updated_at"]
+        if not locked:
+            return 0
+        if connection.vendor == "postgresql":
+            _visits_update_pg(site_id=site_id, people=people, user_ids=list(locked), now=now)
+        else:
+            _visits_update_orm(site_id=site_id, people=people, user_ids=list(locked), now=now)
+        _links_record(site_id=site_id, people=people, profile_ids=locked)
+    return len(locked)
+
+
+def _visits_update_pg(
+    *, site_id: int, people: dict[str, VisitRecord], user_ids: list[str], now: datetime
+) -> None:
+    """One UPDATE … FROM (VALUES …) for the whole batch."""
+    rows = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s::jsonb)"] * len(user_ids))
+    params: list[Any] = []
+    for u in user_ids:
+        visit = people[u]
+        params += [u, visit["first_at"], visit["last_at"], json.dumps(visit["context"])]
+    table = Profile._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS p SET "
+            "visit_count = p.visit_count + CASE WHEN p.visit_count = 0 "
+            "OR v.first_at - p.last_seen >= %s THEN 1 ELSE 0 END, "
+            "last_seen = GREATEST(p.last_seen, v.last_at), last_context = v.context, "
+            "updated_at = %s "
+            f"FROM (VALUES {rows}) AS v(user_id, first_at, last_at, context) "
+            "WHERE p.site_id = %s AND p.user_id = v.user_id AND p.consent",
+            [VISIT_GAP, now, *params, site_id],
         )
-        for profile in profiles:
-            if people[profile.user_id]["visitor_ids"]:
-                _link(
-                    site_id=site_id,
-                    profile=profile,
-                    visitor_ids=people[profile.user_id]["visitor_ids"],
-                )
-    return len(profiles)
+
+
+def _visits_update_orm(
+    *, site_id: int, people: dict[str, VisitRecord], user_ids: list[str], now: datetime
+) -> None:
+    when = datetime.fromisoformat
+    profiles = list(
+        Profile.objects.filter(site_id=site_id, user_id__in=user_ids).only(
+            "pk", "user_id", "visit_count", "last_seen"
+        )
+    )
+    for profile in profiles:
+        visit = people[profile.user_id]
+        first, last = when(visit["first_at"]), when(visit["last_at"])
+        if profile.visit_count == 0 or first - profile.last_seen >= VISIT_GAP:
+            profile.visit_count += 1
+        profile.last_seen = max(profile.last_seen, last)
+        profile.last_context = visit["context"]
+        profile.updated_at = now
+    Profile.objects.bulk_update(
+        profiles, ["visit_count", "last_seen", "last_context", "updated_at"]
+    )
+
+
+def _links_record(
+    *, site_id: int, people: dict[str, VisitRecord], profile_ids: dict[str, int]
+) -> None:
+    """Link the batch's anonymous ids (see `_link`) in a few queries for the whole batch:
+    the common case (ids already linked to their person) is one query."""
+    wanted = {v: profile_ids[u] for u in profile_ids for v in people[u]["visitor_ids"] if v}
+    if not wanted:
+        return
+    existing = dict(
+        VisitorLink.objects.filter(site_id=site_id, visitor_id__in=list(wanted)).values_list(
+            "visitor_id", "profile_id"
+        )
+    )
+    changed = [v for v, pid in wanted.items() if existing.get(v) != pid]
+    if not changed:
+        return
+    by_profile: dict[int, list[str]] = {}
+    for v in changed:
+        by_profile.setdefault(wanted[v], []).append(v)
+    for profile_id, ids in by_profile.items():
+        _link(site_id=site_id, profile=Profile(pk=profile_id, site_id=site_id), visitor_ids=ids)
 
 
 def _profile_locked(
