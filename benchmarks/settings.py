@@ -34,3 +34,17 @@ from personalize.settings import *  # noqa: E402,F403
 
 ROOT_URLCONF = "benchmarks.urls"
 SECURE_HSTS_SECONDS = 0
+
+
+def behaviour_database_url() -> str:
+    """BENCH_BEHAVIOUR_DATABASE_URL, else BENCH_DATABASE_URL's server with `<name>_behaviour`:
+    a migrated database holding the 1M-profile / 5M-event data set, kept between runs."""
+    explicit = os.environ.get("BENCH_BEHAVIOUR_DATABASE_URL")
+    if explicit:
+        return explicit
+    return delivery_database_url().replace("_delivery", "_behaviour", 1)
+
+
+import environ  # noqa: E402
+
+DATABASES["behaviour"] = environ.Env.db_url_config(behaviour_database_url())  # noqa: F405
