@@ -102,3 +102,38 @@ def test_a_site_reads_recent_events_only_when_a_rule_counts_them(site, other_sit
     assert snapshot_build(other_site.pk).reads_events is False  # no segments at all
     build_site_config(site)
     assert snapshot_build(site.pk).reads_events is True
+
+
+def test_the_snapshot_cache_drops_least_recently_used_sites(settings, site):
+    import dataclasses
+
+    from delivery import snapshot as snapshots
+
+    built = snapshots.snapshot_build(site.pk)
+    size = snapshots.snapshot_size(built)
+    settings.PERSONALIZE_SNAPSHOT_CACHE_SITES = 3
+    settings.PERSONALIZE_SNAPSHOT_CACHE_MB = 1000
+    for i in range(5):
+        snapshots.snapshot_install(dataclasses.replace(built, site_id=1000 + i))
+    assert set(snapshots._entries) == {1002, 1003, 1004}
+    snapshots.snapshot_get(1002)  # a hit makes it the most recently used
+    snapshots.snapshot_install(dataclasses.replace(built, site_id=1005))
+    assert set(snapshots._entries) == {1002, 1004, 1005}
+    assert snapshots.snapshot_cache_stats() == {"sites": 3, "bytes": 3 * size}
+    # a memory bound of about two snapshots keeps two
+    settings.PERSONALIZE_SNAPSHOT_CACHE_MB = 2.5 * size / 1024 / 1024
+    snapshots.snapshot_install(dataclasses.replace(built, site_id=1006))
+    assert set(snapshots._entries) == {1005, 1006}
+    snapshots.snapshot_forget()
+    assert snapshots.snapshot_cache_stats() == {"sites": 0, "bytes": 0}
+
+
+def test_an_evicted_site_is_rebuilt_on_its_next_decide(settings, site, other_site):
+    from delivery import snapshot as snapshots
+
+    settings.PERSONALIZE_SNAPSHOT_CACHE_SITES = 1
+    first = snapshots.snapshot_get(site.pk)
+    snapshots.snapshot_get(other_site.pk)
+    assert set(snapshots._entries) == {other_site.pk}
+    again = snapshots.snapshot_get(site.pk)
+    assert again is not first and again.version == first.version
