@@ -487,6 +487,28 @@ def bench_http(site_id: int, key: str) -> dict[str, Any]:
 
 # --- 3. events ------------------------------------------------------------------------------------
 
+EVENT_CLIENTS = 4
+EVENT_BATCH = 500  # the API's limit (delivery.validation.MAX_EVENTS_PER_BATCH)
+EVENT_BATCHES = int(os.environ.get("BENCH_EVENT_BATCHES", "8"))  # per client and round
+EVENT_ROUNDS = int(os.environ.get("BENCH_EVENT_ROUNDS", "3"))
+
+
+def _event_batch(run: str, b: int, size: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{run}-{b}-{i}",
+            "kind": ("impression", "click", "conversion", "custom")[i % 4],
+            "name": ("impression", "click", "purchase", "video_played")[i % 4],
+            "properties": {
+                "placement": f"placement_{i % 30:02d}",
+                "variant": f"p{i % 30}-v{i % 5}",
+                "price": i % 90,
+            },
+            "visitor_id": f"anon-{run}-{i % 97}",
+        }
+        for i in range(size)
+    ]
+
 
 def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
     import http.client
@@ -494,21 +516,7 @@ def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
     port, key, batches, size, run = args
     stored = received = 0
     for b in range(batches):
-        events = [
-            {
-                "id": f"{run}-{b}-{i}",
-                "kind": ("impression", "click", "conversion", "custom")[i % 4],
-                "name": ("impression", "click", "purchase", "video_played")[i % 4],
-                "properties": {
-                    "placement": f"placement_{i % 30:02d}",
-                    "variant": f"p{i % 30}-v{i % 5}",
-                    "price": i % 90,
-                },
-                "visitor_id": f"anon-{run}-{i % 97}",
-            }
-            for i in range(size)
-        ]
-        body = json.dumps({"events": events})
+        body = json.dumps({"events": _event_batch(run, b, size)})
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request(
             "POST",
@@ -526,32 +534,102 @@ def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
     return stored, received
 
 
-def bench_events(port: int, key: str, site_id: int) -> dict[str, float]:
+def _copy_client(args: tuple[str, int, int, int, str]) -> tuple[int, int]:
+    """The floor: the same rows, COPY'd by psycopg straight into the events table, one
+    transaction per batch (no HTTP, validation, profiles or de-duplication)."""
+    import environ
+    import psycopg
+
+    url, site_id, batches, size, run = args
+    cfg = environ.Env.db_url_config(url)
+    stored = 0
+    with psycopg.connect(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname=cfg["NAME"],
+    ) as conn:
+        for b in range(batches):
+            now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY segments_event (site_id, visitor_id, event_id, kind, name, properties, "
+                    "occurred_at, received_at) FROM STDIN"
+                ) as copy,
+            ):
+                for e in _event_batch(run, b, size):
+                    copy.write_row(
+                        (
+                            site_id,
+                            e["visitor_id"],
+                            e["id"],
+                            e["kind"],
+                            e["name"],
+                            json.dumps(e["properties"]),
+                            now,
+                            now,
+                        )
+                    )
+            conn.commit()
+            stored += size
+    return stored, stored
+
+
+def bench_events(port: int, key: str, site_id: int) -> dict[str, Any]:
+    from benchmarks.settings import delivery_database_url
+    from benchmarks.stats import figure
     from segments.models import Event
 
-    clients, batches, size = 4, int(os.environ.get("BENCH_EVENT_BATCHES", "25")), 500
+    url = delivery_database_url()
     before = Event.objects.filter(site_id=site_id).count()
     _events_client((port, key, 1, 50, f"warm-{uuid.uuid4().hex[:6]}"))
-    args = [(port, key, batches, size, f"c{c}-{uuid.uuid4().hex[:6]}") for c in range(clients)]
-    t0 = time.perf_counter()
-    with Pool(clients) as pool:
-        results = pool.map(_events_client, args)
-    elapsed = time.perf_counter() - t0
-    stored = sum(r[0] for r in results)
+    rates: dict[str, list[float]] = {"api": [], "copy": []}
+    stored_api, api_tag = 0, ""
+    with Pool(EVENT_CLIENTS) as pool:
+        for _ in range(EVENT_ROUNDS):
+            for name in ("api", "copy"):
+                tag = uuid.uuid4().hex[:6]
+                if name == "api":
+                    api_tag = tag
+                    fn, args = (
+                        _events_client,
+                        [
+                            (port, key, EVENT_BATCHES, EVENT_BATCH, f"a{c}-{tag}")
+                            for c in range(EVENT_CLIENTS)
+                        ],
+                    )
+                else:
+                    fn, args = (
+                        _copy_client,
+                        [
+                            (url, site_id, EVENT_BATCHES, EVENT_BATCH, f"f{c}-{tag}")
+                            for c in range(EVENT_CLIENTS)
+                        ],
+                    )
+                t0 = time.perf_counter()
+                results = pool.map(fn, args)
+                elapsed = time.perf_counter() - t0
+                stored = sum(r[0] for r in results)
+                if name == "api":
+                    stored_api += stored
+                rates[name].append(stored / elapsed)
     in_db = Event.objects.filter(site_id=site_id).count() - before - 50
-    rate = stored / elapsed
+    api, floor = figure(rates["api"]), figure(rates["copy"])
+    ratio = api.median / floor.median
     print(
-        f"events: {stored:,} stored in {elapsed:.2f} s = {rate:,.0f} events/s "
-        f"({clients} clients x {batches} batches of {size}; {in_db:,} new rows in PostgreSQL)"
+        f"events ({EVENT_CLIENTS} clients x {EVENT_BATCHES} batches of {EVENT_BATCH} a round): "
+        f"API {api.show(' events/s', '{:,.0f}')}, COPY floor {floor.show(' events/s', '{:,.0f}')}"
+        f" -> {ratio:.0%} of the floor ({in_db:,} new rows)"
     )
-    # retrying a batch is idempotent and cheap
-    t0 = time.perf_counter()
-    again = _events_client((port, key, 1, size, args[0][4]))
+    t0 = time.perf_counter()  # retrying a batch is idempotent and cheap
+    again = _events_client((port, key, 1, EVENT_BATCH, f"a0-{api_tag}"))
     print(
-        f"events: retried batch of {size}: {again[0]} stored (duplicates skipped) in "
+        f"events: retried batch of {EVENT_BATCH}: {again[0]} stored (duplicates skipped) in "
         f"{(time.perf_counter() - t0) * 1000:.0f} ms"
     )
-    return {"events_per_s": rate, "stored": stored}
+    return {"events_per_s": api.median, "copy_per_s": floor.median, "ratio": ratio}
 
 
 # --- main ---------------------------------------------------------------------------------

@@ -10,16 +10,30 @@ CREATE = (
     "(name, occurred_at) INCLUDE (profile_id) WHERE profile_id IS NOT NULL"
 )
 DROP = "DROP INDEX IF EXISTS event_name_time_profile"
+# Fresh statistics on the events table: the default (analyse after 10 % of the rows
+# changed) leaves a growing table unanalysed for hours, and a stale estimate once turned
+# the de-duplication lookup of a 500-event batch from 1.7 ms into 91 ms. Analyse after
+# 1 % + 5,000 rows instead (docs/delivery-performance.md, "Events").
+ANALYZE_OFTEN = (
+    "ALTER TABLE segments_event SET (autovacuum_analyze_scale_factor = 0.01, "
+    "autovacuum_analyze_threshold = 5000)"
+)
+ANALYZE_DEFAULT = (
+    "ALTER TABLE segments_event RESET (autovacuum_analyze_scale_factor, "
+    "autovacuum_analyze_threshold)"
+)
 
 
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(CREATE)
+        schema_editor.execute(ANALYZE_OFTEN)
 
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP)
+        schema_editor.execute(ANALYZE_DEFAULT)
 
 
 class Migration(migrations.Migration):
