@@ -112,9 +112,7 @@ CASES = [
     (
         "purchase >= 1 in 30 days",
         {"event": "purchase", "within_days": 30},
-        "SELECT count(*) FROM segments_profile p WHERE p.site_id = %(site)s AND p.id IN "
-        "(SELECT DISTINCT profile_id FROM segments_event WHERE name = 'purchase' "
-        "AND occurred_at >= %(since)s)",
+        _GROUPED.format(having=">= 1"),
     ),
     (
         "purchase < 2 in 30 days",
