@@ -2,9 +2,11 @@
 
 Workload (same for every engine): 100 segments of 6 conditions each (string equality,
 numeric ranges, IN lists, substrings; one segment in six has a regular expression), one
-visitor with 20 traits, every segment evaluated per decision. Prints µs per decision and
-the ratios. `bench_postgres_count()` times an exact count of a five-condition segment over
-1,000,000 stored profiles on PostgreSQL (BENCH_DATABASE_URL).
+visitor with 20 traits, every segment evaluated per decision. Every engine must give the
+same answer for 400 varied visitors first. Prints µs per decision (median [min..max] of
+interleaved rounds) and the ratios, against the path decide uses (each rule's `matches`)
+and, separately, the RuleSet that `explain` uses. `bench_postgres_count()` times an exact
+count of a five-condition segment over 1,000,000 stored profiles on PostgreSQL (BENCH_DATABASE_URL).
 
     python benchmarks/criteria_engines.py            # engines + PostgreSQL count
     python benchmarks/criteria_engines.py --no-db    # engines only
@@ -14,13 +16,20 @@ from __future__ import annotations
 
 import importlib
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.stats import Figure, figure
+
+ENGINE_ROUNDS = int(os.environ.get("BENCH_ENGINE_ROUNDS", "7"))
+AGREEMENT_VISITORS = int(os.environ.get("BENCH_AGREEMENT_VISITORS", "400"))
 
 CITIES = ["detroit", "chicago", "boston", "austin", "denver"]
 COUNTRIES = ["us", "ca", "mx", "gb", "fr", "de", "es", "it", "nl", "se", "jp", "br"]
@@ -71,7 +80,9 @@ def segment_specs(n: int = 100) -> list[list[tuple[str, str, Any]]]:
 
 
 # -- our engine ------------------------------------------------------------------------------
-def build_ours(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
+def build_ours(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dict], list[int]]:
+    """Each rule's own `matches`, one after the other: the path decide uses (a slot runs
+    the rules of its variants, each at most once per decision)."""
     from segments.criteria import compile_criteria
 
     ops = {
@@ -95,17 +106,25 @@ def build_ours(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int
             ]
         }
         rules.append(compile_criteria(tree))
-    doc = {
-        "visitor": {"id": "anon-7f3"},
-        "profile": {k: v for k, v in VISITOR.items() if k in PROFILE_KEYS},
-        "context": {k: v for k, v in VISITOR.items() if k not in PROFILE_KEYS},
-    }
     pairs = list(enumerate(rules))
-    return lambda: [i for i, r in pairs if r.matches(doc)]
+
+    def matching(visitor: dict[str, Any]) -> list[int]:
+        doc = _document(visitor)
+        return [i for i, r in pairs if r.matches(doc)]
+
+    return matching
 
 
-def build_ours_ruleset(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
-    """The same rules as one RuleSet (what a delivery snapshot uses): fields read once."""
+def _document(visitor: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "visitor": {"id": "anon-7f3"},
+        "profile": {k: v for k, v in visitor.items() if k in PROFILE_KEYS},
+        "context": {k: v for k, v in visitor.items() if k not in PROFILE_KEYS},
+    }
+
+
+def build_ours_ruleset(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dict], list[int]]:
+    """The same rules as one RuleSet (what decide's `explain` uses): fields read once."""
     from segments.criteria import compile_rules
 
     ops = {
@@ -130,16 +149,11 @@ def build_ours_ruleset(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], 
         for i, conds in enumerate(specs)
     }
     ruleset = compile_rules(trees)
-    doc = {
-        "visitor": {"id": "anon-7f3"},
-        "profile": {k: v for k, v in VISITOR.items() if k in PROFILE_KEYS},
-        "context": {k: v for k, v in VISITOR.items() if k not in PROFILE_KEYS},
-    }
-    return lambda: ruleset.matching(doc)
+    return lambda visitor: ruleset.matching(_document(visitor))
 
 
 # -- flagsmith-flag-engine -------------------------------------------------------------------
-def build_flagsmith(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
+def build_flagsmith(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dict], list[int]]:
     from flag_engine.segments import constants as C
     from flag_engine.segments.evaluator import get_enriched_context, is_context_in_segment
 
@@ -164,18 +178,22 @@ def build_flagsmith(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], lis
                 "rules": [{"type": C.ALL_RULE, "conditions": conditions}],
             }
         )
-    context = get_enriched_context(
-        {
-            "environment": {"key": "env", "name": "bench"},
-            "identity": {"identifier": "anon-7f3", "traits": dict(VISITOR)},
-        }
-    )
     pairs = list(enumerate(segments))
-    return lambda: [i for i, s in pairs if is_context_in_segment(context, s)]
+
+    def matching(visitor: dict[str, Any]) -> list[int]:
+        context = get_enriched_context(
+            {
+                "environment": {"key": "env", "name": "bench"},
+                "identity": {"identifier": "anon-7f3", "traits": dict(visitor)},
+            }
+        )
+        return [i for i, s in pairs if is_context_in_segment(context, s)]
+
+    return matching
 
 
 # -- GrowthBook ------------------------------------------------------------------------------
-def build_growthbook(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], list[int]]:
+def build_growthbook(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dict], list[int]]:
     import re
 
     from growthbook.core import evalCondition
@@ -197,14 +215,15 @@ def build_growthbook(specs: list[list[tuple[str, str, Any]]]) -> Callable[[], li
             else:
                 cond[t] = {"$regex": v}
         conditions.append(cond)
-    attributes = dict(VISITOR)
     pairs = list(enumerate(conditions))
-    return lambda: [i for i, c in pairs if evalCondition(attributes, c)]
+    return lambda visitor: [i for i, c in pairs if evalCondition(visitor, c)]
 
 
-def _time_interleaved(engines: dict[str, Callable[[], Any]], rounds: int = 7) -> dict[str, float]:
-    """Best µs per call of each engine, measured round-robin so that background load on
-    the machine hits every engine alike (the ratios are what matter)."""
+def _time_interleaved(
+    engines: dict[str, Callable[[], Any]], rounds: int = ENGINE_ROUNDS
+) -> dict[str, Figure]:
+    """µs per call of each engine: the median [min, max] of rounds run round-robin, so
+    that background load on the machine hits every engine alike."""
     loops = {}
     for name, fn in engines.items():  # ~0.1 s per engine per round
         n = 1
@@ -216,44 +235,70 @@ def _time_interleaved(engines: dict[str, Callable[[], Any]], rounds: int = 7) ->
                 break
             n *= 2
         loops[name] = n
-    best = dict.fromkeys(engines, float("inf"))
+    samples: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(rounds):
         for name, fn in engines.items():
             n = loops[name]
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / n * 1e6)
-    return best
+            samples[name].append((time.perf_counter() - t0) / n * 1e6)
+    return {name: figure(s) for name, s in samples.items()}
 
 
-def bench_engines() -> dict[str, float]:
+def varied_visitors(n: int, seed: int = 3) -> list[dict[str, Any]]:
+    """Visitors with the 20 traits of VISITOR, each varied within its type (so that every
+    engine reads them alike) to exercise every condition both ways."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        v = dict(VISITOR)
+        v["city"] = rng.choice(CITIES[:2] * 3 + CITIES[2:])  # the segments test the first two
+        v["age"] = rng.randint(16, 40)
+        v["lifetime_value"] = round(rng.uniform(0, 600), 2)
+        v["country"] = rng.choice(COUNTRIES)
+        v["device_type"] = rng.choice(DEVICES)
+        v["referrer"] = rng.choice(
+            ["https://www.college-deals.example.com/spring", "https://news.example/winter", "x"]
+        )
+        # lower case only: our text operators fold case by default, the others do not
+        v["landing_page"] = rng.choice(["/promo/shoes", "/promo/bags", "/home", "/promo/"])
+        out.append(v)
+    return out
+
+
+def bench_engines() -> dict[str, Any]:
     specs = segment_specs()
     engines = {
+        "personalize, decide's path": build_ours(specs),
         "personalize RuleSet": build_ours_ruleset(specs),
-        "personalize rule.matches": build_ours(specs),
         "flagsmith-flag-engine": build_flagsmith(specs),
         "growthbook evalCondition": build_growthbook(specs),
     }
-    results = {name: fn() for name, fn in engines.items()}
-    first = next(iter(results.values()))
-    assert all(r == first for r in results.values()), f"engines disagree: {results}"
-    print(f"Workload: {len(specs)} segments x 6 conditions, 20 traits; {len(first)} segments match")
-    timings = _time_interleaved(engines)
-    for name, us in timings.items():
+    visitors = varied_visitors(AGREEMENT_VISITORS)
+    matched = 0
+    for visitor in visitors:  # every engine gives the same answer for every visitor
+        results = {name: fn(visitor) for name, fn in engines.items()}
+        first = next(iter(results.values()))
+        assert all(r == first for r in results.values()), f"engines disagree: {results}"
+        matched += len(first)
+    print(
+        f"Workload: {len(specs)} segments x 6 conditions, 20 traits; the engines agree on "
+        f"{len(visitors)} varied visitors ({matched / len(visitors):.1f} segments matched "
+        "on average); timed on one visitor"
+    )
+    timings = _time_interleaved({name: partial(fn, VISITOR) for name, fn in engines.items()})
+    ours = ("personalize, decide's path", "personalize RuleSet")
+    for name, fig in timings.items():
         ratios = ""
-        if not name.startswith("personalize"):
-            ratios = (
-                "   ours is "
-                + ", ".join(
-                    f"{us / timings[o]:.1f}x ({o.split()[1]})"
-                    for o in timings
-                    if o.startswith("personalize")
-                )
-                + " faster"
+        if name not in ours:
+            ratios = "   ours is " + ", ".join(
+                f"{fig.median / timings[o].median:.1f}x ({label})"
+                for o, label in zip(ours, ("decide's path", "RuleSet"), strict=True)
             )
-        print(f"  {name:28s} {us:9.1f} µs/decision{ratios}")
-    return timings
+            ratios += " faster"
+        print(f"  {name:28s} {fig.show(' µs/decision')}{ratios}")
+    return {"timings": timings, "visitors": len(visitors)}
 
 
 # -- PostgreSQL exact count over 1,000,000 profiles ------------------------------------------

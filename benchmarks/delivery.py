@@ -178,6 +178,10 @@ def bench_inprocess(site_id: int) -> dict[str, float]:
 
 # --- 2. HTTP --------------------------------------------------------------------------------------
 
+KNOWN_POOL = int(os.environ.get("BENCH_KNOWN_PROFILES", "10000"))
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10")
+KNOWN_BODY = {**DECIDE_BODY, "visitor": {"id": "anon-1", "user_id": "u-known"}}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -185,13 +189,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings", "PYTHONPATH": str(ROOT)}
+def start_gunicorn(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [
             gunicorn,
-            "personalize.wsgi:application",
+            "benchmarks.wsgi:application",
             "--workers",
             "2",
             "--bind",
@@ -215,6 +224,14 @@ def start_gunicorn(port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def ensure_wrk() -> str | None:
     found = shutil.which("wrk")
     if found or os.environ.get("BENCH_NO_INSTALL"):
@@ -230,14 +247,20 @@ def ensure_wrk() -> str | None:
     return shutil.which("wrk")
 
 
+# Anonymous: a fresh id every request. Known: a random one of KNOWN_POOL people, each with
+# their own stable anonymous id (one device per person).
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Api-Key %(key)s"
 local body = '%(body)s'
 request = function()
+  local person = math.random(0, %(pool)d - 1)
   local id = "anon-" .. math.random(1, 10000000)
-  return wrk.format(nil, nil, nil, (string.gsub(body, "anon%%-1", id)))
+  if string.find(body, "u-known", 1, true) then id = "anon-u-" .. person end
+  local b = string.gsub(body, "anon%%-1", id)
+  b = string.gsub(b, "u%%-known", "u-" .. person)
+  return wrk.format(nil, nil, nil, b)
 end
 """
 
@@ -249,9 +272,9 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
 
 
-def run_wrk(wrk: str, url: str, key: str, body: dict[str, Any]) -> dict[str, float]:
+def run_wrk(wrk: str, url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT % {"key": key, "body": json.dumps(body)})
+        f.write(WRK_SCRIPT % {"key": key, "body": json.dumps(body), "pool": KNOWN_POOL})
         script = f.name
     try:
         out = subprocess.run(
@@ -271,22 +294,18 @@ def run_wrk(wrk: str, url: str, key: str, body: dict[str, Any]) -> dict[str, flo
         ).stdout
     finally:
         os.unlink(script)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
     return {
-        "rps": rps,
-        "p50_ms": p50,
-        "p99_ms": p99,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
         "non_2xx": int(bad.group(1)) if bad else 0,
-        "socket_errors": errors.group(0) if errors else "",
     }
 
 
 def _py_client(args: tuple[str, str, str, float, dict[str, Any]]) -> list[float]:
     import http.client
+    import random
 
     host_port, path, key, seconds, template = args
     host, port = host_port.split(":")
@@ -298,7 +317,11 @@ def _py_client(args: tuple[str, str, str, float, dict[str, Any]]) -> list[float]
         "Connection": "close",
     }
     while time.perf_counter() < end:
-        body = json.dumps({**template, "visitor": {"id": f"anon-{uuid.uuid4().hex[:8]}"}})
+        visitor = {**template["visitor"], "id": f"anon-{uuid.uuid4().hex[:8]}"}
+        if "user_id" in visitor:
+            person = random.randrange(KNOWN_POOL)
+            visitor.update(id=f"anon-u-{person}", user_id=f"u-{person}")
+        body = json.dumps({**template, "visitor": visitor})
         t0 = time.perf_counter()
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         conn.request("POST", path, body, headers)
@@ -310,7 +333,7 @@ def _py_client(args: tuple[str, str, str, float, dict[str, Any]]) -> list[float]
     return latencies
 
 
-def run_python_client(port: int, path: str, key: str, body: dict[str, Any]) -> dict[str, float]:
+def run_python_client(port: int, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
     with Pool(HTTP_CONNECTIONS) as pool:
         t0 = time.perf_counter()
         results = pool.map(
@@ -323,61 +346,168 @@ def run_python_client(port: int, path: str, key: str, body: dict[str, Any]) -> d
         "p50_ms": lat[len(lat) // 2],
         "p99_ms": lat[int(len(lat) * 0.99)],
         "non_2xx": 0,
-        "socket_errors": "",
     }
 
 
-def bench_http(port: int, key: str) -> dict[str, dict[str, float]]:
-    # warm both workers (snapshot build, key cache) before measuring
-    for _ in range(50):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/decide",
-            data=json.dumps(DECIDE_BODY).encode(),
-            headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
-            method="POST",
+def seed_known_profiles(site_id: int) -> None:
+    """KNOWN_POOL people `u-0`… with traits and 20 recent events each (created once)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from benchmarks.seed import CITIES, INTERESTS
+    from delivery.engine import stored_event
+    from segments.models import Profile
+
+    have = Profile.objects.filter(site_id=site_id, user_id__startswith="u-").count()
+    if have >= KNOWN_POOL:
+        return
+    now = timezone.now()
+    rows = []
+    for i in range(KNOWN_POOL):
+        events = [
+            stored_event(
+                ("purchase", "view", "click")[k % 3],
+                {"price": (i + k) % 90, "category": INTERESTS[k % 8]},
+                now - timedelta(hours=k * 7 + i % 5),
+            )
+            for k in range(20)
+        ]
+        rows.append(
+            Profile(
+                site_id=site_id,
+                user_id=f"u-{i}",
+                traits={
+                    "age": 18 + i % 60,
+                    "gender": ("female", "male", "non_binary")[i % 3],
+                    "city": CITIES[i % len(CITIES)],
+                    "interests": [INTERESTS[i % 8], INTERESTS[(i * 3) % 8]],
+                    "lifetime_value": (i * 7) % 400,
+                },
+                recent_events=events,
+            )
         )
-        assert urllib.request.urlopen(req, timeout=10).status == 200
-    wrk = ensure_wrk()
-    tool = (
-        f"wrk (2 threads, {HTTP_CONNECTIONS} connections, {HTTP_SECONDS:g} s)"
-        if wrk
-        else f"Python client ({HTTP_CONNECTIONS} processes, {HTTP_SECONDS:g} s)"
-    )
-    out = {}
-    runs = (
-        ("bare", "/bench/bare", DECIDE_BODY),
-        ("decide", "/api/v1/decide", DECIDE_BODY),
-        ("decide3", "/api/v1/decide", DECIDE_PAGE_BODY),
-    )
-    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in runs}
-    for _ in range(HTTP_ROUNDS):
-        for name, path, body in runs:
-            if wrk:
-                rounds[name].append(run_wrk(wrk, f"http://127.0.0.1:{port}{path}", key, body))
-            else:
-                rounds[name].append(run_python_client(port, path, key, body))
-    for name, _, _ in runs:
-        ordered = sorted(rounds[name], key=lambda r: r["rps"])
-        out[name] = ordered[len(ordered) // 2]
-        out[name]["rounds_rps"] = [round(r["rps"]) for r in rounds[name]]
-        r = out[name]
-        extra = f", non-2xx {r['non_2xx']}" if r["non_2xx"] else ""
+    Profile.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    with connection.cursor() as cursor:  # fresh statistics for the lookups by user id
+        cursor.execute(f"ANALYZE {Profile._meta.db_table}")
+    print(f"seeded {KNOWN_POOL:,} known profiles (20 recent events each)")
+
+
+def _purge_broker_queue(url: str) -> None:
+    """Visits published to the broker during the run (no worker consumes them here)."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url).delete("celery")
+    except Exception as exc:  # the figures are printed already; say why nothing was purged
+        print(f"(could not purge the broker queue: {exc})")
+
+
+def bench_http(site_id: int, key: str) -> dict[str, Any]:
+    from benchmarks.stats import figure
+
+    seed_known_profiles(site_id)
+    eager_port, broker_port = free_port(), free_port()
+    eager = start_gunicorn(eager_port)
+    broker = start_gunicorn(broker_port, {"CELERY_BROKER_URL": BROKER_URL})
+    try:
+        for port in (eager_port, broker_port):
+            # warm both workers (snapshot build, key cache) before measuring
+            for body in (DECIDE_BODY, KNOWN_BODY, DECIDE_BODY):
+                for _ in range(25):
+                    payload = json.loads(json.dumps(body).replace("u-known", "u-1"))
+                    req = urllib.request.Request(
+                        f"http://127.0.0.1:{port}/api/v1/decide",
+                        data=json.dumps(payload).encode(),
+                        headers={
+                            "Authorization": f"Api-Key {key}",
+                            "Content-Type": "application/json",
+                        },
+                        method="POST",
+                    )
+                    assert urllib.request.urlopen(req, timeout=10).status == 200
+        wrk = ensure_wrk()
+        tool = (
+            f"wrk, 2 threads, {HTTP_CONNECTIONS} connections, {HTTP_SECONDS:g} s a round"
+            if wrk
+            else f"Python client, {HTTP_CONNECTIONS} processes, {HTTP_SECONDS:g} s a round"
+        )
+        runs = (
+            ("bare WSGI app", eager_port, "/bench/wsgi", DECIDE_BODY),
+            ("bare Django view", eager_port, "/bench/bare", DECIDE_BODY),
+            ("precomputed answer", eager_port, "/bench/precomputed", DECIDE_BODY),
+            ("decide anonymous, all", eager_port, "/api/v1/decide", DECIDE_BODY),
+            ("decide anonymous, page", eager_port, "/api/v1/decide", DECIDE_PAGE_BODY),
+            ("decide known, no broker", eager_port, "/api/v1/decide", KNOWN_BODY),
+            ("decide anonymous, broker", broker_port, "/api/v1/decide", DECIDE_BODY),
+            ("decide known, broker", broker_port, "/api/v1/decide", KNOWN_BODY),
+        )
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in runs}
+        for _ in range(HTTP_ROUNDS):
+            for name, port, path, body in runs:
+                url = f"http://127.0.0.1:{port}{path}"
+                rounds[name].append(
+                    run_wrk(wrk, url, key, body)
+                    if wrk
+                    else run_python_client(port, path, key, body)
+                )
+    finally:
+        stop(eager)
+        stop(broker)
+        _purge_broker_queue(BROKER_URL)
+    print(f"HTTP: gunicorn 2 sync workers, DEBUG=false; {tool}; median [min-max] of rounds")
+    out: dict[str, Any] = {}
+    for name, *_ in runs:
+        rps = figure([r["rps"] for r in rounds[name]])
+        p50 = figure([r["p50_ms"] for r in rounds[name]]).median
+        p99 = figure([r["p99_ms"] for r in rounds[name]]).median
+        bad = sum(r["non_2xx"] for r in rounds[name])
+        out[name] = {"rps": rps.median, "p50_ms": p50, "p99_ms": p99}
         print(
-            f"{name:>7}: {r['rps']:8.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms{extra}"  # noqa: E501
-            f"  rounds {r['rounds_rps']}  [{tool}, median of {HTTP_ROUNDS} rounds]"
+            f"  {name:<26} {rps.show(' req/s', '{:,.0f}')}  p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+            + (f", NON-2XX {bad}" if bad else "")
         )
-    ratio = out["decide"]["rps"] / out["bare"]["rps"]
-    ratio3 = out["decide3"]["rps"] / out["bare"]["rps"]
-    print(
-        f"decide (all 30 placements + screen) / bare JsonResponse throughput: {ratio:.0%} "
-        "(target ≥ 50 %)"
-    )
-    print(f"decide (a page: 3 placements + screen) / bare JsonResponse throughput: {ratio3:.0%}")
-    out["ratio"] = {"value": ratio, "page": ratio3}
+    share = {
+        "anon_of_bare": out["decide anonymous, all"]["rps"] / out["bare Django view"]["rps"],
+        "anon_of_precomputed": out["decide anonymous, all"]["rps"]
+        / out["precomputed answer"]["rps"],
+        "anon_of_wsgi": out["decide anonymous, all"]["rps"] / out["bare WSGI app"]["rps"],
+        "page_of_bare": out["decide anonymous, page"]["rps"] / out["bare Django view"]["rps"],
+        "known_of_anon": out["decide known, no broker"]["rps"]
+        / out["decide anonymous, all"]["rps"],
+        "known_of_anon_broker": out["decide known, broker"]["rps"]
+        / out["decide anonymous, broker"]["rps"],
+    }
+    for label, value in share.items():
+        print(f"  {label}: {value:.0%}")
+    out["share"] = share
     return out
 
 
 # --- 3. events ------------------------------------------------------------------------------------
+
+EVENT_CLIENTS = 4
+EVENT_BATCH = 500  # the API's limit (delivery.validation.MAX_EVENTS_PER_BATCH)
+EVENT_BATCHES = int(os.environ.get("BENCH_EVENT_BATCHES", "8"))  # per client and round
+EVENT_ROUNDS = int(os.environ.get("BENCH_EVENT_ROUNDS", "3"))
+
+
+def _event_batch(run: str, b: int, size: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{run}-{b}-{i}",
+            "kind": ("impression", "click", "conversion", "custom")[i % 4],
+            "name": ("impression", "click", "purchase", "video_played")[i % 4],
+            "properties": {
+                "placement": f"placement_{i % 30:02d}",
+                "variant": f"p{i % 30}-v{i % 5}",
+                "price": i % 90,
+            },
+            "visitor_id": f"anon-{run}-{i % 97}",
+        }
+        for i in range(size)
+    ]
 
 
 def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
@@ -386,21 +516,7 @@ def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
     port, key, batches, size, run = args
     stored = received = 0
     for b in range(batches):
-        events = [
-            {
-                "id": f"{run}-{b}-{i}",
-                "kind": ("impression", "click", "conversion", "custom")[i % 4],
-                "name": ("impression", "click", "purchase", "video_played")[i % 4],
-                "properties": {
-                    "placement": f"placement_{i % 30:02d}",
-                    "variant": f"p{i % 30}-v{i % 5}",
-                    "price": i % 90,
-                },
-                "visitor_id": f"anon-{run}-{i % 97}",
-            }
-            for i in range(size)
-        ]
-        body = json.dumps({"events": events})
+        body = json.dumps({"events": _event_batch(run, b, size)})
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         conn.request(
             "POST",
@@ -418,52 +534,118 @@ def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
     return stored, received
 
 
-def bench_events(port: int, key: str, site_id: int) -> dict[str, float]:
+def _copy_client(args: tuple[str, int, int, int, str]) -> tuple[int, int]:
+    """The floor: the same rows, COPY'd by psycopg straight into the events table, one
+    transaction per batch (no HTTP, validation, profiles or de-duplication)."""
+    import environ
+    import psycopg
+
+    url, site_id, batches, size, run = args
+    cfg = environ.Env.db_url_config(url)
+    stored = 0
+    with psycopg.connect(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname=cfg["NAME"],
+    ) as conn:
+        for b in range(batches):
+            now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY segments_event (site_id, visitor_id, event_id, kind, name, properties, "
+                    "occurred_at, received_at) FROM STDIN"
+                ) as copy,
+            ):
+                for e in _event_batch(run, b, size):
+                    copy.write_row(
+                        (
+                            site_id,
+                            e["visitor_id"],
+                            e["id"],
+                            e["kind"],
+                            e["name"],
+                            json.dumps(e["properties"]),
+                            now,
+                            now,
+                        )
+                    )
+            conn.commit()
+            stored += size
+    return stored, stored
+
+
+def bench_events(port: int, key: str, site_id: int) -> dict[str, Any]:
+    from benchmarks.settings import delivery_database_url
+    from benchmarks.stats import figure
     from segments.models import Event
 
-    clients, batches, size = 4, int(os.environ.get("BENCH_EVENT_BATCHES", "25")), 500
+    url = delivery_database_url()
     before = Event.objects.filter(site_id=site_id).count()
     _events_client((port, key, 1, 50, f"warm-{uuid.uuid4().hex[:6]}"))
-    args = [(port, key, batches, size, f"c{c}-{uuid.uuid4().hex[:6]}") for c in range(clients)]
-    t0 = time.perf_counter()
-    with Pool(clients) as pool:
-        results = pool.map(_events_client, args)
-    elapsed = time.perf_counter() - t0
-    stored = sum(r[0] for r in results)
+    rates: dict[str, list[float]] = {"api": [], "copy": []}
+    stored_api, api_tag = 0, ""
+    with Pool(EVENT_CLIENTS) as pool:
+        for _ in range(EVENT_ROUNDS):
+            for name in ("api", "copy"):
+                tag = uuid.uuid4().hex[:6]
+                if name == "api":
+                    api_tag = tag
+                    fn, args = (
+                        _events_client,
+                        [
+                            (port, key, EVENT_BATCHES, EVENT_BATCH, f"a{c}-{tag}")
+                            for c in range(EVENT_CLIENTS)
+                        ],
+                    )
+                else:
+                    fn, args = (
+                        _copy_client,
+                        [
+                            (url, site_id, EVENT_BATCHES, EVENT_BATCH, f"f{c}-{tag}")
+                            for c in range(EVENT_CLIENTS)
+                        ],
+                    )
+                t0 = time.perf_counter()
+                results = pool.map(fn, args)
+                elapsed = time.perf_counter() - t0
+                stored = sum(r[0] for r in results)
+                if name == "api":
+                    stored_api += stored
+                rates[name].append(stored / elapsed)
     in_db = Event.objects.filter(site_id=site_id).count() - before - 50
-    rate = stored / elapsed
+    api, floor = figure(rates["api"]), figure(rates["copy"])
+    ratio = api.median / floor.median
     print(
-        f"events: {stored:,} stored in {elapsed:.2f} s = {rate:,.0f} events/s "
-        f"({clients} clients x {batches} batches of {size}; {in_db:,} new rows in PostgreSQL)"
+        f"events ({EVENT_CLIENTS} clients x {EVENT_BATCHES} batches of {EVENT_BATCH} a round): "
+        f"API {api.show(' events/s', '{:,.0f}')}, COPY floor {floor.show(' events/s', '{:,.0f}')}"
+        f" -> {ratio:.0%} of the floor ({in_db:,} new rows)"
     )
-    # retrying a batch is idempotent and cheap
-    t0 = time.perf_counter()
-    again = _events_client((port, key, 1, size, args[0][4]))
+    t0 = time.perf_counter()  # retrying a batch is idempotent and cheap
+    again = _events_client((port, key, 1, EVENT_BATCH, f"a0-{api_tag}"))
     print(
-        f"events: retried batch of {size}: {again[0]} stored (duplicates skipped) in "
+        f"events: retried batch of {EVENT_BATCH}: {again[0]} stored (duplicates skipped) in "
         f"{(time.perf_counter() - t0) * 1000:.0f} ms"
     )
-    return {"events_per_s": rate, "stored": stored}
+    return {"events_per_s": api.median, "copy_per_s": floor.median, "ratio": ratio}
 
 
 # --- main ---------------------------------------------------------------------------------
 
 
 def main() -> dict[str, Any]:
-    print("== Delivery (issue 6) ==")
+    print("== Delivery ==")
     site, delivery_key, _server_key = setup()
     results: dict[str, Any] = {"inprocess": bench_inprocess(site.pk)}
+    results["http"] = bench_http(site.pk, delivery_key)
     port = free_port()
     server = start_gunicorn(port)
     try:
-        results["http"] = bench_http(port, delivery_key)
         results["events"] = bench_events(port, delivery_key, site.pk)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     return results
 
 

@@ -1,87 +1,138 @@
-"""`make bench`: every benchmark in one run (delivery, localization, then the criteria engines
-when present)."""
+"""`make bench`: every benchmark in one run (delivery, behaviour, scale, criteria engines,
+localization, analytics, experiment statistics), then each "Done when" ratio of the
+performance issue with its target, every figure read against a floor measured in the same
+run. `BENCH_ONLY=delivery,analytics` runs a subset.
+
+Knobs (environment): BENCH_HTTP_SECONDS / BENCH_HTTP_ROUNDS (HTTP), BENCH_KNOWN_PROFILES,
+BENCH_BROKER_URL, BENCH_EVENT_BATCHES / BENCH_EVENT_ROUNDS, BENCH_BEHAVIOUR_PROFILES /
+BENCH_SQL_ROUNDS, BENCH_SCALE_SIZES / BENCH_SCALE_ROUNDS / BENCH_SCALE_SITES,
+BENCH_ENGINE_ROUNDS / BENCH_AGREEMENT_VISITORS. docs/delivery-performance.md has the
+defaults, the run time and a quick configuration.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
 
 
+def _step(name: str, fn: Callable[[], Any], results: dict[str, Any]) -> None:
+    only = {n.strip() for n in os.environ.get("BENCH_ONLY", "").split(",") if n.strip()}
+    if only and name not in only:
+        return
+    t0 = time.perf_counter()
+    try:
+        results[name] = fn()
+    except Exception:
+        traceback.print_exc()
+        results.setdefault("failed", []).append(name)
+    print(f"({name}: {time.perf_counter() - t0:.0f} s)\n")
+
+
+def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
+    """(what, value, target, met) for every "Done when" line that was measured."""
+    rows: list[tuple[str, float, str, bool]] = []
+    http = results.get("delivery", {}).get("http")
+    if http:
+        share = http["share"]
+        rows += [
+            (
+                "known / anonymous decide, no broker",
+                share["known_of_anon"],
+                ">= 0.70",
+                share["known_of_anon"] >= 0.7,
+            ),
+            (
+                "known / anonymous decide, broker",
+                share["known_of_anon_broker"],
+                ">= 0.70",
+                share["known_of_anon_broker"] >= 0.7,
+            ),
+            (
+                "anonymous decide (all slots) / bare Django view",
+                share["anon_of_bare"],
+                ">= 0.80",
+                share["anon_of_bare"] >= 0.8,
+            ),
+        ]
+    behaviour = results.get("behaviour")
+    if behaviour:
+        r = behaviour["headline_ratio"]
+        rows.append(("behavioural count / hand-written SQL", r, "<= 1.5", r <= 1.5))
+    scale = results.get("scale")
+    if scale and 5000 in scale:
+        r = scale[5000]["ratio"]
+        rows.append(("explain at 5,000 segments / RuleSet floor", r, "<= 1.5", r <= 1.5))
+        ms = scale[5000]["build_ms"]
+        rows.append(("snapshot build at 5,000 rules, ms", ms, "<= 400", ms <= 400))
+    if scale and "memory" in scale:
+        m = scale["memory"]
+        rows.append(
+            (
+                "1,000 sites' snapshots, MB (bound)",
+                m["bytes"] / 2**20,
+                f"<= {m['bound'] / 2**20:.0f}",
+                m["within"],
+            )
+        )
+    events = results.get("delivery", {}).get("events")
+    if events:
+        r = events["ratio"]
+        rows.append(("events API / COPY floor, batches of 500", r, ">= 0.40", r >= 0.4))
+    analytics = results.get("analytics")
+    if analytics:
+        r = analytics["ingest"]["ratio"]
+        rows.append(("events with attribution / without", r, ">= 0.80", r >= 0.8))
+        ms = analytics["report"]["report_ms"]
+        rows.append(("placement report, 90 days x 30 placements, ms", ms, "< 200", ms < 200))
+    return rows
+
+
 def main() -> int:
-    failures = 0
+    results: dict[str, Any] = {}
+    started = time.perf_counter()
+    load = os.getloadavg()
     from benchmarks import delivery
 
-    summary = {}
-    try:
-        summary = delivery.main()
-    except Exception:
-        traceback.print_exc()
-        failures += 1
-    print()
-    try:
-        from benchmarks import localization
+    _step("delivery", delivery.main, results)
+    from benchmarks.behaviour import bench_behaviour
+    from benchmarks.settings import behaviour_database_url
 
-        localization.main()
-    except Exception:
-        traceback.print_exc()
-        failures += 1
-    if importlib.util.find_spec("benchmarks.criteria_engines") is not None:
-        module = importlib.import_module("benchmarks.criteria_engines")
-        if hasattr(module, "main"):
-            print()
-            try:
-                module.main([])
-            except Exception:
-                traceback.print_exc()
-                failures += 1
-    print()
-    try:
-        importlib.import_module("benchmarks.experiment_stats").main()
-    except Exception:
-        traceback.print_exc()
-        failures += 1
-    analytics_summary = {}
-    if importlib.util.find_spec("benchmarks.analytics") is not None:
-        print()
-        try:
-            analytics_summary = importlib.import_module("benchmarks.analytics").main()
-        except Exception:
-            traceback.print_exc()
-            failures += 1
-    if summary:
-        ip, http, ev = summary["inprocess"], summary["http"], summary["events"]
-        print("\n== Summary (delivery) ==")
-        print(
-            f"in-process decide median: {ip['engine_median_us']:.1f} µs (target ≤ 150 µs: "
-            f"{ip['engine_median_us'] / 150:.2f}x of budget)"
-        )
-        print(
-            f"HTTP decide {http['decide']['rps']:.0f} req/s vs bare {http['bare']['rps']:.0f} req/s "  # noqa: E501
-            f"= {http['ratio']['value']:.0%} (target ≥ 50 %; a 3-placement page: "
-            f"{http['decide3']['rps']:.0f} req/s = {http['ratio']['page']:.0%}); p50/p99 decide "
-            f"{http['decide']['p50_ms']:.2f}/{http['decide']['p99_ms']:.2f} ms, bare "
-            f"{http['bare']['p50_ms']:.2f}/{http['bare']['p99_ms']:.2f} ms"
-        )
-        print(f"events ingested: {ev['events_per_s']:,.0f} events/s into PostgreSQL")
-    if analytics_summary:
-        ingest, report = analytics_summary["ingest"], analytics_summary["report"]
-        print("\n== Summary (analytics) ==")
-        print(
-            f"ingest with attribution {ingest['on']:,.0f} events/s vs without "
-            f"{ingest['off']:,.0f} = {ingest['ratio']:.0%} (target >= 80 %)"
-        )
-        print(
-            f"placement report over 90 days x 30 placements: {report['report_ms']:.1f} ms "
-            f"(target < 200 ms; admin index {report['floor_ms']:.1f} ms)"
-        )
-    return 1 if failures else 0
+    def behaviour() -> Any:
+        delivery.ensure_database(behaviour_database_url())
+        return bench_behaviour()
+
+    _step("behaviour", behaviour, results)
+    from benchmarks.scale import bench_scale
+
+    _step("scale", bench_scale, results)
+    from benchmarks import criteria_engines
+
+    _step("engines", lambda: criteria_engines.main(["--no-db"]), results)
+    from benchmarks import analytics, experiment_stats, localization
+
+    _step("localization", localization.main, results)
+    _step("analytics", analytics.main, results)
+    _step("experiment_stats", experiment_stats.main, results)
+
+    print("== Done when (issue: performance), each a ratio to its floor measured in this run ==")
+    for what, value, target, met in done_when(results):
+        print(f"  {'met ' if met else 'MISS'}  {what}: {value:,.2f} (target {target})")
+    end_load = os.getloadavg()
+    print(
+        f"total {time.perf_counter() - started:.0f} s; load average at start "
+        f"{load[0]:.1f}, at end {end_load[0]:.1f} (2 CPUs: above 2 the figures are noisy)"
+    )
+    return 1 if results.get("failed") else 0
 
 
 if __name__ == "__main__":

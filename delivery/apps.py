@@ -1,5 +1,5 @@
 """Delivery's Django app configuration: it owns connecting the per-site CORS receivers
-(`delivery.cors`) once, when the app is ready."""
+(`delivery.cors`) and registering delivery's system checks once, when the app is ready."""
 
 from django.apps import AppConfig
 
@@ -10,4 +10,4 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect the per-site CORS receivers once, before the first preflight.
-        from delivery import cors  # noqa: F401
+        from delivery import checks, cors  # noqa: F401

@@ -17,13 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
 from content.resolution import language_chain
 from segments import criteria
+from segments.criteria.nodes import EventNode, Group, SegmentRef
 from segments.criteria.types import VisitorDocument, VisitorFacts
-from segments.criteria.values import parse_when
+from segments.criteria.values import When, parse_when
 
 
 class Rule(Protocol):
@@ -190,8 +192,9 @@ class Snapshot:
     built_at: datetime | None = None
     placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
-    # JSON of every response entry, serialised once (keyed by the entry's id()).
-    fragments: Mapping[int, str] = field(init=False, repr=False)
+    # `"slot key":{entry}` as UTF-8 JSON for every response entry, serialised once (keyed
+    # by the entry's id(): an entry belongs to exactly one slot).
+    fragments: Mapping[int, bytes] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         language = self.published.default_language
@@ -201,16 +204,17 @@ class Snapshot:
         screens = {
             k: compile_slot(s, "screen", language) for k, s in self.published.screens.items()
         }
-        fragments: dict[int, str] = {}
+        fragments: dict[int, bytes] = {}
         for table in (placements, screens):
             for slot in table.values():
+                key = to_json(slot.key)
                 for entry in (
                     *(t[3] for t in slot.targeted),
                     *(e for t in slot.targeted for e in t[4].values()),
                     slot.default,
                     *slot.default_localized.values(),
                 ):
-                    fragments[id(entry)] = to_json(entry)
+                    fragments[id(entry)] = f"{key}:{to_json(entry)}".encode()
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
         object.__setattr__(self, "fragments", fragments)
@@ -245,6 +249,26 @@ class Snapshot:
         except Exception:  # a set that does not compile: rule by rule still answers
             return None
 
+    @cached_property
+    def reads_events(self) -> bool:
+        """Whether any rule counts events: when none does, a known visitor's decide need
+        not load (nor decode) the profile's recent events. True when it cannot tell."""
+        for rule in self.rules.values():
+            parsed = getattr(rule, "_parsed", None)
+            if parsed is None or _has_event(parsed.root):
+                return True
+        return False
+
+
+def _has_event(node: Any) -> bool:
+    if isinstance(node, EventNode):
+        return True
+    if isinstance(node, Group):
+        return any(_has_event(child) for child in node.children)
+    if isinstance(node, SegmentRef):
+        return _has_event(node.target)
+    return False
+
 
 def to_json(value: Any) -> str:
     """Compact JSON, as the decide response is written (datetimes in ISO 8601)."""
@@ -257,21 +281,28 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+_SLOT_KINDS = (("placements", b'"placements":{'), ("screens", b'"screens":{'))
+
+
 def encode(snapshot: Snapshot, body: Mapping[str, Any]) -> bytes:
-    """The response body as JSON bytes. Placement and screen entries come from the snapshot's
-    pre-serialised fragments, so a decide does not re-encode the same content every time."""
+    """The response body as JSON bytes. Placement and screen entries are joined from the
+    snapshot's pre-serialised `"key":{entry}` fragments: a decide encodes only what is its
+    own (the visitor id, and `unknown`/`explain` when present)."""
     fragments = snapshot.fragments
-    parts = []
+    parts: list[bytes] = []
     for key, value in body.items():
-        if key in ("placements", "screens"):
-            inner = ",".join(
-                f"{to_json(k)}:{fragments.get(id(entry)) or to_json(entry)}"
+        if key == "visitor_id":
+            text = encode_basestring_ascii(value) if type(value) is str else to_json(value)
+            parts.append(b'"visitor_id":' + text.encode())
+        elif key == "placements" or key == "screens":
+            inner = b",".join(
+                fragments.get(id(entry)) or f"{to_json(k)}:{to_json(entry)}".encode()
                 for k, entry in value.items()
             )
-            parts.append(f'"{key}":{{{inner}}}')
+            parts.append(b'"' + key.encode() + b'":{' + inner + b"}")
         else:
-            parts.append(f"{to_json(key)}:{to_json(value)}")
-    return ("{" + ",".join(parts) + "}").encode()
+            parts.append(f"{to_json(key)}:{to_json(value)}".encode())
+    return b"{" + b",".join(parts) + b"}"
 
 
 # --- decide -----------------------------------------------------------------------------------
@@ -489,14 +520,32 @@ def prepare_document(doc: VisitorDocument) -> VisitorDocument:
         doc["context"] = {**context, "local_time": _when(context["local_time"])}
     events = doc.get("events")
     if events:
-        # Read exactly as the rules would (parse_when), once: every event rule then reuses it.
-        doc["events"] = [
-            {**e, "timestamp": parse_when(e["timestamp"]) or e["timestamp"]}
-            if type(e) is dict and type(e.get("timestamp")) is str
-            else e
-            for e in events
-        ]
+        # Read exactly as the rules would (parse_when), once: every event rule then reuses
+        # it. Stored events carry the reading itself (`at`, see `stored_event`): no parsing.
+        doc["events"] = [_event_read(e) if type(e) is dict else e for e in events]
     return doc
+
+
+def _event_read(event: dict[str, Any]) -> dict[str, Any]:
+    at = event.get("at")
+    if type(at) is list and len(at) == 4:
+        return {**event, "timestamp": When(at)}
+    stamp = event.get("timestamp")
+    if type(stamp) is str:
+        return {**event, "timestamp": parse_when(stamp) or stamp}
+    return event
+
+
+def stored_event(name: str, properties: Any, occurred_at: datetime) -> dict[str, Any]:
+    """A recent event as kept on the profile row: the ISO time (exports, people) and `at`,
+    the time as rules read it (epoch seconds, day, hour, weekday), so that a decide builds
+    it without parsing the string."""
+    return {
+        "name": name,
+        "properties": properties,
+        "timestamp": occurred_at.isoformat(),
+        "at": list(parse_when(occurred_at) or ()),
+    }
 
 
 def visitor_document(

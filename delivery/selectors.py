@@ -4,9 +4,11 @@ summary, and the full export of everything held about a person on a site)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
+from django.db import connection
 from django.db.models import Q
 
 from segments.models import Event, Profile, StaticMember, VisitorLink
@@ -74,13 +76,47 @@ class ProfileExport(ProfileFields):
     static_segments: list[str]  # keys of the static segments that list the person
 
 
-def profile_for_decide(*, site_id: int, user_id: str) -> DecideProfile | None:
-    """The stored person for a decide: one query (traits, recent events, visit data)."""
-    return (
-        Profile.objects.filter(site_id=site_id, user_id=user_id)
-        .values(*DECIDE_PROFILE_COLUMNS)
-        .first()
-    )
+_DECIDE_PROFILE_SQL = (
+    f"SELECT {', '.join(DECIDE_PROFILE_COLUMNS)} FROM {Profile._meta.db_table} "
+    "WHERE site_id = %s AND user_id = %s"
+)
+# Without the recent events (decoding 100 of them costs more than the query).
+_DECIDE_PROFILE_NO_EVENTS_SQL = _DECIDE_PROFILE_SQL.replace("recent_events", "NULL", 1)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, str):  # SQLite: naive UTC text
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def profile_for_decide(
+    *, site_id: int, user_id: str, with_events: bool = True
+) -> DecideProfile | None:
+    """The stored person for a decide: one indexed query on a raw cursor, only the columns
+    decide reads (the ORM's queryset, model and field machinery cost 3x the query itself).
+    `with_events=False` (no rule of the site counts events) leaves recent events empty."""
+    sql = _DECIDE_PROFILE_SQL if with_events else _DECIDE_PROFILE_NO_EVENTS_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [site_id, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    traits, recent_events, visit_count, first_seen, last_seen, consent = row
+    return {
+        "traits": _json(traits) or {},
+        "recent_events": _json(recent_events) or [],
+        "visit_count": visit_count,
+        "first_seen": _aware(first_seen),
+        "last_seen": _aware(last_seen),
+        "consent": bool(consent),
+    }
 
 
 def _iso(value: Any) -> Any:

@@ -2,18 +2,21 @@
 snapshot, enriched context, visitor document and engine, shared by the API view and the
 template tag), recording visits, ingesting event batches, and upserting and erasing
 profiles. It knows nothing of HTTP: a decide returns its answer together with the
-follow-up work (the visit record of a known visitor, queued on Celery) that the caller runs
-once the answer is out, the API view after the response has been sent.
+follow-up work (the visit of a known visitor, handed to `delivery.visit_buffer`, which
+writes many visits at once off the request path) that the caller runs once the answer is
+out, the API view after the response has been sent.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal, TypedDict
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -30,6 +33,7 @@ from delivery.validation import (
     ProfileInput,
     raise_errors,
 )
+from delivery.visit_buffer import VisitRecord, visit_add, visit_unchanged
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from tenancy.identity import user_id_verified
 from tenancy.services import site_config_bump
@@ -93,10 +97,13 @@ def decide_for_visitor(
         now=now,
     )
     stored = None
+    withdrawn = False
     if user_id is not None and data.consent:
-        stored = profile_for_decide(site_id=site_id, user_id=user_id)
+        stored = profile_for_decide(
+            site_id=site_id, user_id=user_id, with_events=snapshot.reads_events
+        )
         if stored is not None and not stored["consent"]:
-            stored = None  # the person withdrew consent: decide on this request alone
+            stored, withdrawn = None, True  # decide on this request alone, record nothing
     doc = engine.visitor_document(
         visitor_id=data.visitor_id or data.user_id,
         user_id=user_id,
@@ -119,28 +126,29 @@ def decide_for_visitor(
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
-    if user_id is not None and data.consent:
+    if (
+        user_id is not None
+        and data.consent
+        and not withdrawn
+        and not visit_unchanged(
+            site_id=site_id,
+            user_id=user_id,
+            visitor_id=data.visitor_id,
+            stored=stored,
+            now=now,
+        )
+    ):
         followups = (
-            _visit_dispatcher(
+            partial(
+                visit_add,
                 site_id=site_id,
                 user_id=user_id,
                 visitor_id=data.visitor_id,
-                context=context,
-                now=now,
+                context=_clean_context(context),
+                seen_at=now,
             ),
         )
     return Decision(body=body, snapshot=snapshot, followups=followups)
-
-
-def _visit_dispatcher(
-    *, site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], now: datetime
-) -> Callable[[], None]:
-    def dispatch() -> None:
-        from delivery.tasks import visit_record_task
-
-        visit_record_task.delay(site_id, user_id, visitor_id, context, now.isoformat())
-
-    return dispatch
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -157,21 +165,156 @@ def visit_record(
     visitor_id: str | None,
     context: dict[str, Any],
     seen_at: datetime,
-) -> Profile | None:
-    """A known visitor was seen: upsert the profile, count a visit after VISIT_GAP of silence,
-    keep the last context and link the anonymous id. Nothing when the person opted out."""
+) -> None:
+    """A known visitor was seen once (see `visits_record`)."""
+    at = seen_at.isoformat()
+    visits_record(
+        visits=[
+            {
+                "site_id": site_id,
+                "user_id": user_id,
+                "visitor_ids": [visitor_id] if visitor_id and visitor_id != user_id else [],
+                "context": _clean_context(context),
+                "first_at": at,
+                "last_at": at,
+            }
+        ]
+    )
+
+
+def visits_record(*, visits: list[VisitRecord]) -> int:
+    """Known visitors were seen: upsert their profiles, count a visit after VISIT_GAP of
+    silence, keep the last context and link the anonymous ids. Nothing for people who
+    opted out. A few queries per site for the whole batch (rows locked in primary-key
+    order, so concurrent batches cannot deadlock); returns the profiles written."""
+    by_site: dict[int, dict[str, VisitRecord]] = {}
+    for visit in visits:
+        people = by_site.setdefault(visit["site_id"], {})
+        earlier = people.get(visit["user_id"])
+        people[visit["user_id"]] = visit if earlier is None else _merge_visits(earlier, visit)
+    written = 0
+    for site_id, people in sorted(by_site.items()):
+        written += _site_visits_record(site_id=site_id, people=people)
+    return written
+
+
+def _merge_visits(a: VisitRecord, b: VisitRecord) -> VisitRecord:
+    later = b if b["last_at"] >= a["last_at"] else a
+    return {
+        **later,
+        "visitor_ids": list(dict.fromkeys([*a["visitor_ids"], *b["visitor_ids"]])),
+        "first_at": min(a["first_at"], b["first_at"]),
+        "last_at": max(a["last_at"], b["last_at"]),
+    }
+
+
+def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
+    when = datetime.fromisoformat
+    now = timezone.now()
+    user_ids = sorted(people)
     with transaction.atomic():
-        profile, _ = _profile_locked(site_id=site_id, user_id=user_id, seen_at=seen_at)
-        if not profile.consent:
-            return profile
-        if profile.visit_count == 0 or seen_at - profile.last_seen >= VISIT_GAP:
+        found = dict(
+            Profile.objects.filter(site_id=site_id, user_id__in=user_ids).values_list(
+                "user_id", "pk"
+            )
+        )
+        missing = [u for u in user_ids if u not in found]
+        if missing:
+            Profile.objects.bulk_create(
+                [
+                    Profile(
+                        site_id=site_id,
+                        user_id=u,
+                        first_seen=when(people[u]["first_at"]),
+                        last_seen=when(people[u]["first_at"]),
+                    )
+                    for u in missing
+                ],
+                ignore_conflicts=True,
+            )
+        # Lock in primary-key order, so that concurrent batches cannot deadlock.
+        locked = dict(
+            Profile.objects.select_for_update()
+            .filter(site_id=site_id, user_id__in=user_ids, consent=True)
+            .order_by("pk")
+            .values_list("user_id", "pk")
+        )
+        if not locked:
+            return 0
+        if connection.vendor == "postgresql":
+            _visits_update_pg(site_id=site_id, people=people, user_ids=list(locked), now=now)
+        else:
+            _visits_update_orm(site_id=site_id, people=people, user_ids=list(locked), now=now)
+        _links_record(site_id=site_id, people=people, profile_ids=locked)
+    return len(locked)
+
+
+def _visits_update_pg(
+    *, site_id: int, people: dict[str, VisitRecord], user_ids: list[str], now: datetime
+) -> None:
+    """One UPDATE … FROM (VALUES …) for the whole batch."""
+    rows = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s::jsonb)"] * len(user_ids))
+    params: list[Any] = []
+    for u in user_ids:
+        visit = people[u]
+        params += [u, visit["first_at"], visit["last_at"], json.dumps(visit["context"])]
+    table = Profile._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS p SET "
+            "visit_count = p.visit_count + CASE WHEN p.visit_count = 0 "
+            "OR v.first_at - p.last_seen >= %s THEN 1 ELSE 0 END, "
+            "last_seen = GREATEST(p.last_seen, v.last_at), last_context = v.context, "
+            "updated_at = %s "
+            f"FROM (VALUES {rows}) AS v(user_id, first_at, last_at, context) "
+            "WHERE p.site_id = %s AND p.user_id = v.user_id AND p.consent",
+            [VISIT_GAP, now, *params, site_id],
+        )
+
+
+def _visits_update_orm(
+    *, site_id: int, people: dict[str, VisitRecord], user_ids: list[str], now: datetime
+) -> None:
+    when = datetime.fromisoformat
+    profiles = list(
+        Profile.objects.filter(site_id=site_id, user_id__in=user_ids).only(
+            "pk", "user_id", "visit_count", "last_seen"
+        )
+    )
+    for profile in profiles:
+        visit = people[profile.user_id]
+        first, last = when(visit["first_at"]), when(visit["last_at"])
+        if profile.visit_count == 0 or first - profile.last_seen >= VISIT_GAP:
             profile.visit_count += 1
-        profile.last_seen = max(profile.last_seen, seen_at)
-        profile.last_context = _clean_context(context)
-        profile.save(update_fields=["visit_count", "last_seen", "last_context", "updated_at"])
-        if visitor_id and visitor_id != user_id:
-            _link(site_id=site_id, profile=profile, visitor_ids=[visitor_id])
-    return profile
+        profile.last_seen = max(profile.last_seen, last)
+        profile.last_context = visit["context"]
+        profile.updated_at = now
+    Profile.objects.bulk_update(
+        profiles, ["visit_count", "last_seen", "last_context", "updated_at"]
+    )
+
+
+def _links_record(
+    *, site_id: int, people: dict[str, VisitRecord], profile_ids: dict[str, int]
+) -> None:
+    """Link the batch's anonymous ids (see `_link`) in a few queries for the whole batch:
+    the common case (ids already linked to their person) is one query."""
+    wanted = {v: profile_ids[u] for u in profile_ids for v in people[u]["visitor_ids"] if v}
+    if not wanted:
+        return
+    existing = dict(
+        VisitorLink.objects.filter(site_id=site_id, visitor_id__in=list(wanted)).values_list(
+            "visitor_id", "profile_id"
+        )
+    )
+    changed = [v for v, pid in wanted.items() if existing.get(v) != pid]
+    if not changed:
+        return
+    by_profile: dict[int, list[str]] = {}
+    for v in changed:
+        by_profile.setdefault(wanted[v], []).append(v)
+    for profile_id, ids in by_profile.items():
+        _link(site_id=site_id, profile=Profile(pk=profile_id, site_id=site_id), visitor_ids=ids)
 
 
 def _profile_locked(
@@ -258,39 +401,106 @@ def events_ingest(*, site_id: int, batch: EventBatch, caller: Caller) -> IngestR
         return IngestResult(received=len(events), stored=0, duplicates=0, consent=False)
     with transaction.atomic():
         profiles = _profiles_for_events(site_id=site_id, events=events)
-        ids = [e.event_id for e in events if e.event_id]
-        known: set[str] = set()
-        if ids:
-            known = set(
-                Event.objects.filter(site_id=site_id, event_id__in=ids).values_list(
-                    "event_id", flat=True
-                )
-            )
-        rows = [
-            Event(
-                site_id=site_id,
-                profile_id=profiles.get(("u", e.user_id))
-                if e.user_id
-                else profiles.get(("v", e.visitor_id)),
-                visitor_id=e.visitor_id,
-                event_id=e.event_id,
-                kind=e.kind,
-                name=e.name,
-                properties=e.properties,
-                occurred_at=e.occurred_at,
-                slot=e.slot,
-                variant=e.variant,
-                reason=e.reason,
-                reason_key=e.reason_key,
-            )
-            for e in events
-            if not (e.event_id and e.event_id in known)
-        ]
-        stored = _events_insert_new(rows)
-        touched = sorted({r.profile_id for r in rows if r.profile_id})
+        if connection.vendor == "postgresql" and len(events) >= COPY_MIN_EVENTS:
+            stored, touched = _events_copy(site_id=site_id, events=events, profiles=profiles)
+        else:
+            stored, touched = _events_bulk_create(site_id=site_id, events=events, profiles=profiles)
         if touched:
             transaction.on_commit(lambda: _dispatch_recent_events(profile_ids=touched))
     return IngestResult(received=len(events), stored=stored, duplicates=len(events) - stored)
+
+
+# Batches of at least this many events go through COPY on PostgreSQL (below it, one
+# INSERT costs less than creating the statement pipeline of a COPY).
+COPY_MIN_EVENTS = 50
+_EVENT_COLUMNS = (
+    "site_id, profile_id, visitor_id, event_id, kind, name, properties, occurred_at, "
+    "received_at, slot, variant, reason, reason_key"
+)
+
+
+def _event_profile(e: EventInput, profiles: dict[tuple[str, str], int]) -> int | None:
+    return profiles.get(("u", e.user_id)) if e.user_id else profiles.get(("v", e.visitor_id))
+
+
+def _events_bulk_create(
+    *, site_id: int, events: list[EventInput], profiles: dict[tuple[str, str], int]
+) -> tuple[int, list[int]]:
+    """One INSERT, after looking up which event ids are stored already."""
+    ids = [e.event_id for e in events if e.event_id]
+    known: set[str] = set()
+    if ids:
+        known = set(
+            Event.objects.filter(site_id=site_id, event_id__in=ids).values_list(
+                "event_id", flat=True
+            )
+        )
+    rows = [
+        Event(
+            site_id=site_id,
+            profile_id=_event_profile(e, profiles),
+            visitor_id=e.visitor_id,
+            event_id=e.event_id,
+            kind=e.kind,
+            name=e.name,
+            properties=e.properties,
+            occurred_at=e.occurred_at,
+            slot=e.slot,
+            variant=e.variant,
+            reason=e.reason,
+            reason_key=e.reason_key,
+        )
+        for e in events
+        if not (e.event_id and e.event_id in known)
+    ]
+    return _events_insert_new(rows), sorted({r.profile_id for r in rows if r.profile_id})
+
+
+def _events_copy(
+    *, site_id: int, events: list[EventInput], profiles: dict[tuple[str, str], int]
+) -> tuple[int, list[int]]:
+    """COPY into a per-connection temporary table, then one INSERT … SELECT … ON CONFLICT
+    DO NOTHING: ids already stored (or racing in from a retry) are skipped by the unique
+    (site, event_id) constraint itself, and RETURNING says exactly what was stored."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS personalize_event_batch ("
+            "site_id bigint, profile_id bigint, visitor_id text, event_id text, kind text, "
+            "name text, properties jsonb, occurred_at timestamptz, received_at timestamptz, "
+            "slot text, variant text, reason text, reason_key text, position integer) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(
+            f"COPY personalize_event_batch ({_EVENT_COLUMNS}, position) FROM STDIN"
+        ) as copy:
+            for position, e in enumerate(events):
+                copy.write_row(
+                    (
+                        site_id,
+                        _event_profile(e, profiles),
+                        e.visitor_id,
+                        e.event_id,
+                        e.kind,
+                        e.name,
+                        json.dumps(e.properties),
+                        e.occurred_at,
+                        now,
+                        e.slot,
+                        e.variant,
+                        e.reason,
+                        e.reason_key,
+                        position,
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO {Event._meta.db_table} ({_EVENT_COLUMNS}) "
+            f"SELECT {_EVENT_COLUMNS} FROM personalize_event_batch ORDER BY position "
+            "ON CONFLICT DO NOTHING RETURNING profile_id"
+        )
+        inserted = [row[0] for row in cursor.fetchall()]
+        cursor.execute("TRUNCATE personalize_event_batch")
+    return len(inserted), sorted({p for p in inserted if p is not None})
 
 
 def _events_insert_new(rows: list[Event]) -> int:
@@ -393,7 +603,7 @@ def profile_recent_events_refresh(*, profile_ids: Iterable[int]) -> None:
     """Copy each profile's newest events onto its row (what decide evaluates event nodes on)."""
     for profile_id in profile_ids:
         recent = [
-            {"name": name, "properties": properties, "timestamp": occurred_at.isoformat()}
+            engine.stored_event(name, properties, occurred_at)
             for name, properties, occurred_at in Event.objects.filter(profile_id=profile_id)
             .order_by("-occurred_at", "-pk")
             .values_list("name", "properties", "occurred_at")[:RECENT_EVENTS_CAP]

@@ -5,15 +5,23 @@ was checked less than CHECK_INTERVAL seconds ago; after that, one cache read
 (`site:<id>:config_version`, written by `site_config_bump` on every publish) tells whether
 the site changed, and only then is the snapshot rebuilt. So a publish reaches every worker
 within CHECK_INTERVAL plus the rebuild, and a warm decide never runs SQL.
+
+The per-process cache is bounded: at most `PERSONALIZE_SNAPSHOT_CACHE_SITES` sites and
+about `PERSONALIZE_SNAPSHOT_CACHE_MB` of snapshots (`snapshot_size`, an estimate from the
+rule and response sizes); the least recently used site is dropped first and rebuilt on
+its next decide (a cold build: docs/delivery-performance.md gives its cost by size).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -36,13 +44,30 @@ class SiteGone(Exception):
     """The key's site no longer exists."""
 
 
+# Approximate resident bytes of a snapshot, measured with tracemalloc by `make bench`
+# (benchmarks/scale.py): per compiled rule (generated code, closures, parsed tree) and per
+# byte of pre-serialised response (the fragments, the published payloads they come from
+# and the slot tables, about three times the JSON).
+RULE_BYTES = 7_000
+RESPONSE_BYTES_FACTOR = 3
+
+
+def snapshot_size(snapshot: Snapshot) -> int:
+    """An estimate of the memory a snapshot holds (what the cache's bound counts)."""
+    fragments = sum(len(f) for f in snapshot.fragments.values())
+    return len(snapshot.rules) * RULE_BYTES + fragments * RESPONSE_BYTES_FACTOR + 4_096
+
+
 @dataclass
 class _Entry:
     snapshot: Snapshot
     checked_at: float
+    size: int = 0
 
 
-_entries: dict[int, _Entry] = {}
+# Least recently used first. A hit moves its site to the end (atomic under the GIL).
+_entries: OrderedDict[int, _Entry] = OrderedDict()
+_bytes = 0
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -69,7 +94,23 @@ def site_config_version(site_id: int) -> int:
 
 
 def snapshot_build(site_id: int) -> Snapshot:
-    """Compile the site's published configuration (a handful of queries)."""
+    """Compile the site's published configuration (a handful of queries).
+
+    The cyclic garbage collector is paused meanwhile: a build allocates tens of thousands
+    of long-lived objects (parsed trees, closures, generated code), and the collections
+    they trigger made builds super-linear in the number of rules (measured 1.5-2.5x at
+    5,000 rules). Reference counting still frees everything; cycles wait for the next
+    collection after the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _snapshot_build(site_id)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _snapshot_build(site_id: int) -> Snapshot:
     site = Site.objects.filter(pk=site_id).values("timezone").first()
     if site is None:
         raise SiteGone(site_id)
@@ -93,11 +134,43 @@ def snapshot_build(site_id: int) -> Snapshot:
     )
 
 
+def _cache_limits() -> tuple[int, int]:
+    sites = int(getattr(settings, "PERSONALIZE_SNAPSHOT_CACHE_SITES", 1000))
+    megabytes = float(getattr(settings, "PERSONALIZE_SNAPSHOT_CACHE_MB", 512))
+    return max(sites, 1), int(megabytes * 1024 * 1024)
+
+
+def _store(snapshot: Snapshot) -> None:
+    """Keep `snapshot` as its site's entry and drop the least recently used sites while
+    the cache is over a bound (the newest entry always stays)."""
+    global _bytes
+    entry = _Entry(snapshot=snapshot, checked_at=time.monotonic(), size=snapshot_size(snapshot))
+    max_sites, max_bytes = _cache_limits()
+    with _locks_guard:
+        old = _entries.pop(snapshot.site_id, None)
+        if old is not None:
+            _bytes -= old.size
+        _entries[snapshot.site_id] = entry
+        _bytes += entry.size
+        while len(_entries) > 1 and (len(_entries) > max_sites or _bytes > max_bytes):
+            _, dropped = _entries.popitem(last=False)
+            _bytes -= dropped.size
+
+
+def snapshot_cache_stats() -> dict[str, int]:
+    """Sites cached in this process and their estimated bytes (benchmarks, health)."""
+    return {"sites": len(_entries), "bytes": _bytes}
+
+
 def snapshot_get(site_id: int) -> Snapshot:
     """The site's current snapshot for this process (see the module docstring)."""
     entry = _entries.get(site_id)
     now = time.monotonic()
     if entry is not None and now - entry.checked_at < CHECK_INTERVAL:
+        try:  # noqa: SIM105 - try/except is cheaper than contextlib.suppress on the hot path
+            _entries.move_to_end(site_id)
+        except KeyError:  # dropped by another thread meanwhile: still a valid answer
+            pass
         return entry.snapshot
     version = site_config_version(site_id)
     if entry is not None and entry.snapshot.version >= version:
@@ -109,18 +182,23 @@ def snapshot_get(site_id: int) -> Snapshot:
             entry.checked_at = time.monotonic()
             return entry.snapshot
         snapshot = snapshot_build(site_id)
-        _entries[site_id] = _Entry(snapshot=snapshot, checked_at=time.monotonic())
+        _store(snapshot)
         return snapshot
 
 
 def snapshot_forget(site_id: int | None = None) -> None:
     """Drop this process's snapshot(s): tests, or after deleting a site."""
-    if site_id is None:
-        _entries.clear()
-    else:
-        _entries.pop(site_id, None)
+    global _bytes
+    with _locks_guard:
+        if site_id is None:
+            _entries.clear()
+            _bytes = 0
+        else:
+            dropped = _entries.pop(site_id, None)
+            if dropped is not None:
+                _bytes -= dropped.size
 
 
 def snapshot_install(snapshot: Snapshot) -> None:
     """Use a prebuilt snapshot in this process (benchmarks and engine tests)."""
-    _entries[snapshot.site_id] = _Entry(snapshot=snapshot, checked_at=time.monotonic())
+    _store(snapshot)

@@ -1,6 +1,6 @@
-"""Delivery's Celery tasks: it owns the writes that must stay off the request path (a
-known visitor's visit record after a decide, the recent events copied onto a profile after
-an ingest); each task calls the service that does the work."""
+"""Delivery's Celery tasks: it owns the writes that must stay off the request path (known
+visitors' visits, many per task, handed over by `delivery.visit_buffer`; the recent events
+copied onto a profile after an ingest); each task calls the service that does the work."""
 
 from __future__ import annotations
 
@@ -11,9 +11,17 @@ from django.utils.dateparse import parse_datetime
 
 
 @shared_task(ignore_result=True)
+def visits_record_task(visits: list[dict[str, Any]]) -> None:
+    from delivery.services import visits_record
+
+    visits_record(visits=visits)  # type: ignore[arg-type]
+
+
+@shared_task(ignore_result=True)
 def visit_record_task(
     site_id: int, user_id: str, visitor_id: str | None, context: dict[str, Any], seen_at: str
 ) -> None:
+    """One visit (the form queued before visits were batched; kept for tasks in flight)."""
     from delivery.services import visit_record
 
     when = parse_datetime(seen_at)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "delivery.middleware.ApiFastPathMiddleware",  # delivery API: API_MIDDLEWARE only
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,7 +74,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
+    "axes.middleware.AxesMiddleware",  # answers locked-out logins
+    "delivery.middleware.ApiFastPathEnd",
+]
+# The key-authenticated delivery endpoints use no session, messages, CSRF or admin auth.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
 ]
 
 ROOT_URLCONF = "personalize.urls"
@@ -247,6 +254,8 @@ SPECTACULAR_SETTINGS = {
 # --- Celery: eager when there is no broker ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Eager tasks write in web workers: refused with DEBUG off (check delivery.E001) unless allowed.
+CELERY_ALLOW_EAGER = env.bool("CELERY_ALLOW_EAGER", default=DEBUG)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
@@ -278,6 +287,11 @@ PERSONALIZE_DEMO_KEYS_FILE = env.str(
     "PERSONALIZE_DEMO_KEYS_FILE", default=str(VAR_DIR / "demo_keys.json")
 )
 PERSONALIZE_VISITOR_COOKIE = env.str("PERSONALIZE_VISITOR_COOKIE", default="pz_vid")
+# Known visitors' visits are buffered per process and written this often (delivery.visit_buffer).
+PERSONALIZE_VISIT_FLUSH_SECONDS = env.float("VISIT_FLUSH_SECONDS", default=1.0)
+# Snapshots kept per process (delivery.snapshot): least recently used sites are dropped.
+PERSONALIZE_SNAPSHOT_CACHE_SITES = env.int("SNAPSHOT_CACHE_SITES", default=1000)
+PERSONALIZE_SNAPSHOT_CACHE_MB = env.int("SNAPSHOT_CACHE_MB", default=512)
 
 # --- logging: JSON lines in production, plain text in debug ---
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")

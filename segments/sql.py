@@ -6,11 +6,12 @@ itself knows no Django)."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from functools import reduce
-from typing import Any
+from typing import Any, Literal
 
-from django.db.models import BooleanField, Count, Expression, F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, Exists, Expression, F, OuterRef, Q, Subquery
 
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.types import FieldType
@@ -306,23 +307,61 @@ def _condition_q(c: Condition, now_ts: float, neg: bool) -> Q:
     return Q(SqlBool(build, column, exact=neg))
 
 
+# How an event condition is counted, chosen per count operator so that PostgreSQL plans a
+# join instead of running a correlated COUNT once per profile:
+# - "exists":     at least one event            -> EXISTS (...)            (semi-join)
+# - "none":       no event                      -> NOT EXISTS (...)        (anti-join)
+# - "in":         a count range without zero    -> id IN (GROUP BY … HAVING range)
+# - "not_in":     a count range including zero  -> id NOT IN (GROUP BY … HAVING complement)
+# - "always" / "never": ranges every / no count falls in (e.g. gte 0, lt 0).
+EventForm = Literal["exists", "none", "in", "not_in", "always", "never"]
+
+
+def _count_range(op: str, v: Any) -> tuple[int, float]:
+    """The counts an event condition accepts, [lo, hi] (counts and values are whole
+    numbers of at least 0, as the parser checks)."""
+    if op == "between":
+        return int(v[0]), int(v[1])
+    return {
+        "gte": (int(v), math.inf),
+        "gt": (int(v) + 1, math.inf),
+        "eq": (int(v), int(v)),
+        "lte": (0, int(v)),
+        "lt": (0, int(v) - 1),
+    }[op]
+
+
+def event_form(op: str, v: Any) -> tuple[EventForm, int, float]:
+    """The SQL form for `count <op> v`, and the accepted count range [lo, hi]."""
+    lo, hi = _count_range(op, v)
+    if lo > hi:
+        return "never", lo, hi
+    if lo == 0:
+        if hi == math.inf:
+            return "always", lo, hi
+        return ("none" if hi == 0 else "not_in"), lo, hi
+    return ("exists" if lo == 1 and hi == math.inf else "in"), lo, hi
+
+
 def _event_q(e: EventNode, now: datetime, now_ts: float, neg: bool) -> Q:
-    qs = Event.objects.filter(profile_id=OuterRef("pk"), name=e.name)
+    qs = Event.objects.filter(name=e.name)
     if e.within_seconds is not None:
         qs = qs.filter(occurred_at__gte=now - timedelta(seconds=e.within_seconds))
     if e.where is not None:
         qs = qs.filter(_node_q(e.where, now, now_ts, False))
-    counted = qs.order_by().values("profile_id").annotate(n=Count("id")).values("n")
-    op, v = e.count_op, e.count_value
-
-    def build(vendor: str, src: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
-        sub_sql, sub_params = src[0]
-        n = f"COALESCE(({sub_sql}), 0)"
-        if op == "between":
-            return f"{n} BETWEEN %s AND %s", [*sub_params, v[0], v[1]]
-        return f"{n} {_CMP[op]} %s", [*sub_params, v]
-
-    return Q(SqlBool(build, Subquery(counted), exact=neg))
+    form, lo, hi = event_form(e.count_op, e.count_value)
+    if form in ("always", "never"):
+        return _always(form == "always")
+    if form in ("exists", "none"):
+        found = Exists(qs.filter(profile_id=OuterRef("pk")).order_by())
+        return Q(found) if form == "exists" else ~Q(found)
+    counted = qs.filter(profile_id__isnull=False).order_by().values("profile_id")
+    counted = counted.annotate(n=Count("*"))  # COUNT(*): an index-only scan can answer
+    if form == "in":
+        having = Q(n__gte=lo) if hi == math.inf else Q(n__gte=lo, n__lte=hi)
+        return Q(pk__in=counted.filter(having).values("profile_id"))
+    # A range from zero: the profiles counted above it are excluded (NULL-free subquery).
+    return ~Q(pk__in=counted.filter(n__gt=hi).values("profile_id"))
 
 
 def _static_q(s: StaticSegment) -> Q:

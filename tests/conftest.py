@@ -14,18 +14,22 @@ def _clear_cache():
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Per-process memos (snapshots, keys, origins) keyed by ids that tests reuse."""
+    """Per-process memos (snapshots, keys, origins, buffered visits) keyed by ids that tests
+    reuse."""
     from delivery.authentication import forget_keys
     from delivery.cors import forget_origins
     from delivery.snapshot import snapshot_forget
+    from delivery.visit_buffer import visits_forget
 
     snapshot_forget()
     forget_keys()
     forget_origins()
+    visits_forget()
     yield
     snapshot_forget()
     forget_keys()
     forget_origins()
+    visits_forget()
 
 
 @pytest.fixture

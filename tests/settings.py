@@ -20,3 +20,4 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"] = "100000/min"  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["management"] = "100000/min"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+PERSONALIZE_VISIT_FLUSH_SECONDS = 0  # visits written when the response closes, no thread

@@ -91,9 +91,16 @@ def _spec(path: str, raw: Any) -> FieldSpec:
     return FieldSpec(path, raw.type, tuple(getattr(raw, "allowed_values", None) or ()))
 
 
+class FieldSpecs(dict[str, FieldSpec]):
+    """A catalog `normalize_fields` already produced: passed again, it is used as is, so a
+    caller compiling many trees against one catalog normalises it once. Read-only."""
+
+
 def normalize_fields(fields: Any) -> dict[str, FieldSpec]:
     """Built-ins overlaid with `fields` (mapping path→type/spec, or Field-like objects)."""
-    specs = {p: _spec(p, raw) for p, raw in BUILTIN_FIELDS.items()}
+    if type(fields) is FieldSpecs:
+        return fields
+    specs = FieldSpecs((p, _spec(p, raw)) for p, raw in BUILTIN_FIELDS.items())
     if fields is None:
         return specs
     if isinstance(fields, Mapping):

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from django.db.models import QuerySet
 
 from segments.criteria import CriteriaError, Rule, StaticSegment, compile_criteria
+from segments.criteria.catalog import normalize_fields
 from segments.criteria.guards import precheck, recursion_guard
 from segments.models import Field, Segment, SegmentKind, SegmentStatus, StaticMember
 from segments.selectors.catalog import site_field_catalog
@@ -202,7 +203,7 @@ def site_segment_rules(
     wanted = sorted(set(keys))
     if not wanted:
         return SiteSegmentRules(rules={}, broken={})
-    catalog = site_field_catalog(site=site_id)
+    catalog = normalize_fields(site_field_catalog(site=site_id))  # once, not per rule
     definitions = site_segment_definitions(site=site_id)
     rules: dict[str, Rule] = {}
     broken: dict[str, str] = {}

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from delivery import snapshot as snapshot_module
-from delivery import tasks
+from delivery import tasks, visit_buffer
 from segments.bucketing import hash_unit
 from segments.models import Profile, VisitorLink
 from tests.delivery.conftest import DESIGN_DEFAULT, DESIGN_RAIN, post
@@ -257,18 +257,123 @@ def test_known_visitor_costs_one_query_and_defers_the_visit(
     body = {"visitor": {"id": "anon-1", "user_id": "u-1"}, "context": {"city": "Detroit"}}
     # warm: the snapshot, and the site's identity setting (cached like the key)
     _warm(decide, {"visitor": {"id": "warm", "user_id": "u-warm"}})
-    with mock.patch.object(tasks.visit_record_task, "delay") as delay, django_assert_num_queries(1):
+    with (
+        mock.patch.object(tasks.visits_record_task, "delay") as delay,
+        mock.patch.object(visit_buffer, "flush_interval", return_value=60.0),
+        mock.patch.object(visit_buffer, "_ensure_thread"),
+        django_assert_num_queries(1),
+    ):
         r = decide(body)
-    assert r.status_code == 200
+        assert r.status_code == 200
+        delay.assert_not_called()  # buffered in the process, not written by the request
+        assert visit_buffer.visits_pending() == 1
+        assert visit_buffer.visits_flush() == 1
     delay.assert_called_once()
-    args = delay.call_args.args
-    assert args[:3] == (site.pk, "u-1", "anon-1")
-    assert args[3]["city"] == "Detroit"
-    # the enqueued task does the writes
-    tasks.visit_record_task.apply(args=args)
+    (visits,) = delay.call_args.args
+    assert [(v["site_id"], v["user_id"], v["visitor_ids"]) for v in visits] == [
+        (site.pk, "u-1", ["anon-1"])
+    ]
+    assert visits[0]["context"]["city"] == "Detroit"
+    # the task does the writes
+    tasks.visits_record_task.apply(args=(visits,))
     profile = Profile.objects.get(site=site, user_id="u-1")
     assert profile.visit_count == 1 and profile.last_context["city"] == "Detroit"
     assert VisitorLink.objects.filter(site=site, visitor_id="anon-1", profile=profile).exists()
+
+
+def test_repeated_decides_of_a_person_are_coalesced_and_then_skipped(decide, site):
+    """Many decides in one flush window: one visit record; once recorded, decides within
+    the touch interval with the same anonymous id need no record at all."""
+    _warm(decide, {"visitor": {"id": "warm"}})
+    with (
+        mock.patch.object(visit_buffer, "flush_interval", return_value=60.0),
+        mock.patch.object(visit_buffer, "_ensure_thread"),
+        mock.patch.object(
+            tasks.visits_record_task, "delay", wraps=tasks.visits_record_task.delay
+        ) as delay,
+    ):
+        for city in ("Oslo", "Rome", "Lima"):
+            assert (
+                decide(
+                    {"visitor": {"id": "anon-c", "user_id": "u-c"}, "context": {"city": city}}
+                ).status_code
+                == 200
+            )
+        assert visit_buffer.visits_pending() == 1
+        visit_buffer.visits_flush()
+        assert delay.call_count == 1
+        profile = Profile.objects.get(site=site, user_id="u-c")
+        assert profile.visit_count == 1 and profile.last_context["city"] == "Lima"
+        decide({"visitor": {"id": "anon-c", "user_id": "u-c"}, "context": {"city": "Oslo"}})
+        assert visit_buffer.visits_pending() == 0  # nothing would change: not recorded
+        decide({"visitor": {"id": "anon-other", "user_id": "u-c"}})
+        assert visit_buffer.visits_pending() == 1  # a new anonymous id must be linked
+        visit_buffer.visits_flush()
+    assert VisitorLink.objects.filter(site=site, profile=profile).count() == 2
+    assert Profile.objects.get(pk=profile.pk).visit_count == 1
+
+
+def test_a_batch_of_visits_counts_a_new_visit_only_after_the_gap(site):
+    from datetime import timedelta
+
+    from delivery.services import VISIT_GAP, visits_record
+
+    t0 = timezone.now() - timedelta(hours=3)
+    Profile.objects.create(site=site, user_id="old", first_seen=t0, last_seen=t0, visit_count=4)
+    Profile.objects.create(site=site, user_id="gone", consent=False, last_seen=t0)
+
+    def visit(user_id, at, ids=()):
+        return {
+            "site_id": site.pk,
+            "user_id": user_id,
+            "visitor_ids": list(ids),
+            "context": {"city": user_id},
+            "first_at": at.isoformat(),
+            "last_at": at.isoformat(),
+        }
+
+    soon = t0 + VISIT_GAP / 2
+    written = visits_record(
+        visits=[visit("old", soon), visit("new", soon, ["a-1"]), visit("gone", soon)]
+    )
+    assert written == 2
+    old = Profile.objects.get(site=site, user_id="old")
+    assert old.visit_count == 4 and old.last_seen == soon  # same visit
+    assert Profile.objects.get(site=site, user_id="new").visit_count == 1
+    assert Profile.objects.get(site=site, user_id="gone").visit_count == 0
+    later = soon + VISIT_GAP
+    visits_record(visits=[visit("old", later), visit("old", later + timedelta(seconds=5))])
+    old.refresh_from_db()
+    assert old.visit_count == 5 and old.last_seen == later + timedelta(seconds=5)
+    assert VisitorLink.objects.get(site=site, visitor_id="a-1").profile.user_id == "new"
+
+
+def test_the_flush_thread_writes_visits_off_the_request(transactional_db, site, settings):
+    """Eager Celery, a real flush thread: the write happens in that thread, not the caller."""
+    import threading
+
+    from delivery.services import visits_record as real_visits_record
+
+    settings.PERSONALIZE_VISIT_FLUSH_SECONDS = 0.05
+    threads = []
+
+    def spy(**kwargs):
+        threads.append(threading.current_thread().name)
+        return real_visits_record(**kwargs)
+
+    with mock.patch("delivery.services.visits_record", side_effect=spy):
+        visit_buffer.visit_add(
+            site_id=site.pk, user_id="u-t", visitor_id=None, context={}, seen_at=timezone.now()
+        )
+        try:
+            for _ in range(100):
+                if Profile.objects.filter(site=site, user_id="u-t").exists():
+                    break
+                threading.Event().wait(0.05)
+        finally:
+            visit_buffer.visits_stop()
+    assert threads == ["personalize-visits"]
+    assert Profile.objects.get(site=site, user_id="u-t").visit_count == 1
 
 
 def test_visits_are_recorded_after_the_response(decide, site):

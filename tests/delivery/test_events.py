@@ -209,3 +209,50 @@ def test_throttled_per_key(send_events, monkeypatch, site):
     assert r.json()["error"]["code"] == "throttled"
     assert "Retry-After" in r
     assert send_events(batch({"name": "x"}), key=make_key(site, "delivery")).status_code == 202
+
+
+def test_large_batches_take_the_bulk_path_with_idempotency_kept(
+    send_events, site, django_capture_on_commit_callbacks
+):
+    """At least COPY_MIN_EVENTS events: COPY on PostgreSQL (one INSERT elsewhere). Retries,
+    overlapping retries and events without ids all count
+    exactly, and the people's recent events are refreshed."""
+    from delivery.services import COPY_MIN_EVENTS
+
+    n = COPY_MIN_EVENTS + 20
+    now = timezone.now()
+    events = [
+        {
+            "id": f"big-{i}",
+            "name": "purchase" if i % 2 else "view",
+            "properties": {"price": i, "tags": ["a", "é"], "quote": 'say "hi"\t\\n'},
+            "timestamp": (now - timedelta(minutes=i)).isoformat(),
+        }
+        for i in range(n)
+    ]
+    body = batch(*events, visitor={"id": "anon-big", "user_id": "u-big"})
+    with django_capture_on_commit_callbacks(execute=True):
+        first = send_events(body).json()
+    assert first == {
+        "received": n,
+        "stored": n,
+        "duplicates": 0,
+        "consent": True,
+    }
+    stored = Event.objects.get(site=site, event_id="big-3")
+    assert stored.properties == {"price": 3, "tags": ["a", "é"], "quote": 'say "hi"\t\\n'}
+    assert stored.profile.user_id == "u-big" and stored.kind == "custom"
+    assert abs(stored.occurred_at - (now - timedelta(minutes=3))) < timedelta(seconds=1)
+    profile = Profile.objects.get(site=site, user_id="u-big")
+    assert len(profile.recent_events) == n and profile.recent_events[0]["name"] == "view"
+    assert send_events(body).json()["duplicates"] == n
+    overlap = [*events[-10:], *({"id": f"more-{i}", "name": "x"} for i in range(n))]
+    overlap.append({"name": "no-id"})
+    again = send_events(batch(*overlap)).json()
+    assert again == {
+        "received": len(overlap),
+        "stored": n + 1,
+        "duplicates": 10,
+        "consent": True,
+    }
+    assert Event.objects.filter(site=site).count() == 2 * n + 1

@@ -84,6 +84,7 @@ def test_production_values_pass_check_deploy(tmp_path):
             "SECRET_KEY": "prod-" + "k3y!" * 15,
             "ALLOWED_HOSTS": "personalize.example.com",
             "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",  # production has one (E001)
         },
         capture_output=True,
         text=True,

@@ -347,14 +347,17 @@ where_leaves = st.one_of(
         + [{"field": "properties.price", "op": op} for op in ("is_set", "is_not_set")]
     ),
 )
+# Every SQL form of segments.sql.event_form: exists, none, in, not_in, always, never.
 count_specs = st.one_of(
     st.none(),
     st.builds(
         lambda op, v: {"op": op, "value": v},
         st.sampled_from(["gte", "gt", "eq", "lte", "lt"]),
-        st.integers(0, 3),
+        st.integers(0, 4),
     ),
-    st.just({"op": "between", "value": [1, 2]}),
+    st.sampled_from([[1, 2], [0, 0], [0, 1], [2, 3], [3, 3]]).map(
+        lambda v: {"op": "between", "value": v}
+    ),
 )
 
 
@@ -443,6 +446,8 @@ def test_memory_and_sql_agree(site, vip, tree, people):
             for e in p["events"]
         )
         created.append(prof)
+    # Anonymous events (no profile) never count, and must not disturb NOT IN forms.
+    Event.objects.create(site=site, profile=None, visitor_id="anon", name="purchase")
     in_sql = set(Profile.objects.filter(site=site).filter(rule.to_q()).values_list("pk", flat=True))
     for prof in Profile.objects.filter(site=site):
         expected = rule.matches(profile_document(prof))
@@ -554,3 +559,60 @@ def test_a_stored_value_of_the_wrong_json_type_reads_as_the_fields_type(
         in_sql = Profile.objects.filter(pk=prof.pk).filter(event_rule.to_q()).exists()
         assert event_rule.matches(profile_document(prof)) is expected
         assert in_sql is expected
+
+
+COUNT_FORMS = [
+    ({"op": "gte", "value": 1}, "exists"),
+    ({"op": "gt", "value": 0}, "exists"),
+    ({"op": "eq", "value": 0}, "none"),
+    ({"op": "lt", "value": 1}, "none"),
+    ({"op": "lte", "value": 0}, "none"),
+    ({"op": "between", "value": [0, 0]}, "none"),
+    ({"op": "gte", "value": 2}, "in"),
+    ({"op": "gt", "value": 1}, "in"),
+    ({"op": "eq", "value": 2}, "in"),
+    ({"op": "between", "value": [1, 2]}, "in"),
+    ({"op": "lt", "value": 2}, "not_in"),
+    ({"op": "lte", "value": 2}, "not_in"),
+    ({"op": "between", "value": [0, 1]}, "not_in"),
+    ({"op": "gte", "value": 0}, "always"),
+    ({"op": "lt", "value": 0}, "never"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("count", "form"), COUNT_FORMS)
+@pytest.mark.parametrize("negated", [False, True])
+def test_every_event_count_form_agrees_with_memory(site, count, form, negated):
+    """Profiles with 0, 1, 2 and 3 matching purchases (plus other events and anonymous
+    ones): each SQL form selects exactly the profiles memory matches, also under `none`."""
+    from segments.sql import event_form
+
+    assert event_form(count["op"], count["value"])[0] == form
+    node = {"event": "purchase", "count": count, "within_days": 30}
+    tree = {"none": [node]} if negated else node
+    rule = compile_criteria(tree, now=NOW)
+    for n in range(4):
+        prof = Profile.objects.create(site=site, user_id=f"p{n}")
+        for _ in range(n):
+            Event.objects.create(
+                site=site, profile=prof, visitor_id="v", name="purchase", occurred_at=NOW
+            )
+        Event.objects.create(  # too old, and another name: never counted
+            site=site,
+            profile=prof,
+            visitor_id="v",
+            name="purchase",
+            occurred_at=NOW - timedelta(days=60),
+        )
+        Event.objects.create(site=site, profile=prof, visitor_id="v", name="view", occurred_at=NOW)
+    Event.objects.create(
+        site=site, profile=None, visitor_id="anon", name="purchase", occurred_at=NOW
+    )
+    in_sql = set(
+        Profile.objects.filter(site=site).filter(rule.to_q()).values_list("user_id", flat=True)
+    )
+    expected = {
+        p.user_id for p in Profile.objects.filter(site=site) if rule.matches(profile_document(p))
+    }
+    assert in_sql == expected
