@@ -13,7 +13,7 @@ from tenancy.models import Site
 
 
 @pytest.mark.django_db
-def test_demo_has_rollups_with_a_real_effect(client, capsys):
+def test_demo_has_rollups_with_a_real_effect(admin_client, capsys):
     call_command("seed_demo", "--no-admin")
     assert "Analytics demo" in capsys.readouterr().out
     site = Site.objects.get(slug="demo")
@@ -30,6 +30,5 @@ def test_demo_has_rollups_with_a_real_effect(client, capsys):
     discount, holdout = rate("loyal-discount"), rate("default")
     assert discount[0] > holdout[1], (discount, holdout)  # the intervals do not overlap
 
-    client.login(username="admin", password="admin")
-    r = client.get(f"/admin/reports/segments/loyal-customers/?site={site.pk}")
+    r = admin_client.get(f"/admin/reports/segments/loyal-customers/?site={site.pk}")
     assert r.status_code == 200 and "loyal-discount" in r.content.decode()

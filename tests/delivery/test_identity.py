@@ -39,7 +39,7 @@ def test_public_key_without_valid_proof_is_anonymous(decide, site, person, user_
     body = known(user_hash)
     if user_hash == "":
         body["visitor"]["user_hash"] = ""
-    with mock.patch.object(tasks.visit_record_task, "delay") as delay:
+    with mock.patch.object(tasks.visits_record_task, "delay") as delay:
         r = decide(body, sign=False)
     if user_hash == "":
         assert r.status_code == 400
@@ -63,7 +63,7 @@ def test_inline_traits_still_apply_without_proof(decide, person):
 
 
 def test_valid_proof_loads_the_stored_person(decide, site, person):
-    with mock.patch.object(tasks.visit_record_task, "delay") as delay:
+    with mock.patch.object(tasks.visits_record_task, "delay") as delay:
         r = decide(known(reference_hash(site.identity_secret, "u-vip")), sign=False)
     answer = r.json()
     assert answer["placements"]["home_hero"]["variant"] == "vip-hero"
