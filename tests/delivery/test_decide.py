@@ -232,7 +232,10 @@ def _warm(decide, body):
 def test_anonymous_decide_runs_zero_queries(decide, django_assert_num_queries):
     body = {"visitor": {"id": "anon-zero"}, "context": {"city": "Detroit"}, "explain": True}
     _warm(decide, body)  # key cache, api_key_touch's once-a-minute task, snapshot, origins
-    with mock.patch.object(tasks.visits_record_task, "delay") as delay, django_assert_num_queries(0):
+    with (
+        mock.patch.object(tasks.visits_record_task, "delay") as delay,
+        django_assert_num_queries(0),
+    ):
         r = decide(body)
         r2 = decide({**body, "placements": ["home_hero"]}, HTTP_ORIGIN="https://www.example.com")
     assert r.status_code == 200 and r2.status_code == 200
