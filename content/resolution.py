@@ -12,20 +12,47 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
+
+# --- reasons ------------------------------------------------------------------------------------
+
+ReasonKind = Literal["segment", "experiment", "holdout", "optimized", "default"]
+
+
+class Reason(TypedDict):
+    """Why a visitor got a variant. `kind` says which of the optional keys are present:
+    "segment": `segment`; "experiment" and "holdout": `experiment`, `phase`, `arm`;
+    "optimized": `policy`, `model_version`; "default": none. Build them with the
+    constructors below (`segment_reason`, `default_reason`), never as dict literals."""
+
+    kind: ReasonKind
+    segment: NotRequired[str]
+    experiment: NotRequired[str]
+    phase: NotRequired[str]
+    arm: NotRequired[str]
+    policy: NotRequired[str]
+    model_version: NotRequired[str]
+
+
+def segment_reason(segment: str) -> Reason:
+    """The variant targets `segment`, and the visitor is a member."""
+    return {"kind": "segment", "segment": segment}
+
+
+def default_reason() -> Reason:
+    """No targeted variant applied: the slot's default."""
+    return {"kind": "default"}
 
 
 @dataclass(frozen=True)
 class Resolution:
     variant: PublishedVariant
-    reason: dict  # {"kind": "segment", "segment": key} or {"kind": "default"}
+    reason: Reason
     language: str  # the language served: a translation's tag or the site's default
     payload: dict  # the variant's payload in that language
 
-
-DEFAULT_REASON = {"kind": "default"}
 
 # --- languages ----------------------------------------------------------------------------------
 
@@ -96,7 +123,7 @@ def language_chain(
 
 
 def _localized(
-    variant: PublishedVariant, reason: dict, chain: tuple[str, ...], default_language: str
+    variant: PublishedVariant, reason: Reason, chain: tuple[str, ...], default_language: str
 ) -> Resolution:
     found = variant.localized(chain)
     if found is None:
@@ -117,9 +144,9 @@ def resolve_slot(
     in the site's default language."""
     for variant in slot.targeted:
         if variant.is_active(now) and is_member(variant.segment_key):
-            reason = {"kind": "segment", "segment": variant.segment_key}
+            reason = segment_reason(variant.segment_key or "")
             return _localized(variant, reason, chain, default_language)
-    return _localized(slot.default, dict(DEFAULT_REASON), chain, default_language)
+    return _localized(slot.default, default_reason(), chain, default_language)
 
 
 def resolve_all(

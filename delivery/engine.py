@@ -21,7 +21,12 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from content.published import PublishedSite, PublishedSlot, PublishedVariant
-from content.resolution import language_chain
+from content.resolution import (
+    Reason,
+    default_reason,
+    language_chain,
+    segment_reason,
+)
 from segments import criteria
 from segments.criteria.nodes import EventNode, Group, SegmentRef
 from segments.criteria.types import VisitorDocument, VisitorFacts
@@ -37,33 +42,6 @@ class Rule(Protocol):
 SlotKind = Literal["placement", "screen"]
 
 # --- the shapes of a decision ---------------------------------------------------------------
-
-ReasonKind = Literal["segment", "experiment", "holdout", "optimized", "default"]
-
-
-class Reason(TypedDict):
-    """Why a visitor got a variant. `kind` says which of the optional keys are present:
-    "segment": `segment`; "experiment" and "holdout": `experiment`, `phase`, `arm`;
-    "optimized": `policy`, `model_version`; "default": none. Build them with the
-    constructors below (`segment_reason`, `default_reason`), never as dict literals."""
-
-    kind: ReasonKind
-    segment: NotRequired[str]
-    experiment: NotRequired[str]
-    phase: NotRequired[str]
-    arm: NotRequired[str]
-    policy: NotRequired[str]
-    model_version: NotRequired[str]
-
-
-def segment_reason(segment: str) -> Reason:
-    """The variant targets `segment`, and the visitor is a member."""
-    return {"kind": "segment", "segment": segment}
-
-
-def default_reason() -> Reason:
-    """No targeted variant applied: the slot's default."""
-    return {"kind": "default"}
 
 
 class SlotDecision(TypedDict):

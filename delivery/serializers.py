@@ -11,7 +11,7 @@ from typing import get_args
 
 from rest_framework import serializers
 
-from delivery.engine import ReasonKind
+from content.resolution import ReasonKind
 from segments.models import EventKind
 
 USER_HASH_HELP = (

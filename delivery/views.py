@@ -21,11 +21,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from content.resolution import segment_reason
 from delivery import serializers as s
 from delivery import services
 from delivery.authentication import DeliveryKeyAuthentication
 from delivery.cors import OriginAllowed
-from delivery.engine import segment_reason
 from delivery.selectors import profile_export, profile_summary
 from delivery.snapshot import SiteGone
 from delivery.throttling import DeliveryKeyThrottle
@@ -317,7 +317,7 @@ EVENTS_EXAMPLE = {
             "name": "impression",
             "slot": "home_hero",
             "variant": "detroit-shoes",
-            "reason": {"kind": "segment", "segment": "detroit-shoppers"},
+            "reason": segment_reason("detroit-shoe-shoppers"),
             "timestamp": "2026-11-22T19:05:01-05:00",
         },
         {
@@ -326,7 +326,7 @@ EVENTS_EXAMPLE = {
             "name": "click",
             "slot": "home_hero",
             "variant": "detroit-shoes",
-            "reason": {"kind": "segment", "segment": "detroit-shoppers"},
+            "reason": segment_reason("detroit-shoe-shoppers"),
         },
         {
             "id": "0b6f2c1e-buy-1",
