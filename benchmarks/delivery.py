@@ -18,14 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -35,6 +29,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.loadgen import (  # noqa: E402
+    UNIQUE,
+    ensure_database,
+    ensure_wrk,
+    free_port,
+    run_wrk,
+    start_gunicorn,
+    stop_process,
+)
 
 HTTP_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
 # Rounds alternate bare / decide / decide3 so load from elsewhere on the machine hits all
@@ -61,30 +65,6 @@ DECIDE_PAGE_BODY = {
 
 
 # --- setup ---------------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` when it does not exist."""
-    import environ
-    import psycopg
-
-    cfg = environ.Env.db_url_config(url)
-    if "postgres" not in cfg["ENGINE"]:
-        return
-    with psycopg.connect(
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-        user=cfg["USER"] or None,
-        password=cfg["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-            print(f"created database {cfg['NAME']}")
 
 
 def setup() -> tuple[Any, str, str]:
@@ -179,112 +159,6 @@ def bench_inprocess(site_id: int) -> dict[str, float]:
 # --- 2. HTTP --------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings", "PYTHONPATH": str(ROOT)}
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [
-            gunicorn,
-            "personalize.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
-def ensure_wrk() -> str | None:
-    found = shutil.which("wrk")
-    if found or os.environ.get("BENCH_NO_INSTALL"):
-        return found
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        print("wrk not found: apt-get install -y wrk …")
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "wrk"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    return shutil.which("wrk")
-
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Api-Key %(key)s"
-local body = '%(body)s'
-request = function()
-  local id = "anon-" .. math.random(1, 10000000)
-  return wrk.format(nil, nil, nil, (string.gsub(body, "anon%%-1", id)))
-end
-"""
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
-    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
-
-
-def run_wrk(wrk: str, url: str, key: str, body: dict[str, Any]) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT % {"key": key, "body": json.dumps(body)})
-        script = f.name
-    try:
-        out = subprocess.run(
-            [
-                wrk,
-                "-t2",
-                f"-c{HTTP_CONNECTIONS}",
-                f"-d{HTTP_SECONDS:g}s",
-                "--latency",
-                "-s",
-                script,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
-    return {
-        "rps": rps,
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "non_2xx": int(bad.group(1)) if bad else 0,
-        "socket_errors": errors.group(0) if errors else "",
-    }
-
-
 def _py_client(args: tuple[str, str, str, float, dict[str, Any]]) -> list[float]:
     import http.client
 
@@ -353,7 +227,13 @@ def bench_http(port: int, key: str) -> dict[str, dict[str, float]]:
     for _ in range(HTTP_ROUNDS):
         for name, path, body in runs:
             if wrk:
-                rounds[name].append(run_wrk(wrk, f"http://127.0.0.1:{port}{path}", key, body))
+                template = json.dumps({**body, "visitor": {"id": f"anon-{UNIQUE}"}})
+                url = f"http://127.0.0.1:{port}{path}"
+                rounds[name].append(
+                    run_wrk(
+                        wrk, url, key, template, seconds=HTTP_SECONDS, connections=HTTP_CONNECTIONS
+                    )
+                )
             else:
                 rounds[name].append(run_python_client(port, path, key, body))
     for name, _, _ in runs:
@@ -459,11 +339,7 @@ def main() -> dict[str, Any]:
         results["http"] = bench_http(port, delivery_key)
         results["events"] = bench_events(port, delivery_key, site.pk)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
     return results
 
 

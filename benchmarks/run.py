@@ -1,4 +1,5 @@
-"""`make bench`: every benchmark in one run (delivery, then the criteria engines when present)."""
+"""`make bench`: every benchmark in one run (delivery, the criteria engines when present, the
+experiment statistics, then two gunicorn instances behind nginx)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ def main() -> int:
     print()
     try:
         importlib.import_module("benchmarks.experiment_stats").main()
+    except Exception:
+        traceback.print_exc()
+        failures += 1
+    print()
+    try:
+        importlib.import_module("benchmarks.load_multi").main()
     except Exception:
         traceback.print_exc()
         failures += 1
