@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.loadgen import (  # noqa: E402
     UNIQUE,
     WrkResult,
+    bench_database_url,
     ensure_wrk,
     free_port,
     run_wrk,
@@ -76,15 +77,7 @@ ENDPOINTS: tuple[Endpoint, ...] = ("decide", "events")
 
 
 def multi_database_url() -> str:
-    explicit = os.environ.get("BENCH_MULTI_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/personalize_bench"
-    )
-    head, _, name = base.rpartition("/")
-    _, sep, query = name.partition("?")
-    return f"{head}/personalize_bench_multi{sep}{query}"
+    return os.environ.get("BENCH_MULTI_DATABASE_URL") or bench_database_url("multi")
 
 
 def uptime() -> str:

@@ -26,6 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 UNIQUE = "__N__"
 
 
+def bench_database_url(suffix: str) -> str:
+    """BENCH_DATABASE_URL's server with the database `<name>_<suffix>`
+    (postgres://postgres@127.0.0.1:5432/personalize_bench_<suffix> by default)."""
+    base = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/personalize_bench"
+    )
+    head, _, name = base.rpartition("/")
+    name, sep, query = name.partition("?")
+    return f"{head}/{name}_{suffix}{sep}{query}"
+
+
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database named in `url` when it does not exist."""
     import environ
