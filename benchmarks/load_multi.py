@@ -238,9 +238,9 @@ def report(figures: dict[tuple[Setup, Endpoint], Figure]) -> None:
             f"[{tool}]"
         )
     print(
-        "(2 CPUs shared by wrk, nginx, 4 gunicorn workers, PostgreSQL, Redis and other "
-        "engineers' work: a second instance cannot double throughput here; the ratio "
-        "shows it adds no errors and what is left of the CPU.)"
+        f"({os.cpu_count()} CPUs on this machine, shared by wrk, nginx, 4 gunicorn workers, "
+        "PostgreSQL, Redis and anything else running: two instances scale only as far as "
+        "idle cores allow; the ratio shows what the second instance adds on these CPUs.)"
     )
 
 
