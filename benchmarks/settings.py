@@ -10,15 +10,9 @@ def delivery_database_url() -> str:
     The criteria benchmark keeps hand-made (unmigrated) tables in BENCH_DATABASE_URL's
     database, which `migrate` cannot share; the delivery benchmark needs a migrated one.
     """
-    explicit = os.environ.get("BENCH_DELIVERY_DATABASE_URL")
-    if explicit:
-        return explicit
-    base = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/personalize_bench"
-    )
-    head, _, name = base.rpartition("/")
-    name, sep, query = name.partition("?")
-    return f"{head}/{name}_delivery{sep}{query}"
+    from benchmarks.loadgen import bench_database_url
+
+    return os.environ.get("BENCH_DELIVERY_DATABASE_URL") or bench_database_url("delivery")
 
 
 os.environ["DATABASE_URL"] = delivery_database_url()
