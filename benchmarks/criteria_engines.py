@@ -80,33 +80,36 @@ def segment_specs(n: int = 100) -> list[list[tuple[str, str, Any]]]:
 
 
 # -- our engine ------------------------------------------------------------------------------
+_OUR_OPS = {
+    "eq": "eq",
+    "gte": "gte",
+    "lt": "lt",
+    "in": "in",
+    "contains": "contains",
+    "regex": "matches",
+}
+
+
+def _our_tree(conds: list[tuple[str, str, Any]]) -> dict[str, Any]:
+    """One rule's conditions in our criteria language (all must hold)."""
+    return {
+        "all": [
+            {
+                "field": f"{'profile' if t in PROFILE_KEYS else 'context'}.{t}",
+                "op": _OUR_OPS[op],
+                "value": v,
+            }
+            for t, op, v in conds
+        ]
+    }
+
+
 def build_ours(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dict], list[int]]:
     """Each rule's own `matches`, one after the other: the path decide uses (a slot runs
     the rules of its variants, each at most once per decision)."""
     from segments.criteria import compile_criteria
 
-    ops = {
-        "eq": "eq",
-        "gte": "gte",
-        "lt": "lt",
-        "in": "in",
-        "contains": "contains",
-        "regex": "matches",
-    }
-    rules = []
-    for conds in specs:
-        tree = {
-            "all": [
-                {
-                    "field": f"{'profile' if t in PROFILE_KEYS else 'context'}.{t}",
-                    "op": ops[op],
-                    "value": v,
-                }
-                for t, op, v in conds
-            ]
-        }
-        rules.append(compile_criteria(tree))
-    pairs = list(enumerate(rules))
+    pairs = [(i, compile_criteria(_our_tree(conds))) for i, conds in enumerate(specs)]
 
     def matching(visitor: dict[str, Any]) -> list[int]:
         doc = _document(visitor)
@@ -127,28 +130,7 @@ def build_ours_ruleset(specs: list[list[tuple[str, str, Any]]]) -> Callable[[dic
     """The same rules as one RuleSet (what decide's `explain` uses): fields read once."""
     from segments.criteria import compile_rules
 
-    ops = {
-        "eq": "eq",
-        "gte": "gte",
-        "lt": "lt",
-        "in": "in",
-        "contains": "contains",
-        "regex": "matches",
-    }
-    trees = {
-        i: {
-            "all": [
-                {
-                    "field": f"{'profile' if t in PROFILE_KEYS else 'context'}.{t}",
-                    "op": ops[op],
-                    "value": v,
-                }
-                for t, op, v in conds
-            ]
-        }
-        for i, conds in enumerate(specs)
-    }
-    ruleset = compile_rules(trees)
+    ruleset = compile_rules({i: _our_tree(conds) for i, conds in enumerate(specs)})
     return lambda visitor: ruleset.matching(_document(visitor))
 
 
