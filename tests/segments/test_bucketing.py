@@ -16,24 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segments.bucketing import bucket_ranges, choose_bucket, fnv1a32, hash_unit
+from tests.segments.data.edge_ids import IDS
 
 VECTORS = json.loads(
     (Path(__file__).parent / "data" / "growthbook_hash_vectors.json").read_text(encoding="utf-8")
 )
-
-IDS = [
-    "",
-    "a",
-    "user-42",
-    "anon-7f3",
-    "Ünïcödé",
-    "日本語",
-    "😀",
-    "a😀b",
-    "\U0001d4b3\U0001d4b4",
-    "ß" * 50,
-    "x" * 300,
-]
 
 
 def test_hash_unit_matches_growthbook_vectors():

@@ -13,24 +13,12 @@ import json
 import random
 from pathlib import Path
 
+from edge_ids import IDS  # this folder is on sys.path when run as a script
 from growthbook.core import chooseVariation, fnv1a32, gbhash, getBucketRanges
 
 OUT = Path(__file__).with_name("growthbook_hash_vectors.json")
 
 SEEDS = ["", "spring-promo", "é-seed", "🌸"]
-IDS = [
-    "",
-    "a",
-    "user-42",
-    "anon-7f3",
-    "Ünïcödé",
-    "日本語",
-    "😀",
-    "a😀b",
-    "\U0001d4b3\U0001d4b4",
-    "ß" * 50,
-    "x" * 300,
-]
 # Code point ranges random ids draw from: ASCII, Latin-1, Greek, CJK, and astral emoji and
 # mathematical letters (surrogate pairs in UTF-16, which the hash runs over).
 ALPHABETS = [
