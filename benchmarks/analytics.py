@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -28,7 +27,7 @@ PLACEMENTS, VARIANTS, DAYS = 30, 5, 90
 
 
 def setup() -> tuple[Any, str]:
-    from benchmarks.delivery import ensure_database
+    from benchmarks.loadgen import ensure_database
     from benchmarks.settings import delivery_database_url
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
@@ -69,25 +68,12 @@ def _events(run: str, b: int, attributed: bool) -> list[dict[str, Any]]:
 
 
 def _client(args: tuple[int, str, str, bool]) -> int:
-    import http.client
+    from benchmarks.loadgen import post_events
 
     port, key, run, attributed = args
-    stored = 0
-    for b in range(BATCHES):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request(
-            "POST",
-            "/api/v1/events",
-            json.dumps({"events": _events(run, b, attributed)}),
-            {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"},
-        )
-        resp = conn.getresponse()
-        data = json.loads(resp.read())
-        conn.close()
-        if resp.status != 202:
-            raise RuntimeError(f"events: HTTP {resp.status} {data}")
-        stored += data["stored"]
-    return stored
+    return sum(
+        post_events(port, key, _events(run, b, attributed))["stored"] for b in range(BATCHES)
+    )
 
 
 def bench_ingest(port: int, key: str) -> dict[str, float]:
@@ -191,17 +177,16 @@ def _bench_report(site: Any) -> dict[str, float]:
 
 def main() -> dict[str, Any]:
     print("== Analytics (issue 13) ==")
-    from benchmarks.delivery import free_port, start_gunicorn
+    from benchmarks.loadgen import BENCH_WSGI, free_port, start_gunicorn, stop_process
 
     site, key = setup()
     results: dict[str, Any] = {}
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, app=BENCH_WSGI)
     try:
         results["ingest"] = bench_ingest(port, key)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_process(server)
     results["report"] = bench_report(site)
     return results
 

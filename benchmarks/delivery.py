@@ -19,9 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +32,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.loadgen import (  # noqa: E402
+    BENCH_WSGI,
+    ensure_database,
+    ensure_wrk,
+    free_port,
+    post_events,
+    start_gunicorn,
+    stop_process,
+)
 
 HTTP_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
 # Rounds alternate bare / decide / decide3 so load from elsewhere on the machine hits all
@@ -61,30 +68,6 @@ DECIDE_PAGE_BODY = {
 
 
 # --- setup ---------------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` when it does not exist."""
-    import environ
-    import psycopg
-
-    cfg = environ.Env.db_url_config(url)
-    if "postgres" not in cfg["ENGINE"]:
-        return
-    with psycopg.connect(
-        host=cfg["HOST"] or None,
-        port=cfg["PORT"] or None,
-        user=cfg["USER"] or None,
-        password=cfg["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-            print(f"created database {cfg['NAME']}")
 
 
 def setup() -> tuple[Any, str, str]:
@@ -181,70 +164,6 @@ def bench_inprocess(site_id: int) -> dict[str, float]:
 KNOWN_POOL = int(os.environ.get("BENCH_KNOWN_PROFILES", "10000"))
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10")
 KNOWN_BODY = {**DECIDE_BODY, "visitor": {"id": "anon-1", "user_id": "u-known"}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "PYTHONPATH": str(ROOT),
-        **(extra_env or {}),
-    }
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [
-            gunicorn,
-            "benchmarks.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz/", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def ensure_wrk() -> str | None:
-    found = shutil.which("wrk")
-    if found or os.environ.get("BENCH_NO_INSTALL"):
-        return found
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        print("wrk not found: apt-get install -y wrk …")
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "wrk"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    return shutil.which("wrk")
 
 
 # Anonymous: a fresh id every request. Known: a random one of KNOWN_POOL people, each with
@@ -409,8 +328,10 @@ def bench_http(site_id: int, key: str) -> dict[str, Any]:
 
     seed_known_profiles(site_id)
     eager_port, broker_port = free_port(), free_port()
-    eager = start_gunicorn(eager_port)
-    broker = start_gunicorn(broker_port, {"CELERY_BROKER_URL": BROKER_URL})
+    eager = start_gunicorn(eager_port, app=BENCH_WSGI)
+    broker = start_gunicorn(
+        broker_port, app=BENCH_WSGI, extra_env={"CELERY_BROKER_URL": BROKER_URL}
+    )
     try:
         for port in (eager_port, broker_port):
             # warm both workers (snapshot build, key cache) before measuring
@@ -453,8 +374,8 @@ def bench_http(site_id: int, key: str) -> dict[str, Any]:
                     else run_python_client(port, path, key, body)
                 )
     finally:
-        stop(eager)
-        stop(broker)
+        stop_process(eager)
+        stop_process(broker)
         _purge_broker_queue(BROKER_URL)
     print(f"HTTP: gunicorn 2 sync workers, DEBUG=false; {tool}; median [min-max] of rounds")
     out: dict[str, Any] = {}
@@ -511,24 +432,10 @@ def _event_batch(run: str, b: int, size: int) -> list[dict[str, Any]]:
 
 
 def _events_client(args: tuple[int, str, int, int, str]) -> tuple[int, int]:
-    import http.client
-
     port, key, batches, size, run = args
     stored = received = 0
     for b in range(batches):
-        body = json.dumps({"events": _event_batch(run, b, size)})
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request(
-            "POST",
-            "/api/v1/events",
-            body,
-            {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"},
-        )
-        resp = conn.getresponse()
-        data = json.loads(resp.read())
-        conn.close()
-        if resp.status != 202:
-            raise RuntimeError(f"events: HTTP {resp.status} {data}")
+        data = post_events(port, key, _event_batch(run, b, size))
         stored += data["stored"]
         received += data["received"]
     return stored, received
@@ -641,11 +548,11 @@ def main() -> dict[str, Any]:
     results: dict[str, Any] = {"inprocess": bench_inprocess(site.pk)}
     results["http"] = bench_http(site.pk, delivery_key)
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, app=BENCH_WSGI)
     try:
         results["events"] = bench_events(port, delivery_key, site.pk)
     finally:
-        stop(server)
+        stop_process(server)
     return results
 
 

@@ -20,10 +20,12 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIQUE = "__N__"
+# The project's application plus /bench/wsgi, the bare WSGI floor (benchmarks/wsgi.py).
+BENCH_WSGI = "benchmarks.wsgi:application"
 
 
 def bench_database_url(suffix: str) -> str:
@@ -79,15 +81,26 @@ def wait_http(url: str, *, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:g} s")
 
 
-def start_gunicorn(port: int, *, workers: int = 2) -> subprocess.Popen:
-    """gunicorn (sync workers) serving benchmarks.settings on 127.0.0.1:`port`; the
-    environment (database, Redis, cache prefix) is this process's."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings", "PYTHONPATH": str(ROOT)}
+def start_gunicorn(
+    port: int,
+    *,
+    workers: int = 2,
+    app: str = "personalize.wsgi:application",
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """gunicorn (sync workers) serving `app` with benchmarks.settings on 127.0.0.1:`port`;
+    the environment (database, Redis, cache prefix) is this process's plus `extra_env`."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [
             gunicorn,
-            "personalize.wsgi:application",
+            app,
             "--workers",
             str(workers),
             "--bind",
@@ -133,6 +146,28 @@ def ensure_wrk() -> str | None:
             stderr=subprocess.DEVNULL,
         )
     return shutil.which("wrk")
+
+
+def post_events(port: int, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """POST one batch to /api/v1/events on 127.0.0.1:`port`; the 202 answer's body
+    (`received`, `stored`), or RuntimeError for any other status."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(
+            "POST",
+            "/api/v1/events",
+            json.dumps({"events": events}),
+            {"Content-Type": "application/json", "Authorization": f"Api-Key {key}"},
+        )
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+    finally:
+        conn.close()
+    if resp.status != 202:
+        raise RuntimeError(f"events: HTTP {resp.status} {data}")
+    return data
 
 
 # `setup` runs in the main Lua state once per thread; `init`, `request` and `response` in
