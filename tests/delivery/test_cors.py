@@ -18,6 +18,12 @@ def preflight(client, origin, path="/api/v1/decide"):
     )
 
 
+def decide_from(client, origin, key, **extra):
+    """An anonymous decide sent with `origin` (none when None) and `key`."""
+    headers = {"HTTP_ORIGIN": origin} if origin else {}
+    return post(client, "/api/v1/decide", {"visitor": {"id": "a"}}, key, **headers, **extra)
+
+
 def test_preflight_allows_an_origin_some_site_lists(api_client, site, other_site):
     Site.objects.filter(pk=other_site.pk).update(allowed_origins=["https://beta.example"])
     r = preflight(api_client, "https://www.example.com")
@@ -30,13 +36,7 @@ def test_preflight_allows_an_origin_some_site_lists(api_client, site, other_site
 
 
 def test_actual_request_from_the_sites_origin(api_client, delivery_key, config):
-    r = post(
-        api_client,
-        "/api/v1/decide",
-        {"visitor": {"id": "a"}},
-        delivery_key,
-        HTTP_ORIGIN="https://www.example.com",
-    )
+    r = decide_from(api_client, "https://www.example.com", delivery_key)
     assert r.status_code == 200 and r[ACAO] == "https://www.example.com"
     assert "origin" in r["Vary"].lower()
 
@@ -55,44 +55,21 @@ def test_origin_of_another_site_is_refused(api_client, site, other_site, deliver
 
 
 def test_unknown_origin_is_refused(api_client, delivery_key, config):
-    r = post(
-        api_client,
-        "/api/v1/decide",
-        {"visitor": {"id": "a"}},
-        delivery_key,
-        HTTP_ORIGIN="https://evil.example",
-    )
+    r = decide_from(api_client, "https://evil.example", delivery_key)
     assert r.status_code == 403 and ACAO not in r
 
 
 def test_same_origin_and_server_calls_are_allowed(api_client, delivery_key, config):
-    r = post(
-        api_client,
-        "/api/v1/decide",
-        {"visitor": {"id": "a"}},
-        delivery_key,
-        HTTP_ORIGIN="http://testserver",
-    )
-    assert r.status_code == 200
-    assert (
-        post(api_client, "/api/v1/decide", {"visitor": {"id": "a"}}, delivery_key).status_code
-        == 200
-    )
+    assert decide_from(api_client, "http://testserver", delivery_key).status_code == 200
+    assert decide_from(api_client, None, delivery_key).status_code == 200
 
 
 def test_changing_allowed_origins_takes_effect(api_client, site, delivery_key, config):
     origin = "https://new.example"
-    assert (
-        post(
-            api_client, "/api/v1/decide", {"visitor": {"id": "a"}}, delivery_key, HTTP_ORIGIN=origin
-        ).status_code
-        == 403
-    )
+    assert decide_from(api_client, origin, delivery_key).status_code == 403
     site.allowed_origins = [*site.allowed_origins, origin]
     site.save()  # the receiver drops the cached origins
-    r = post(
-        api_client, "/api/v1/decide", {"visitor": {"id": "a"}}, delivery_key, HTTP_ORIGIN=origin
-    )
+    r = decide_from(api_client, origin, delivery_key)
     assert r.status_code == 200 and r[ACAO] == origin
 
 
@@ -107,26 +84,13 @@ def test_no_cors_headers_on_other_endpoints(api_client, site):
 
 
 def test_401_is_readable_by_a_listed_origin(api_client, site):
-    r = post(
-        api_client,
-        "/api/v1/decide",
-        {"visitor": {"id": "a"}},
-        None,
-        HTTP_ORIGIN="https://www.example.com",
-    )
+    r = decide_from(api_client, "https://www.example.com", None)
     assert r.status_code == 401 and r[ACAO] == "https://www.example.com"
 
 
 def test_malformed_key_401_is_readable_by_a_listed_origin(api_client, site):
     for header in ("Bearer pk_" + "a" * 30, "Api-Key not-a-key", "Api-Key "):
-        r = post(
-            api_client,
-            "/api/v1/decide",
-            {"visitor": {"id": "a"}},
-            None,
-            HTTP_ORIGIN="https://www.example.com",
-            HTTP_AUTHORIZATION=header,
-        )
+        r = decide_from(api_client, "https://www.example.com", None, HTTP_AUTHORIZATION=header)
         assert r.status_code == 401, header
         assert r.json()["error"]["code"] == "api_key_malformed", header
         assert r[ACAO] == "https://www.example.com", header
