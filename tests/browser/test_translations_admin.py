@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from content.services.drafts import content_variant_create, placement_create
 from content.services.publishing import slot_publish
-from segments.services.segments import segment_create
 from tenancy.roles import Role
+from tests.content.factories import localized_hero
 from tests.factories import SiteFactory, user_with_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,26 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def hero(transactional_db: Any) -> Any:
-    site = SiteFactory(slug="alpha", name="Alpha", languages=["fr", "es"])
-    vip = segment_create(
-        site=site,
-        key="vip",
-        name="VIP",
-        criteria={"all": [{"field": "profile.age", "op": "gte", "value": 200}]},
-        status="active",
-    )
-    placement = placement_create(site=site, key="hero", name="Hero")
-    content_variant_create(
-        placement=placement,
-        key="default",
-        name="Welcome",
-        body="<p>Hi</p>",
-        translations={"fr": {"body": "<p>Salut</p>"}, "es": {"body": "<p>Hola</p>"}},
-    )
-    content_variant_create(
-        placement=placement, key="vip", name="VIP", body="<p>VIP</p>", segment=vip, priority=1
-    )
-    return placement
+    return localized_hero(SiteFactory(slug="alpha", name="Alpha"))
 
 
 def login(page: Page, live_server: Any, site: Any, role: Role) -> None:

@@ -2,6 +2,7 @@ import factory
 
 from content.models import ContentVariant, Placement, Screen, ScreenVariant
 from content.models.slots import PlacementKind
+from content.services.drafts import content_variant_create, placement_create
 from segments.models import Segment, SegmentStatus
 from tests.factories import SiteFactory
 
@@ -75,4 +76,29 @@ def placement_with_variants(site, key="home_hero", targeted=(), kind=PlacementKi
             priority=priority,
             body=f"<p>{variant_key}</p>",
         )
+    return placement
+
+
+def localized_hero(site):
+    """Placement `hero` on `site` (given French and Spanish): a default variant translated
+    into both, and a VIP variant (segment `vip`, which nobody matches) with no translations."""
+    site.languages = ["fr", "es"]
+    site.save()
+    vip = SegmentFactory(
+        site=site,
+        key="vip",
+        name="VIP",
+        criteria={"all": [{"field": "profile.age", "op": "gte", "value": 200}]},
+    )
+    placement = placement_create(site=site, key="hero", name="Hero")
+    content_variant_create(
+        placement=placement,
+        key="default",
+        name="Welcome",
+        body="<p>Hi</p>",
+        translations={"fr": {"body": "<p>Salut</p>"}, "es": {"body": "<p>Hola</p>"}},
+    )
+    content_variant_create(
+        placement=placement, key="vip", name="VIP", body="<p>VIP</p>", segment=vip, priority=1
+    )
     return placement

@@ -10,7 +10,7 @@ from django.urls import reverse
 from content.models import ContentVariant
 from content.services.drafts import content_variant_create, placement_create
 from content.services.publishing import slot_publish
-from tests.content.factories import SegmentFactory
+from tests.content.factories import SegmentFactory, localized_hero
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -18,25 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def hero(site):
-    site.languages = ["fr", "es"]
-    site.save()
-    vip = SegmentFactory(
-        site=site,
-        key="vip",
-        criteria={"all": [{"field": "profile.age", "op": "gte", "value": 200}]},
-    )
-    placement = placement_create(site=site, key="hero", name="Hero")
-    content_variant_create(
-        placement=placement,
-        key="default",
-        name="Welcome",
-        body="<p>Hi</p>",
-        translations={"fr": {"body": "<p>Salut</p>"}, "es": {"body": "<p>Hola</p>"}},
-    )
-    content_variant_create(
-        placement=placement, key="vip", name="VIP", body="<p>VIP</p>", segment=vip, priority=1
-    )
-    return placement
+    return localized_hero(site)
 
 
 def login(site, role):
