@@ -27,6 +27,19 @@ class SlotKind(models.TextChoices):
     SCREEN = "screen"
 
 
+def live_revision_field(revision_model: str) -> models.ForeignKey:
+    """A slot's pointer at the revision being delivered (a Placement's or a Screen's)."""
+    return models.ForeignKey(
+        revision_model,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The revision being delivered; empty when unpublished.",
+    )
+
+
 class Slot(SiteScopedModel):
     key = models.SlugField(max_length=100, help_text=KEY_HELP)
     name = models.CharField(max_length=200)
@@ -59,15 +72,7 @@ class Placement(Slot):
         blank=True,
         help_text="Optional JSON Schema that the bodies of a JSON placement must satisfy.",
     )
-    live_revision = models.ForeignKey(
-        "PlacementRevision",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-        help_text="The revision being delivered; empty when unpublished.",
-    )
+    live_revision = live_revision_field("PlacementRevision")
 
     slot_kind = SlotKind.PLACEMENT
 
@@ -90,15 +95,7 @@ class Placement(Slot):
 class Screen(Slot):
     """An app or page screen whose whole design can vary by segment, e.g. `home`."""
 
-    live_revision = models.ForeignKey(
-        "ScreenRevision",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-        help_text="The revision being delivered; empty when unpublished.",
-    )
+    live_revision = live_revision_field("ScreenRevision")
 
     slot_kind = SlotKind.SCREEN
 
