@@ -95,23 +95,24 @@ class ReasonSerializer(serializers.Serializer):
     model_version = serializers.CharField(required=False)
 
 
-class PlacementDecisionSerializer(serializers.Serializer):
-    variant = serializers.CharField()
-    content = serializers.DictField(help_text='{"kind": ..., "body": ...}')
-    language = serializers.CharField(
+def language_served_field() -> serializers.CharField:
+    return serializers.CharField(
         help_text="BCP 47 tag of the language served: a translation's, or the site's default "
         "language (the variant's base content). See context.language."
     )
+
+
+class PlacementDecisionSerializer(serializers.Serializer):
+    variant = serializers.CharField()
+    content = serializers.DictField(help_text='{"kind": ..., "body": ...}')
+    language = language_served_field()
     reason = ReasonSerializer()
 
 
 class ScreenDecisionSerializer(serializers.Serializer):
     variant = serializers.CharField()
     design = serializers.DictField()
-    language = serializers.CharField(
-        help_text="BCP 47 tag of the language served: a translation's, or the site's default "
-        "language (the variant's base content). See context.language."
-    )
+    language = language_served_field()
     reason = ReasonSerializer()
 
 
