@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -112,11 +113,19 @@ def _links(ctx: dict, report: Report, table: str, name: str, column: int = 0) ->
         found.links[i] = f"{reverse(name, args=[row[column]])}?{query}"
 
 
+def _window(ctx: dict) -> dict[str, Any]:
+    """The site, days and metric every report is asked for, from the page's context."""
+    return {
+        "site_id": ctx["site"].pk,
+        "since": ctx["since"],
+        "until": ctx["until"],
+        "metric": ctx["metric"],
+    }
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
     ctx = _context(request)
-    report = dashboard_report(
-        site_id=ctx["site"].pk, since=ctx["since"], until=ctx["until"], metric=ctx["metric"]
-    )
+    report = dashboard_report(**_window(ctx))
     _links(ctx, report, "variants", "analytics:slot")
     _links(ctx, report, "slots", "analytics:slot")
     _links(ctx, report, "segments", "analytics:segment")
@@ -125,23 +134,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def slot(request: HttpRequest, slot: str) -> HttpResponse:
     ctx = _context(request)
-    report = slot_report(
-        site_id=ctx["site"].pk,
-        slot=slot,
-        since=ctx["since"],
-        until=ctx["until"],
-        metric=ctx["metric"],
-    )
+    report = slot_report(**_window(ctx), slot=slot)
     return _page(request, report, ctx, f"{ctx['site'].slug}-{slot}")
 
 
 def segment(request: HttpRequest, key: str) -> HttpResponse:
     ctx = _context(request)
-    report = segment_report(
-        site_id=ctx["site"].pk,
-        segment=key,
-        since=ctx["since"],
-        until=ctx["until"],
-        metric=ctx["metric"],
-    )
+    report = segment_report(**_window(ctx), segment=key)
     return _page(request, report, ctx, f"{ctx['site'].slug}-segment-{key}")
