@@ -204,13 +204,10 @@ class ProfileSerializer(serializers.Serializer):
     visitor_ids = serializers.ListField(child=serializers.CharField())
 
 
-class ProfileExportSerializer(serializers.Serializer):
-    user_id = serializers.CharField()
-    traits = serializers.DictField()
-    consent = serializers.BooleanField()
-    visit_count = serializers.IntegerField()
-    first_seen = serializers.DateTimeField()
-    last_seen = serializers.DateTimeField()
+class ProfileExportSerializer(ProfileSerializer):
+    """Everything stored about the person: the profile, then its history and links (a
+    `visitor_ids` entry here is a dict with the id's dates, not just the id)."""
+
     last_context = serializers.DictField()
     recent_events = serializers.ListField(child=serializers.DictField())
     created_at = serializers.DateTimeField()
