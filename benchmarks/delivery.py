@@ -20,9 +20,7 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -41,6 +39,7 @@ from benchmarks.loadgen import (  # noqa: E402
     post_events,
     start_gunicorn,
     stop_process,
+    wrk_output,
 )
 
 HTTP_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
@@ -192,27 +191,15 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(wrk: str, url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT % {"key": key, "body": json.dumps(body), "pool": KNOWN_POOL})
-        script = f.name
-    try:
-        out = subprocess.run(
-            [
-                wrk,
-                "-t2",
-                f"-c{HTTP_CONNECTIONS}",
-                f"-d{HTTP_SECONDS:g}s",
-                "--latency",
-                "-s",
-                script,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script)
+    out = wrk_output(
+        wrk,
+        WRK_SCRIPT % {"key": key, "body": json.dumps(body), "pool": KNOWN_POOL},
+        url,
+        threads=2,
+        connections=HTTP_CONNECTIONS,
+        seconds=HTTP_SECONDS,
+        options=["--latency"],
+    )
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -236,6 +237,40 @@ def _lua_string(text: str) -> str:
     return f"[{eq}[{text}]{eq}]"
 
 
+def wrk_output(
+    wrk: str,
+    script_text: str,
+    url: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    options: Sequence[str] = (),
+) -> str:
+    """wrk's stdout after running the Lua `script_text` against `url` for `seconds`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script_text)
+        script = f.name
+    try:
+        return subprocess.run(
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                *options,
+                "-s",
+                script,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+
+
 def run_wrk(
     wrk: str,
     url: str,
@@ -258,28 +293,15 @@ def run_wrk(
         "token": UNIQUE,
         "response": _COUNT_STATUSES if count_statuses else "",
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script_text)
-        script = f.name
-    try:
-        out = subprocess.run(
-            [
-                wrk,
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{seconds:g}s",
-                "--timeout",
-                "10s",
-                "-s",
-                script,
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script)
+    out = wrk_output(
+        wrk,
+        script_text,
+        url,
+        threads=threads,
+        connections=connections,
+        seconds=seconds,
+        options=["--timeout", "10s"],
+    )
     line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
     data = json.loads(line.removeprefix("WRK_JSON "))
     statuses = {int(code): n for code, n in data["statuses"].items()}
