@@ -242,31 +242,25 @@ def test_api_screen_variant_translations(api_client, site):
         "/api/v1/screens/", {"site": site.pk, "key": "home", "name": "Home"}, format="json"
     ).json()
     design = {"root": {"type": "Screen"}}
-    res = api_client.post(
-        "/api/v1/screen-variants/",
-        {
-            "screen": screen["id"],
-            "key": "default",
-            "name": "D",
-            "design": design,
-            "translations": {"fr": {"design": {"root": {"type": 3}}}},
-        },
-        format="json",
-    )
+
+    def create_default(french_design):
+        return api_client.post(
+            "/api/v1/screen-variants/",
+            {
+                "screen": screen["id"],
+                "key": "default",
+                "name": "D",
+                "design": design,
+                "translations": {"fr": {"design": french_design}},
+            },
+            format="json",
+        )
+
+    res = create_default({"root": {"type": 3}})
     assert res.status_code == 400
     assert {f["path"] for f in res.json()["error"]["fields"]} == {
         "translations.fr.design.root.type"
     }
     fr = {"root": {"type": "Ecran"}}
-    res = api_client.post(
-        "/api/v1/screen-variants/",
-        {
-            "screen": screen["id"],
-            "key": "default",
-            "name": "D",
-            "design": design,
-            "translations": {"fr": {"design": fr}},
-        },
-        format="json",
-    )
+    res = create_default(fr)
     assert res.status_code == 201 and res.json()["translations"] == {"fr": {"design": fr}}
