@@ -450,7 +450,7 @@ def _copy_client(args: tuple[str, int, int, int, str]) -> tuple[int, int]:
                 conn.cursor() as cur,
                 cur.copy(
                     "COPY segments_event (site_id, visitor_id, event_id, kind, name, properties, "
-                    "occurred_at, received_at) FROM STDIN"
+                    "occurred_at, received_at, slot, variant, reason, reason_key) FROM STDIN"
                 ) as copy,
             ):
                 for e in _event_batch(run, b, size):
@@ -464,6 +464,10 @@ def _copy_client(args: tuple[str, int, int, int, str]) -> tuple[int, int]:
                             json.dumps(e["properties"]),
                             now,
                             now,
+                            "",
+                            "",
+                            "",
+                            "",
                         )
                     )
             conn.commit()
