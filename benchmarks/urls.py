@@ -36,7 +36,8 @@ def precomputed(request: HttpRequest) -> HttpResponse:
 
         site = Site.objects.get(slug="bench-delivery")
         data = validate_decide(json.loads(request.body))
-        body = _precomputed["answer"] = decide_for_visitor(site_id=site.pk, data=data, caller="public").json()
+        decision = decide_for_visitor(site_id=site.pk, data=data, caller="public")
+        body = _precomputed["answer"] = decision.json()
     return HttpResponse(body, content_type="application/json")
 
 
