@@ -23,6 +23,7 @@ from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
 from delivery.validation import DecideInput, EventBatch, EventInput, ProfileInput
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
+from tenancy.failopen import publish_quietly
 from tenancy.services import site_config_bump
 
 RECENT_EVENTS_CAP = 100  # events kept on the profile row for decide (newest first)
@@ -107,7 +108,7 @@ def _visit_dispatcher(
     def dispatch() -> None:
         from delivery.tasks import visit_record_task
 
-        visit_record_task.delay(site_id, user_id, visitor_id, context, now.isoformat())
+        publish_quietly(visit_record_task, site_id, user_id, visitor_id, context, now.isoformat())
 
     return dispatch
 
@@ -261,7 +262,9 @@ def _dispatch_recent_events(*, profile_ids: list[int]) -> None:
 
     profile_ids_chunks = [profile_ids[i : i + 200] for i in range(0, len(profile_ids), 200)]
     for chunk in profile_ids_chunks:
-        profile_recent_events_task.delay(chunk)
+        # The events are stored; refreshing the profiles' copies is a follow-up that a
+        # broker outage may drop (logged) without failing the request.
+        publish_quietly(profile_recent_events_task, chunk)
 
 
 def _profiles_for_events(*, site_id: int, events: list[EventInput]) -> dict[tuple[str, str], int]:

@@ -5,6 +5,12 @@ was checked less than CHECK_INTERVAL seconds ago; after that, one cache read
 (`site:<id>:config_version`, written by `site_config_bump` on every publish) tells whether
 the site changed, and only then is the snapshot rebuilt. So a publish reaches every worker
 within CHECK_INTERVAL plus the rebuild, and a warm decide never runs SQL.
+
+Failing open: while Redis is unavailable the version is read from the database (one query
+per site and process per CHECK_INTERVAL); while the database is unavailable too, or when a
+rebuild fails (a publish whose configuration does not load), the process keeps serving the
+snapshot it has and tries again after CHECK_INTERVAL. Only a process with no snapshot at
+all for the site has nothing to answer from.
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
 from segments.models import Segment, SegmentStatus
 from segments.selectors.definitions import site_segment_rules
+from tenancy.failopen import cache_add_quietly, cache_get_or_none
 from tenancy.models import Site
 from tenancy.services import CONFIG_VERSION_CACHE_KEY
 
@@ -58,13 +64,13 @@ def _site_lock(site_id: int) -> threading.Lock:
 def site_config_version(site_id: int) -> int:
     """The site's current configuration version: from the shared cache, else the database."""
     key = CONFIG_VERSION_CACHE_KEY.format(site_id=site_id)
-    version = cache.get(key)
+    version = cache_get_or_none(key)
     if version is not None:
         return int(version)
     row = Site.objects.filter(pk=site_id).values_list("config_version", flat=True).first()
     if row is None:
         raise SiteGone(site_id)
-    cache.add(key, row, DB_VERSION_TTL)
+    cache_add_quietly(key, row, DB_VERSION_TTL)
     return int(row)
 
 
@@ -99,18 +105,33 @@ def snapshot_get(site_id: int) -> Snapshot:
     now = time.monotonic()
     if entry is not None and now - entry.checked_at < CHECK_INTERVAL:
         return entry.snapshot
-    version = site_config_version(site_id)
-    if entry is not None and entry.snapshot.version >= version:
-        entry.checked_at = now
-        return entry.snapshot
-    with _site_lock(site_id):
-        entry = _entries.get(site_id)
+    try:
+        version = site_config_version(site_id)
         if entry is not None and entry.snapshot.version >= version:
-            entry.checked_at = time.monotonic()
+            entry.checked_at = now
             return entry.snapshot
-        snapshot = snapshot_build(site_id)
-        _entries[site_id] = _Entry(snapshot=snapshot, checked_at=time.monotonic())
-        return snapshot
+        with _site_lock(site_id):
+            entry = _entries.get(site_id)
+            if entry is not None and entry.snapshot.version >= version:
+                entry.checked_at = time.monotonic()
+                return entry.snapshot
+            snapshot = snapshot_build(site_id)
+            _entries[site_id] = _Entry(snapshot=snapshot, checked_at=time.monotonic())
+            return snapshot
+    except SiteGone:
+        raise
+    except Exception:
+        if entry is None:
+            raise
+        # Keep answering from what this process has; try again after CHECK_INTERVAL.
+        logger.warning(
+            "site %s: could not check or rebuild the snapshot; serving version %s",
+            site_id,
+            entry.snapshot.version,
+            exc_info=True,
+        )
+        entry.checked_at = time.monotonic()
+        return entry.snapshot
 
 
 def snapshot_forget(site_id: int | None = None) -> None:

@@ -2,6 +2,10 @@
 segment, status, dates…).
 """
 
+from datetime import UTC
+
+from django import forms
+from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 
 from content.models import (
@@ -12,6 +16,24 @@ from content.models import (
     Screen,
     ScreenVariant,
 )
+
+
+class _UTCDateTimeField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 date-time that exists in UTC (0001-01-01T00:00+01:00 does not: it would
+    overflow when the query converts it)."""
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("The date-time is out of range.", "invalid") from None
+        return parsed
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UTCDateTimeField
 
 
 class _SlotFilter(filters.FilterSet):
@@ -59,7 +81,7 @@ class PublishScheduleFilter(filters.FilterSet):
 
 
 class AuditEntryFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = AuditEntry

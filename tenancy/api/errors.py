@@ -1,16 +1,60 @@
-"""One error shape for the whole API.
+"""One error shape for the whole API, 500 included.
 
 {"error": {"code": "invalid", "message": "…",
            "fields": [{"path": "events[3].name", "message": "…"}]}}
+
+A database that cannot be reached is a retryable 503 (`Retry-After`), any other
+unexpected exception a logged 500 `server_error`: never an HTML page.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5  # what a 503 tells clients to wait before retrying
+
+
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the object's current state forbids it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The object is in use."
+
+
+def unavailable_response(message: str) -> Response:
+    """503 with Retry-After: nothing was done, and the same request may be sent again."""
+    response = error_response("unavailable", message, status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def unexpected_error_response(exc: Exception, context: dict) -> Response:
+    """The envelope for what no handler expected: 503 when the database is unreachable,
+    else 500. Either way the transaction is rolled back and the exception logged."""
+    set_rollback()
+    view = context.get("view")
+    request = context.get("request")
+    where = f"{type(view).__name__} {getattr(request, 'method', '')} {getattr(request, 'path', '')}"
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable in %s: %s", where, exc)
+        return unavailable_response("The database is unavailable; retry shortly.")
+    if isinstance(exc, DatabaseError):
+        logger.error("database error in %s", where, exc_info=exc)
+    else:
+        logger.error("unexpected error in %s", where, exc_info=exc)
+    return error_response(
+        "server_error", "An unexpected error occurred.", status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
@@ -58,7 +102,7 @@ def error_response(
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return unexpected_error_response(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         first = fields[0] if fields else {"path": "", "message": "Invalid input."}
