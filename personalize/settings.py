@@ -192,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenancy.api.errors.document_error_responses",
+    ],
     # Several models have a `kind` or `status`; name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
         "ApiKeyKindEnum": "tenancy.models.ApiKeyKind",

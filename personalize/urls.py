@@ -19,3 +19,7 @@ urlpatterns = [
     path("api/v1/", include("content.api.urls")),
     *demo_urlpatterns,
 ]
+
+# JSON error envelopes under /api/ (Django's pages elsewhere).
+handler404 = "tenancy.api.errors.page_not_found"
+handler500 = "tenancy.api.errors.server_error"

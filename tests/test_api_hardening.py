@@ -176,3 +176,11 @@ def test_an_unexpected_exception_is_a_500_in_the_envelope(site, admin_api, monke
     assert r.json() == {
         "error": {"code": "server_error", "message": "An unexpected error occurred."}
     }
+
+
+def test_unknown_api_routes_are_a_json_404(admin_api):
+    for url in ("/api/v1/fields/not-a-number/", "/api/v1/nothing-here/"):
+        r = admin_api.get(url)
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] == "not_found"
+    assert admin_api.get("/not-the-api/").headers["Content-Type"].startswith("text/html")
