@@ -110,8 +110,10 @@ class EventSerializer(serializers.Serializer):
         max_length=64,
         help_text="Client event id: retries are idempotent.",
     )
-    kind = serializers.CharField(
-        default=EventKind.CUSTOM, help_text="impression, click, conversion or custom (default)."
+    kind = serializers.ChoiceField(
+        choices=EventKind.choices,
+        default=EventKind.CUSTOM,
+        help_text="impression, click, conversion or custom (default).",
     )
     name = serializers.CharField(max_length=100)
     properties = serializers.DictField(

@@ -36,6 +36,7 @@ FUTURE_SKEW = timedelta(days=1)
 # Timestamps before this are refused: nothing real happened then, and dates near year 1
 # overflow when converted between time zones (the admin's date hierarchy, exports).
 EARLIEST_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(9999, 1, 1, tzinfo=UTC)
 EVENT_KINDS = frozenset(EventKind.values)
 
 
@@ -286,7 +287,7 @@ def validate_decide(data: Any, *, body_size: int | None = None) -> DecideInput:
         for key in ("first_seen", "last_seen"):
             value = visitor.get(key)
             if value is not None:
-                problem = _timestamp_problem(value, latest=datetime.now(UTC) + FUTURE_SKEW)
+                problem = _timestamp_problem(value, latest=LATEST_TIMESTAMP)
                 if problem:
                     errors.add(f"visitor.{key}", problem)
                 else:
@@ -335,6 +336,8 @@ def _timestamp_problem(value: Any, *, latest: datetime) -> str | None:
     if parsed < EARLIEST_TIMESTAMP:
         return "Must not be before 1970-01-01."
     if parsed > latest:
+        if latest == LATEST_TIMESTAMP:
+            return "Must be before 9999-01-01."
         return "Is more than a day in the future."
     return None
 

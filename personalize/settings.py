@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tenancy.api.errors.document_error_responses",
+        "delivery.schema.document_delivery_rules",
     ],
     # Several models have a `kind` or `status`; name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
