@@ -19,6 +19,12 @@ CLOSED_REQUESTS = (
 # Timestamps from 1970 (events also at most a day ahead, which no pattern can say).
 YEARS_1970_TO_9998 = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-"
 TIMESTAMPS = {"VisitorRequest": ("first_seen", "last_seen"), "EventRequest": ("timestamp",)}
+BODY_REQUIRED = (
+    ("/api/v1/decide", "post"),
+    ("/api/v1/events", "post"),
+    ("/api/v1/profiles/{user_id}", "put"),
+)
+NOT_BLANK_NO_NUL = r"^[^\u0000]*\S[^\u0000]*$"
 NOT_BLANK = {
     "VisitorRequest": ("id", "user_id"),
     "EventBatchVisitorRequest": ("id", "user_id"),
@@ -35,7 +41,7 @@ def document_delivery_rules(result: dict, generator: Any, request: Any, public: 
         for field in fields:
             prop = schemas.get(name, {}).get("properties", {}).get(field)
             if prop is not None:
-                prop["pattern"] = r"\S"  # blank ids and names are refused
+                prop["pattern"] = NOT_BLANK_NO_NUL  # blank ids and names are refused
     for name, fields in TIMESTAMPS.items():
         for field in fields:
             prop = schemas.get(name, {}).get("properties", {}).get(field)
@@ -68,9 +74,16 @@ def document_delivery_rules(result: dict, generator: Any, request: Any, public: 
                 }
             },
         ]
+    for path, method in BODY_REQUIRED:
+        body = result.get("paths", {}).get(path, {}).get(method, {}).get("requestBody")
+        if body is not None:
+            body["required"] = True
     return result
 
 
 def _present(field: str) -> dict:
     """`field` is there and is a non-blank string (null counts as absent)."""
-    return {"required": [field], "properties": {field: {"type": "string", "pattern": r"\S"}}}
+    return {
+        "required": [field],
+        "properties": {field: {"type": "string", "pattern": NOT_BLANK_NO_NUL}},
+    }

@@ -120,7 +120,9 @@ class EventSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="At most 5 levels, 100 keys, 8 KB."
     )
     timestamp = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Default: when received."
+        required=False,
+        allow_null=True,
+        help_text="Default: when received. From 1970-01-01 to at most a day from now.",
     )
     visitor_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     user_id = serializers.CharField(required=False, allow_null=True, max_length=255)

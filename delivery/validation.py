@@ -124,7 +124,7 @@ def json_shape_error(
                     return f"has a key longer than {MAX_NAME_LENGTH} characters"
                 problem = jsonsafe.text_problem(key)
                 if problem:
-                    return f"has a key that is not storable: {problem}"
+                    return f"has a key that is not storable ({problem.rstrip('.')})"
         elif isinstance(node, list):
             if depth >= max_depth:
                 return f"is nested more than {max_depth} levels deep"
@@ -139,7 +139,7 @@ def json_shape_error(
             elif child is not True and child is not False:
                 problem = _leaf_problem(child)
                 if problem:
-                    return f"holds a value that is not storable: {problem}"
+                    return f"holds a value that is not storable ({problem.rstrip('.')})"
     if not small and len(json.dumps(value, separators=(",", ":"), default=str)) > max_bytes:
         return f"is larger than {max_bytes // 1024} KB"
     return None

@@ -10,13 +10,16 @@ import pytest
 import schemathesis
 from django.middleware.csrf import _get_new_csrf_string
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from personalize.wsgi import application
 from tests.factories import SiteFactory, make_key, user_with_role
 
 pytestmark = pytest.mark.django_db
 
-MAX_EXAMPLES = 4  # per operation and caller: the whole run stays within a few minutes
+# Per operation and caller. A run makes about 17,000 requests (255 operation x caller
+# tests) in 1.5 to 4 minutes, depending on the machine's load.
+MAX_EXAMPLES = 4
 
 
 # Loaded at collection (the schema view needs no database); schemathesis' lazy fixture
@@ -53,39 +56,54 @@ SETTINGS = settings(
 )
 
 
-REQUESTS: dict[str, int] = {}
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Like Django's test client: the request signals must not close the connection that
+    holds the test's transaction (Django closes a connection found outside autocommit)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_counts(request):
-    """Print how many requests each caller made (the figure the CI log keeps)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"schemathesis requests: {REQUESTS} total={sum(REQUESTS.values())}")
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
-def check(case, headers: dict[str, str], caller: str) -> None:
+# Refusals for rules OpenAPI 3.0 cannot state on free-form values (the descriptions say
+# them): events at most a day ahead; no NUL or lone surrogate in keys and text anywhere.
+UNSTATABLE = ("more than a day in the future", "not storable", "NUL", "surrogate")
+
+
+def refused_only_for_unstatable_rules(response) -> bool:
+    if response.status_code != 400:
+        return False
+    fields = response.json()["error"].get("fields", [])
+    return bool(fields) and all(any(u in f["message"] for u in UNSTATABLE) for f in fields)
+
+
+def check(case, headers: dict[str, str]) -> None:
     headers = {**(case.headers or {}), **headers}
-    REQUESTS[caller] = REQUESTS.get(caller, 0) + 1
     response = case.call(headers=headers)
     assert response.status_code < 500, (response.status_code, response.text[:500])
-    case.validate_response(response, headers=headers)
+    unstatable = refused_only_for_unstatable_rules(response)
+    excluded = [positive_data_acceptance] if unstatable else []
+    case.validate_response(response, headers=headers, excluded_checks=excluded)
 
 
 @schema.parametrize()
 @SETTINGS
 def test_with_the_delivery_key(case, callers):
-    check(case, callers["delivery"], "delivery")
+    check(case, callers["delivery"])
 
 
 @schema.parametrize()
 @SETTINGS
 def test_with_the_server_key(case, callers):
-    check(case, callers["server"], "server")
+    check(case, callers["server"])
 
 
 @schema.parametrize()
 @SETTINGS
 def test_as_a_staff_user(case, callers):
-    check(case, callers["staff"], "staff")
+    check(case, callers["staff"])
