@@ -6,16 +6,17 @@ the origin and the views answer 403 `origin_not_allowed` otherwise (`OriginAllow
 another site's page can never use this site's key from a browser. The API's own origin
 (demo page, admin previews) is always allowed. Origins are cached in the shared cache
 (dropped when a Site is saved) and per process for ORIGIN_TTL seconds: no SQL on the hot
-path.
+path. While the shared cache is unavailable they are read from the database; while that
+is unavailable too, the process keeps its last copy.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
 from corsheaders.signals import check_request_enabled
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from tenancy.api.authentication import ApiKeyFailed, key_from_header
+from tenancy.failopen import cache_delete_quietly, cache_get_or_none, cache_set_quietly
 from tenancy.models import Site
 from tenancy.selectors import ResolvedKey, api_key_resolve
 
@@ -30,6 +32,7 @@ DELIVERY_PATHS = re.compile(r"^/api/v1/(decide|events)/?$")
 ORIGIN_TTL = 10.0  # seconds a process trusts its copy
 SHARED_TTL = 300  # seconds the shared cache keeps a copy (deleted on Site save)
 ALL_KEY = "cors:origins:all"
+logger = logging.getLogger(__name__)
 SITE_KEY = "cors:origins:site:{site_id}"
 
 _local: dict[str, tuple[float, frozenset[str]]] = {}
@@ -40,10 +43,16 @@ def _cached(key: str, load) -> frozenset[str]:
     hit = _local.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    value = cache.get(key)
+    value = cache_get_or_none(key)
     if value is None:
-        value = sorted(load())
-        cache.set(key, value, SHARED_TTL)
+        try:
+            value = sorted(load())
+        except Exception:
+            if hit is None:
+                raise
+            _local[key] = (now + ORIGIN_TTL, hit[1])  # the database is down: keep the copy
+            return hit[1]
+        cache_set_quietly(key, value, SHARED_TTL)
     origins = frozenset(value)
     _local[key] = (now + ORIGIN_TTL, origins)
     return origins
@@ -80,7 +89,7 @@ def origin_allowed(site_id: int, origin: str, request: HttpRequest) -> bool:
 
 def forget_origins(site_id: int | None = None) -> None:
     keys = [ALL_KEY] + ([SITE_KEY.format(site_id=site_id)] if site_id is not None else [])
-    cache.delete_many(keys)
+    cache_delete_quietly(*keys)
     for key in keys:
         _local.pop(key, None)
     if site_id is None:
@@ -99,6 +108,9 @@ def cors_allow_request(sender: object, request: HttpRequest, **kwargs: object) -
     try:
         resolved = api_key_resolve(key_from_header(request.headers.get("authorization", "")))
     except ApiKeyFailed:
+        resolved = None
+    except Exception:  # cache and database down: the view answers (503 or from its memo)
+        logger.warning("CORS: could not resolve the API key", exc_info=True)
         resolved = None
     if resolved is not None and not resolved.revoked:
         return origin_allowed(resolved.site_id, origin, request)

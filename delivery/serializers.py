@@ -21,12 +21,17 @@ USER_HASH_HELP = (
 )
 
 
+# Request fields: an optional field sent as null is read as absent (`allow_null`).
 class VisitorSerializer(serializers.Serializer):
     id = serializers.CharField(
-        required=False, max_length=255, help_text="Anonymous visitor id (cookie, device id)."
+        required=False,
+        allow_null=True,
+        max_length=255,
+        help_text="Anonymous visitor id (cookie, device id).",
     )
     user_id = serializers.CharField(
         required=False,
+        allow_null=True,
         max_length=255,
         help_text="The site's id of a signed-in person; loads the stored profile (with a "
         "public key, only together with a valid `user_hash`).",
@@ -38,14 +43,19 @@ class VisitorSerializer(serializers.Serializer):
     )
     consent = serializers.BooleanField(
         required=False,
+        allow_null=True,
         default=True,
         help_text="False: nothing is stored and only this request's data is used.",
     )
     visit_count = serializers.IntegerField(
-        required=False, min_value=0, help_text="Anonymous visitors only."
+        required=False, allow_null=True, min_value=0, help_text="Anonymous visitors only."
     )
-    first_seen = serializers.DateTimeField(required=False, help_text="Anonymous visitors only.")
-    last_seen = serializers.DateTimeField(required=False, help_text="Anonymous visitors only.")
+    first_seen = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Anonymous visitors only."
+    )
+    last_seen = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Anonymous visitors only."
+    )
 
 
 class InlineEventSerializer(serializers.Serializer):
@@ -59,10 +69,11 @@ class InlineEventSerializer(serializers.Serializer):
 class DecideRequestSerializer(serializers.Serializer):
     visitor = VisitorSerializer()
     profile = serializers.DictField(
-        required=False, help_text="Traits for this request; override stored ones."
+        required=False, allow_null=True, help_text="Traits for this request; override stored ones."
     )
     context = serializers.DictField(
         required=False,
+        allow_null=True,
         help_text="device_type, os, os_version, app_version, browser, language, country, region, "
         "city, location, weather, local_time, referrer, landing_page, utm_*, channel, in_car, "
         "custom keys. `language` is a BCP 47 tag or an Accept-Language value "
@@ -77,12 +88,12 @@ class DecideRequestSerializer(serializers.Serializer):
         "Send events not posted to /events yet, or the history of an anonymous visitor.",
     )
     placements = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=200
+        child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=200
     )
     screens = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=200
+        child=serializers.CharField(max_length=100), required=False, allow_null=True, max_length=200
     )
-    explain = serializers.BooleanField(required=False, default=False)
+    explain = serializers.BooleanField(required=False, allow_null=True, default=False)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -132,18 +143,27 @@ class DecideResponseSerializer(serializers.Serializer):
 
 class EventSerializer(serializers.Serializer):
     id = serializers.CharField(
-        required=False, max_length=64, help_text="Client event id: retries are idempotent."
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="Client event id: retries are idempotent.",
     )
-    kind = serializers.CharField(
-        default=EventKind.CUSTOM, help_text="impression, click, conversion or custom (default)."
+    kind = serializers.ChoiceField(
+        choices=EventKind.choices,
+        default=EventKind.CUSTOM,
+        help_text="impression, click, conversion or custom (default).",
     )
     name = serializers.CharField(max_length=100)
     properties = serializers.DictField(
-        required=False, help_text="At most 5 levels, 100 keys, 8 KB."
+        required=False, allow_null=True, help_text="At most 5 levels, 100 keys, 8 KB."
     )
-    timestamp = serializers.DateTimeField(required=False, help_text="Default: when received.")
-    visitor_id = serializers.CharField(required=False, max_length=255)
-    user_id = serializers.CharField(required=False, max_length=255)
+    timestamp = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Default: when received. From 1970-01-01 to at most a day from now.",
+    )
+    visitor_id = serializers.CharField(required=False, allow_null=True, max_length=255)
+    user_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
     slot = serializers.CharField(
         required=False,
@@ -163,14 +183,14 @@ class EventSerializer(serializers.Serializer):
 
 
 class EventBatchVisitorSerializer(serializers.Serializer):
-    id = serializers.CharField(required=False, max_length=255)
-    user_id = serializers.CharField(required=False, max_length=255)
+    id = serializers.CharField(required=False, allow_null=True, max_length=255)
+    user_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
-    consent = serializers.BooleanField(required=False, default=True)
+    consent = serializers.BooleanField(required=False, allow_null=True, default=True)
 
 
 class EventBatchSerializer(serializers.Serializer):
-    visitor = EventBatchVisitorSerializer(required=False)
+    visitor = EventBatchVisitorSerializer(required=False, allow_null=True)
     events = EventSerializer(many=True, help_text="1 to 500 events; the body at most 1 MB.")
 
 
@@ -183,15 +203,18 @@ class EventBatchResultSerializer(serializers.Serializer):
 
 class ProfileUpsertSerializer(serializers.Serializer):
     traits = serializers.DictField(
-        required=False, help_text="Merged into stored traits; null deletes a trait."
+        required=False,
+        allow_null=True,
+        help_text="Merged into stored traits; null deletes a trait.",
     )
     visitor_ids = serializers.ListField(
         child=serializers.CharField(max_length=255),
         required=False,
+        allow_null=True,
         max_length=100,
         help_text="Anonymous ids to link to this person (their events follow).",
     )
-    consent = serializers.BooleanField(required=False)
+    consent = serializers.BooleanField(required=False, allow_null=True)
 
 
 class ProfileSerializer(serializers.Serializer):

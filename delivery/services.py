@@ -35,6 +35,7 @@ from delivery.validation import (
 )
 from delivery.visit_buffer import VisitRecord, visit_add, visit_unchanged
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
+from tenancy.failopen import publish_quietly
 from tenancy.identity import user_id_verified
 from tenancy.services import site_config_bump
 
@@ -556,7 +557,9 @@ def _dispatch_recent_events(*, profile_ids: list[int]) -> None:
 
     profile_ids_chunks = [profile_ids[i : i + 200] for i in range(0, len(profile_ids), 200)]
     for chunk in profile_ids_chunks:
-        profile_recent_events_task.delay(chunk)
+        # The events are stored; refreshing the profiles' copies is a follow-up that a
+        # broker outage may drop (logged) without failing the request.
+        publish_quietly(profile_recent_events_task, chunk)
 
 
 def _profiles_for_events(*, site_id: int, events: list[EventInput]) -> dict[tuple[str, str], int]:

@@ -10,6 +10,12 @@ The per-process cache is bounded: at most `PERSONALIZE_SNAPSHOT_CACHE_SITES` sit
 about `PERSONALIZE_SNAPSHOT_CACHE_MB` of snapshots (`snapshot_size`, an estimate from the
 rule and response sizes); the least recently used site is dropped first and rebuilt on
 its next decide (a cold build: docs/delivery-performance.md gives its cost by size).
+
+Failing open: while Redis is unavailable the version is read from the database (one query
+per site and process per CHECK_INTERVAL); while the database is unavailable too, or when a
+rebuild fails (a publish whose configuration does not load), the process keeps serving the
+snapshot it has and tries again after CHECK_INTERVAL. Only a process with no snapshot at
+all for the site has nothing to answer from.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
 from segments.models import Segment, SegmentStatus
 from segments.selectors.definitions import site_segment_rules
+from tenancy.failopen import cache_add_quietly, cache_get_or_none
 from tenancy.models import Site
 from tenancy.services import CONFIG_VERSION_CACHE_KEY
 
@@ -83,13 +89,13 @@ def _site_lock(site_id: int) -> threading.Lock:
 def site_config_version(site_id: int) -> int:
     """The site's current configuration version: from the shared cache, else the database."""
     key = CONFIG_VERSION_CACHE_KEY.format(site_id=site_id)
-    version = cache.get(key)
+    version = cache_get_or_none(key)
     if version is not None:
         return int(version)
     row = Site.objects.filter(pk=site_id).values_list("config_version", flat=True).first()
     if row is None:
         raise SiteGone(site_id)
-    cache.add(key, row, DB_VERSION_TTL)
+    cache_add_quietly(key, row, DB_VERSION_TTL)
     return int(row)
 
 
@@ -172,18 +178,33 @@ def snapshot_get(site_id: int) -> Snapshot:
         except KeyError:  # dropped by another thread meanwhile: still a valid answer
             pass
         return entry.snapshot
-    version = site_config_version(site_id)
-    if entry is not None and entry.snapshot.version >= version:
-        entry.checked_at = now
-        return entry.snapshot
-    with _site_lock(site_id):
-        entry = _entries.get(site_id)
+    try:
+        version = site_config_version(site_id)
         if entry is not None and entry.snapshot.version >= version:
-            entry.checked_at = time.monotonic()
+            entry.checked_at = now
             return entry.snapshot
-        snapshot = snapshot_build(site_id)
-        _store(snapshot)
-        return snapshot
+        with _site_lock(site_id):
+            entry = _entries.get(site_id)
+            if entry is not None and entry.snapshot.version >= version:
+                entry.checked_at = time.monotonic()
+                return entry.snapshot
+            snapshot = snapshot_build(site_id)
+            _store(snapshot)
+            return snapshot
+    except SiteGone:
+        raise
+    except Exception:
+        if entry is None:
+            raise
+        # Keep answering from what this process has; try again after CHECK_INTERVAL.
+        logger.warning(
+            "site %s: could not check or rebuild the snapshot; serving version %s",
+            site_id,
+            entry.snapshot.version,
+            exc_info=True,
+        )
+        entry.checked_at = time.monotonic()
+        return entry.snapshot
 
 
 def snapshot_forget(site_id: int | None = None) -> None:

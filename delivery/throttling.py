@@ -2,17 +2,18 @@
 same rate setting as ApiKeyRateThrottle (`api_key`), one atomic cache increment per
 request. DRF's SimpleRateThrottle pickles a list of every request time in the window on
 each request (6,000 items at 6000/min); the counter costs O(1), at the price of allowing
-up to twice the rate across a window edge.
+up to twice the rate across a window edge. While Redis is unavailable the counter is kept
+per process (tenancy.failopen), so each process allows the rate on its own.
 """
 
 from __future__ import annotations
 
 import time
 
-from django.core.cache import cache
 from rest_framework.request import Request
 
 from tenancy.api.throttling import ApiKeyRateThrottle
+from tenancy.failopen import cache_count
 
 
 class DeliveryKeyThrottle(ApiKeyRateThrottle):
@@ -24,15 +25,7 @@ class DeliveryKeyThrottle(ApiKeyRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        key = f"{ident}:w{window}"
-        if cache.add(key, 1, self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, self.duration + 1)
-                count = 1
+        count = cache_count(f"{ident}:w{window}", self.duration + 1)
         if count > self.num_requests:
             self._wait = (window + 1) * self.duration - now
             return False

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypedDict
 from rest_framework.exceptions import ValidationError
 
 from segments.models import EventKind
+from tenancy import jsonsafe
 
 MAX_DECIDE_BODY = 64 * 1024
 MAX_EVENTS_BODY = 1024 * 1024
@@ -34,6 +35,10 @@ MAX_CONTEXT_BYTES = 16 * 1024
 MAX_VISITOR_IDS = 100
 MAX_INLINE_EVENTS = 100  # recent events an app may send along with a decide
 FUTURE_SKEW = timedelta(days=1)
+# Timestamps before this are refused: nothing real happened then, and dates near year 1
+# overflow when converted between time zones (the admin's date hierarchy, exports).
+EARLIEST_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(9999, 1, 1, tzinfo=UTC)
 EVENT_KINDS = frozenset(EventKind.values)
 
 
@@ -83,17 +88,30 @@ def parse_json_body(body: bytes, *, limit: int) -> Any:
     if not body.strip():
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
     try:
-        return json.loads(body)
+        return jsonsafe.loads(body)
     except RecursionError:
         raise_errors([{"path": "", "message": "The JSON is nested too deeply."}])
+    except jsonsafe.UnsafeJSON as exc:
+        raise_errors([{"path": exc.path, "message": exc.message}])
     except (ValueError, UnicodeDecodeError) as exc:
         raise_errors([{"path": "", "message": f"Malformed JSON: {exc}"}])
+
+
+def _leaf_problem(value: Any) -> str | None:
+    """Why a JSON leaf cannot be stored (NUL, lone surrogate, NaN, huge number), or None."""
+    if isinstance(value, str):
+        return jsonsafe.text_problem(value)
+    if isinstance(value, int | float):
+        return jsonsafe.number_problem(value)
+    if value is None:
+        return None
+    return "Must hold only JSON values."
 
 
 def json_shape_error(
     value: Any, *, max_depth: int, max_keys: int, max_bytes: int, small: bool = False
 ) -> str | None:
-    """Why `value` is too deep, too wide or too big; None when it is fine."""
+    """Why `value` is too deep, too wide, too big or not storable; None when it is fine."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         node, depth = stack.pop()
@@ -102,25 +120,28 @@ def json_shape_error(
                 return f"is nested more than {max_depth} levels deep"
             if len(node) > max_keys:
                 return f"has more than {max_keys} keys"
-            for key, child in node.items():
+            children: Any = node.values()
+            for key in node:
                 if not isinstance(key, str) or len(key) > MAX_NAME_LENGTH:
                     return f"has a key longer than {MAX_NAME_LENGTH} characters"
-                if "\x00" in key:
-                    return "contains a NUL character"
-                if isinstance(child, dict | list):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and "\x00" in child:
-                    return "contains a NUL character"
+                problem = jsonsafe.text_problem(key)
+                if problem:
+                    return f"has a key that is not storable ({problem.rstrip('.')})"
         elif isinstance(node, list):
             if depth >= max_depth:
                 return f"is nested more than {max_depth} levels deep"
             if len(node) > max_keys * 10:
                 return f"has a list longer than {max_keys * 10} items"
-            for child in node:
-                if isinstance(child, dict | list):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and "\x00" in child:
-                    return "contains a NUL character"
+            children = node
+        else:
+            continue
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif child is not True and child is not False:
+                problem = _leaf_problem(child)
+                if problem:
+                    return f"holds a value that is not storable ({problem.rstrip('.')})"
     if not small and len(json.dumps(value, separators=(",", ":"), default=str)) > max_bytes:
         return f"is larger than {max_bytes // 1024} KB"
     return None
@@ -139,8 +160,9 @@ def _id(
     if len(value) > max_length:
         errors.add(path, f"At most {max_length} characters.")
         return None
-    if "\x00" in value:
-        errors.add(path, "Must not contain NUL characters.")
+    problem = jsonsafe.text_problem(value)
+    if problem:
+        errors.add(path, problem)
         return None
     return value
 
@@ -179,7 +201,12 @@ def _keys(value: Any, path: str, errors: Errors) -> tuple[str, ...] | None:
         return None
     out = []
     for index, item in enumerate(value):
-        if not isinstance(item, str) or not item or len(item) > MAX_NAME_LENGTH:
+        if (
+            not isinstance(item, str)
+            or not item
+            or len(item) > MAX_NAME_LENGTH
+            or jsonsafe.text_problem(item)
+        ):
             errors.add(f"{path}[{index}]", f"Must be a key of 1 to {MAX_NAME_LENGTH} characters.")
         else:
             out.append(item)
@@ -255,13 +282,11 @@ def _event_fields(
     )
     occurred_at = now
     if raw.get("timestamp") is not None:
-        parsed = _datetime(raw["timestamp"])
-        if parsed is None:
-            errors.add(f"{path}.timestamp", "Must be an ISO 8601 date-time.")
-        elif parsed > now + FUTURE_SKEW:
-            errors.add(f"{path}.timestamp", "Is more than a day in the future.")
+        problem = _timestamp_problem(raw["timestamp"], latest=now + FUTURE_SKEW)
+        if problem:
+            errors.add(f"{path}.timestamp", problem)
         else:
-            occurred_at = parsed
+            occurred_at = _datetime(raw["timestamp"]) or now
     return name, properties, occurred_at
 
 
@@ -324,8 +349,9 @@ def validate_decide(
         for key in ("first_seen", "last_seen"):
             value = visitor.get(key)
             if value is not None:
-                if _datetime(value) is None:
-                    errors.add(f"visitor.{key}", "Must be an ISO 8601 date-time.")
+                problem = _timestamp_problem(value, latest=LATEST_TIMESTAMP)
+                if problem:
+                    errors.add(f"visitor.{key}", problem)
                 else:
                     extra[key] = value
     profile = _object(
@@ -363,11 +389,26 @@ def _datetime(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)  # Python 3.11+ reads a trailing "Z" too
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # 0001-01-01T00:00+01:00 has no UTC equivalent
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _timestamp_problem(value: Any, *, latest: datetime) -> str | None:
+    """Why `value` is not an ISO 8601 date-time from 1970 to `latest`, or None."""
+    parsed = _datetime(value)
+    if parsed is None:
+        return "Must be an ISO 8601 date-time."
+    if parsed < EARLIEST_TIMESTAMP:
+        return "Must not be before 1970-01-01."
+    if parsed > latest:
+        if latest == LATEST_TIMESTAMP:
+            return "Must be before 9999-01-01."
+        return "Is more than a day in the future."
+    return None
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -497,7 +538,7 @@ def validate_events(data: Any, *, now: datetime) -> EventBatch:
                 errors.add(f"{path}.id", f"Repeats the id of events[{seen_ids[event_id]}].")
             seen_ids.setdefault(event_id, index)
         kind = raw.get("kind", EventKind.CUSTOM.value)
-        if kind not in EVENT_KINDS:
+        if not isinstance(kind, str) or kind not in EVENT_KINDS:
             errors.add(f"{path}.kind", f"Must be one of {', '.join(sorted(EVENT_KINDS))}.")
         name, properties, occurred_at = _event_fields(raw, path, errors, now=now)
         visitor_id = _id(raw.get("visitor_id"), f"{path}.visitor_id", errors, required=False)
@@ -546,7 +587,7 @@ class ProfileInput:
 
 
 def validate_user_id(user_id: str) -> str:
-    if not user_id or len(user_id) > MAX_ID_LENGTH or "\x00" in user_id:
+    if not user_id or len(user_id) > MAX_ID_LENGTH or jsonsafe.text_problem(user_id):
         raise_errors([{"path": "user_id", "message": f"Must be 1 to {MAX_ID_LENGTH} characters."}])
     return user_id
 

@@ -26,6 +26,8 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 
+from tenancy.failopen import publish_quietly
+
 logger = logging.getLogger(__name__)
 
 TOUCH_INTERVAL = timedelta(seconds=60)  # how stale a known visitor's last_seen may be
@@ -129,7 +131,8 @@ def visits_flush() -> int:
         return 0
     from delivery.tasks import visits_record_task
 
-    visits_record_task.delay(batch)
+    # Non-essential: a broker outage drops the batch with a log line, never fails a request.
+    publish_quietly(visits_record_task, batch)
     return len(batch)
 
 

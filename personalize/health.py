@@ -1,4 +1,10 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes.
+
+`/readyz/` answers 503 when the database is down (nothing can be managed, no snapshot can
+be built) and 200 with `"status": "degraded"` naming the dependency when only the cache or
+the broker is: delivery fails open without them (tenancy.failopen), so taking the instance
+out of the load balancer would only make things worse.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +51,7 @@ def check_broker() -> str:
 
 
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
+ESSENTIAL = frozenset({"database"})
 
 
 @require_GET
@@ -60,8 +67,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
             logger.warning("readiness check %s failed", name, exc_info=True)
             results[name] = f"down: {type(exc).__name__}"
             failing.append(name)
-    if failing:
+    down = [name for name in failing if name in ESSENTIAL]
+    degraded = [name for name in failing if name not in ESSENTIAL]
+    if down:
         return JsonResponse(
-            {"status": "unavailable", "failing": failing, "checks": results}, status=503
+            {"status": "unavailable", "failing": down, "degraded": degraded, "checks": results},
+            status=503,
         )
+    if degraded:
+        return JsonResponse({"status": "degraded", "degraded": degraded, "checks": results})
     return JsonResponse({"status": "ok", "checks": results})

@@ -108,6 +108,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers take the lock when their transaction starts: a read transaction that later
+    # writes would otherwise fail at once with "database is locked" under concurrency.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -117,6 +120,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="personalize"),
+            # Short timeouts: delivery fails open when Redis is down or stalled
+            # (tenancy.cache), so a slow Redis must cost milliseconds, not seconds.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_TIMEOUT", default=0.25),
+            },
         }
     }
 else:
@@ -201,7 +210,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["tenancy.api.filtering.SiteScopedFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "tenancy.api.parsers.StrictJSONParser",
+        "tenancy.api.parsers.StrictFormParser",
+        "tenancy.api.parsers.StrictMultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "tenancy.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tenancy.api.errors.exception_handler",
@@ -223,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenancy.api.errors.document_error_responses",
+        "delivery.schema.document_delivery_rules",
+    ],
     # Several models have a `kind` or `status`; name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
         "ApiKeyKindEnum": "tenancy.models.ApiKeyKind",
@@ -278,6 +297,9 @@ PERSONALIZE_GEOIP_PATH = env.str("GEOIP_PATH", default="")
 PERSONALIZE_READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 # How long a rotated API key keeps working beside its successor (tenancy.services).
 PERSONALIZE_KEY_ROTATION_WINDOW_HOURS = env.float("API_KEY_ROTATION_WINDOW_HOURS", default=24.0)
+# After a Redis or broker failure, each process skips it for this many seconds
+# (tenancy.failopen), so an outage costs one timeout per interval, not one per request.
+PERSONALIZE_FAILOPEN_RETRY_INTERVAL = env.float("FAILOPEN_RETRY_INTERVAL", default=5.0)
 # The site the `{% personalize %}` template tag decides for when none is named.
 PERSONALIZE_SITE = env.str("PERSONALIZE_SITE", default="")
 # The /demo/ page: on in debug mode, or when asked for.

@@ -26,3 +26,7 @@ urlpatterns = [
     path("api/v1/", include("analytics.api.urls")),
     *demo_urlpatterns,
 ]
+
+# JSON error envelopes under /api/ (Django's pages elsewhere).
+handler404 = "tenancy.api.errors.page_not_found"
+handler500 = "tenancy.api.errors.server_error"

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.db.models import QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from tenancy.failopen import cache_get_or_none, cache_set_quietly
 from tenancy.models import ApiKey, Site
 from tenancy.roles import Perm
 
@@ -72,9 +72,10 @@ def api_key_cache_key(digest: str) -> str:
 
 
 def api_key_resolve(raw_key: str) -> ResolvedKey | None:
-    """The key's site and kind, from the cache when possible (no SQL on the hot path)."""
+    """The key's site and kind, from the cache when possible (no SQL on the hot path); from
+    the database while the cache is unavailable."""
     digest = api_key_digest(raw_key)
-    cached = cache.get(api_key_cache_key(digest))
+    cached = cache_get_or_none(api_key_cache_key(digest))
     if cached == _MISSING:
         return None
     if cached is not None:
@@ -85,7 +86,7 @@ def api_key_resolve(raw_key: str) -> ResolvedKey | None:
         .first()
     )
     if row is None:
-        cache.set(api_key_cache_key(digest), _MISSING, API_KEY_CACHE_SECONDS)
+        cache_set_quietly(api_key_cache_key(digest), _MISSING, API_KEY_CACHE_SECONDS)
         return None
     resolved = ResolvedKey(
         key_id=row["pk"],
@@ -95,5 +96,5 @@ def api_key_resolve(raw_key: str) -> ResolvedKey | None:
         revoked=row["revoked_at"] is not None,
         expires_at=row["expires_at"].timestamp() if row["expires_at"] else None,
     )
-    cache.set(api_key_cache_key(digest), resolved.__dict__, API_KEY_CACHE_SECONDS)
+    cache_set_quietly(api_key_cache_key(digest), resolved.__dict__, API_KEY_CACHE_SECONDS)
     return resolved

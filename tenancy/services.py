@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from tenancy.failopen import cache_add_or_local, cache_set_quietly, publish_quietly
 from tenancy.identity import identity_forget
 from tenancy.models import (
     ApiKey,
@@ -25,6 +26,9 @@ from tenancy.roles import ROLE_PERMISSIONS, Role
 from tenancy.selectors import api_key_cache_key, api_key_digest
 
 CONFIG_VERSION_CACHE_KEY = "site:{site_id}:config_version"
+# Bounded, so that a version the cache missed (written while it was down, or stalled) is
+# read from the database again within this many seconds once the cache is back.
+CONFIG_VERSION_TTL = 60
 KEY_TOUCH_INTERVAL_SECONDS = 60
 
 
@@ -80,7 +84,9 @@ def site_config_bump(*, site_id: int) -> int:
     Site.objects.filter(pk=site_id).update(config_version=F("config_version") + 1)
     version = Site.objects.values_list("config_version", flat=True).get(pk=site_id)
     transaction.on_commit(
-        lambda: cache.set(CONFIG_VERSION_CACHE_KEY.format(site_id=site_id), version, None)
+        lambda: cache_set_quietly(
+            CONFIG_VERSION_CACHE_KEY.format(site_id=site_id), version, CONFIG_VERSION_TTL
+        )
     )
     return version
 
@@ -144,11 +150,13 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 
 def api_key_touch(*, key_id: int) -> None:
-    """Record use, at most once a minute per key, off the request path (Celery)."""
-    if cache.add(f"apikey:touched:{key_id}", 1, KEY_TOUCH_INTERVAL_SECONDS):
+    """Record use, at most once a minute per key (per process while the cache is down), off
+    the request path (Celery). Never fails the request: a stamp that cannot be queued is
+    dropped with a log line."""
+    if cache_add_or_local(f"apikey:touched:{key_id}", 1, KEY_TOUCH_INTERVAL_SECONDS):
         from tenancy.tasks import api_key_mark_used
 
-        api_key_mark_used.delay(key_id, timezone.now().isoformat())
+        publish_quietly(api_key_mark_used, key_id, timezone.now().isoformat())
 
 
 def role_grant(

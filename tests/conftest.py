@@ -7,9 +7,17 @@ from tests.factories import SiteFactory, make_key
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    from tenancy import failopen
+
+    def clear():
+        cache.clear()
+        failopen.local_cache.clear()
+        failopen.cache_breaker.reset()
+        failopen.broker_breaker.reset()
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,10 @@
 segment, status, dates…).
 """
 
+from datetime import UTC
+
+from django import forms
+from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 
 from content.models import (
@@ -13,6 +17,24 @@ from content.models import (
     ScreenVariant,
 )
 from tenancy.api.filtering import SiteScopedFilterSet
+
+
+class _UTCDateTimeField(filter_fields.IsoDateTimeField):
+    """An ISO 8601 date-time that exists in UTC (0001-01-01T00:00+01:00 does not: it would
+    overflow when the query converts it)."""
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("The date-time is out of range.", "invalid") from None
+        return parsed
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UTCDateTimeField
 
 
 class _SlotFilter(SiteScopedFilterSet):
@@ -60,7 +82,7 @@ class PublishScheduleFilter(SiteScopedFilterSet):
 
 
 class AuditEntryFilter(SiteScopedFilterSet):
-    since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     # A user id, not a choice among all users: no oracle, and former members still match.
     actor = filters.NumberFilter(field_name="actor_id")
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from django import template
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -24,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from delivery import services
 from delivery.engine import DecideAnswer, SlotDecision
 from delivery.validation import DecideInput
+from tenancy.failopen import cache_get_or_none, cache_set_quietly
 from tenancy.identity import site_identity_get, user_hash_compute
 from tenancy.models import Site
 
@@ -34,10 +34,10 @@ SITE_CACHE_SECONDS = 300
 
 def _site_id(slug: str) -> int | None:
     key = f"personalize:site-slug:{slug}"
-    site_id = cache.get(key)
+    site_id = cache_get_or_none(key)
     if site_id is None:
         site_id = Site.objects.filter(slug=slug).values_list("pk", flat=True).first() or 0
-        cache.set(key, site_id, SITE_CACHE_SECONDS)
+        cache_set_quietly(key, site_id, SITE_CACHE_SECONDS)
     return site_id or None
 
 

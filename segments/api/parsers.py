@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import APIException
+
+from tenancy.api.parsers import StrictJSONParser
 
 MAX_JSON_BODY_BYTES = 512 * 1024
 
@@ -18,8 +18,9 @@ class PayloadTooLarge(APIException):
     default_detail = "The request body is too large."
 
 
-class BoundedJSONParser(JSONParser):
-    """JSON bodies up to `max_bytes`; absurd nesting is a 400, not a crashed worker."""
+class BoundedJSONParser(StrictJSONParser):
+    """JSON bodies up to `max_bytes`; absurd nesting is a 400, not a crashed worker; only
+    storable values (see tenancy.jsonsafe)."""
 
     max_bytes = MAX_JSON_BODY_BYTES
 
@@ -31,9 +32,4 @@ class BoundedJSONParser(JSONParser):
         raw = stream.read(self.max_bytes + 1)
         if len(raw) > self.max_bytes:
             raise PayloadTooLarge(f"The request body is larger than {self.max_bytes // 1024} KB.")
-        try:
-            return json.loads(raw.decode("utf-8"))
-        except RecursionError as exc:
-            raise ParseError("The JSON is nested too deeply.") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error: {exc}") from exc
+        return self.parse_bytes(raw)

@@ -35,7 +35,9 @@ class FieldSerializer(serializers.ModelSerializer):
 
 
 class FieldUpdateSerializer(FieldSerializer):
-    """Path and site are fixed once a field exists."""
+    """Path and site are fixed once a field exists (a PUT may repeat them; they are ignored)."""
+
+    site = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta(FieldSerializer.Meta):
         read_only_fields = ["site", "path", "builtin"]

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,7 +19,6 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,6 +57,8 @@ from segments.services.segments import (
     segment_update,
 )
 from segments.services.static import UploadError, static_segment_upload_csv
+from tenancy.api.errors import Conflict
+from tenancy.api.parsers import StrictFormParser, StrictMultiPartParser
 from tenancy.api.scoping import SiteScopedViewSetMixin
 from tenancy.roles import Perm
 
@@ -241,8 +243,11 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
             )
 
     def perform_destroy(self, instance: Segment) -> None:
-        with as_api_errors():
-            segment_delete(segment=instance)
+        try:
+            with as_api_errors():
+                segment_delete(segment=instance)
+        except (RestrictedError, ProtectedError) as exc:
+            raise Conflict(in_use_message(instance, exc)) from exc
 
     @extend_schema(
         summary="Exact member count", responses={200: CountSerializer, **ERROR_RESPONSES}
@@ -299,7 +304,7 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         request={"multipart/form-data": UploadRequestSerializer},
         responses={200: UploadResultSerializer, **ERROR_RESPONSES},
     )
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    @action(detail=True, methods=["post"], parser_classes=[StrictMultiPartParser, StrictFormParser])
     def upload(self, request: Request, pk: str | None = None) -> Response:
         segment = self.get_object()
         serializer = UploadRequestSerializer(data=request.data)
@@ -339,6 +344,22 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         with as_api_errors():
             segment = segment_archive(segment=segment, changed_by=request.user)
         return Response(SegmentSerializer(segment, context=self.get_serializer_context()).data)
+
+
+def in_use_message(segment: Segment, exc: RestrictedError | ProtectedError) -> str:
+    """What still uses the segment, as the admin's delete page lists it."""
+    users = getattr(exc, "restricted_objects", None) or getattr(exc, "protected_objects", ())
+    names = sorted(
+        f"{type(obj)._meta.verbose_name} '{obj}' of {obj.parent}"
+        if getattr(obj, "parent", None) is not None
+        else f"{type(obj)._meta.verbose_name} '{obj}'"
+        for obj in users
+    )
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"Segment '{segment.key}' is used by {shown}. "
+        "Remove it from them (or archive the segment) first."
+    )
 
 
 def _chain(first: str, rest: Any):

@@ -8,6 +8,8 @@ rejects pathological input before the parser sees it. Pure: no Django, no parsin
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator, Sized
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +23,13 @@ MAX_IN_VALUES = 10_000
 MAX_PATTERN = 500
 MAX_STRING = 10_000
 MAX_EVENT_NAME = 100
+# Numbers: whole numbers a double (and JavaScript) holds exactly, finite floats only.
+MAX_ABS_NUMBER = 2**53
+MAX_WITHIN_DAYS = 36_600  # a hundred years
+MAX_DURATION_SECONDS = MAX_WITHIN_DAYS * 86_400.0
+MAX_EVENT_COUNT = 2**31 - 1
+# PostgreSQL stores neither NUL nor lone surrogates in text or jsonb.
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 # The precheck's limits: far above the parser's, they only stop input no valid tree has,
 # before anything recurses into it.
@@ -33,15 +42,22 @@ def precheck(tree: Any) -> None:
     """Reject shapes no valid tree has, without recursion, before the engine walks them."""
     if not isinstance(tree, dict):
         raise CriteriaError("$", 'Criteria must be a JSON object, e.g. {"all": []}.')
-    stack: list[tuple[Any, int]] = [(tree, 1)]
+    stack: list[tuple[Any, int, str]] = [(tree, 1, "$")]
     containers = 0
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if isinstance(node, dict):
-            children = node.values()
+            for key in node:
+                problem = text_problem(key) if isinstance(key, str) else None
+                if problem:
+                    raise CriteriaError(path, f"A key is not storable: {problem}")
+            items: Any = ((f"{path}.{key}", child) for key, child in node.items())
         elif isinstance(node, list):
-            children = node
+            items = ((f"{path}[{index}]", child) for index, child in enumerate(node))
         else:
+            problem = scalar_problem(node)
+            if problem:
+                raise CriteriaError(path, problem)
             continue
         containers += 1
         if depth > HARD_MAX_DEPTH:
@@ -50,7 +66,7 @@ def precheck(tree: Any) -> None:
             )
         if containers > HARD_MAX_CONTAINERS:
             raise CriteriaError("$", "The criteria are far too large.")
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1, child_path) for child_path, child in items)
     size = len(json.dumps(tree, default=str))
     if size > MAX_CRITERIA_BYTES:
         raise CriteriaError(
@@ -85,6 +101,32 @@ def nodes_problem(nodes: int) -> str | None:
 def string_problem(text: str) -> str | None:
     if len(text) > MAX_STRING:
         return f"Text values are limited to {MAX_STRING} characters."
+    return text_problem(text)
+
+
+def text_problem(text: str) -> str | None:
+    match = _UNSTORABLE_TEXT.search(text)
+    if match is None:
+        return None
+    if match.group() == "\x00":
+        return "Text must not contain NUL characters."
+    return "Text must be valid Unicode (no lone surrogates such as \\ud800)."
+
+
+def number_problem(value: float | int) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Numbers must be finite (no NaN or Infinity)."
+    if abs(value) > MAX_ABS_NUMBER:
+        return f"Numbers are limited to ±{MAX_ABS_NUMBER:,}."
+    return None
+
+
+def scalar_problem(value: Any) -> str | None:
+    """Why a leaf of a criteria tree can never be valid (unstorable text, NaN, huge number)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_problem(value)
     return None
 
 
@@ -103,4 +145,4 @@ def pattern_problem(pattern: str) -> str | None:
 def event_name_problem(name: Any) -> str | None:
     if not isinstance(name, str) or not name or len(name) > MAX_EVENT_NAME:
         return f"The event name must be text of 1 to {MAX_EVENT_NAME} characters."
-    return None
+    return text_problem(name)

@@ -43,7 +43,7 @@ class _Invalid(Exception):
 
 
 def _count_ok(x: Any) -> bool:
-    return type(x) is int and x >= 0
+    return type(x) is int and 0 <= x <= guards.MAX_EVENT_COUNT
 
 
 def _is_num(v: Any) -> bool:
@@ -249,6 +249,9 @@ class Parser:
         n = V.as_number(v)
         if n is None:
             raise self.fail(path, "Expected a number.")
+        out_of_range = guards.number_problem(n)
+        if out_of_range:
+            raise self.fail(path, out_of_range)
         return n
 
     def _when(self, type_: ConditionType, v: Any, path: str) -> float:
@@ -368,6 +371,8 @@ class Parser:
             if n < 0:
                 raise self.fail(f"{path}.{unit}", "Durations must not be negative.")
             total += n * DURATION_UNITS[unit]
+        if total > guards.MAX_DURATION_SECONDS:
+            raise self.fail(path, f"Durations are limited to {guards.MAX_WITHIN_DAYS:,} days.")
         return total
 
     def _days(self, v: Any, path: str) -> frozenset[int]:
@@ -424,8 +429,12 @@ class Parser:
         seconds = None
         wd = tree.get("within_days")
         if wd is not None:
-            if not _is_num(wd) or wd <= 0:
-                raise self.fail(f"{path}.within_days", "Expected a number of days greater than 0.")
+            if not _is_num(wd) or not 0 < wd <= guards.MAX_WITHIN_DAYS:
+                raise self.fail(
+                    f"{path}.within_days",
+                    "Expected a number of days greater than 0, "
+                    f"at most {guards.MAX_WITHIN_DAYS:,}.",
+                )
             seconds = float(wd) * 86400.0
             self.parsed.uses_now = True
         return EventNode(path, name, where, count_op, count_value, seconds, wd)
@@ -473,7 +482,7 @@ class Parser:
             salt = self.segment_key
             if not salt:
                 raise self.fail(f"{path}.salt", "A rollout outside a segment needs a salt.")
-        elif not isinstance(salt, str) or not salt:
+        elif not isinstance(salt, str) or not salt or guards.string_problem(salt):
             raise self.fail(f"{path}.salt", "The salt must be non-empty text.")
         self.parsed.has_rollout = True
         return Rollout(path, float(pct), salt)

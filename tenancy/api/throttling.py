@@ -1,13 +1,16 @@
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
+from tenancy.failopen import FailOpenCache
 from tenancy.selectors import ResolvedKey
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Per-key rate limit (`API_KEY_THROTTLE_RATE`), counted in the shared cache."""
+    """Per-key rate limit (`API_KEY_THROTTLE_RATE`), counted in the shared cache (per process
+    while it is unavailable)."""
 
     scope = "api_key"
+    cache = FailOpenCache()
 
     def get_cache_key(self, request: Request, view: object) -> str | None:
         if isinstance(request.auth, ResolvedKey):

@@ -166,3 +166,85 @@ def test_nul_characters_are_rejected(decide, send_events, api_client, server_key
     assert_invalid(r, "events[0].name", "events[1].properties")
     r = api_client.get("/api/v1/profiles/u%00x", HTTP_AUTHORIZATION=f"Api-Key {server_key}")
     assert r.status_code == 400
+
+
+# --- values PostgreSQL cannot store, and timestamps nothing can display -------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"visitor": {"id": "a"}, "profile": {"score": NaN}}',
+        b'{"visitor": {"id": "a"}, "profile": {"score": Infinity}}',
+        b'{"visitor": {"id": "a"}, "context": {"n": -Infinity}}',
+        b'{"visitor": {"id": "a"}, "context": {"n": 1e400}}',
+    ],
+)
+def test_non_finite_numbers_are_a_400(decide, raw):
+    assert_invalid(decide(raw))
+
+
+def test_non_finite_numbers_in_event_properties_are_a_400(send_events):
+    r = send_events(
+        b'{"visitor": {"id": "a"}, "events": [{"name": "x", "properties": {"p": NaN}}]}'
+    )
+    assert_invalid(r)
+    r = send_events(
+        {"visitor": {"id": "a"}, "events": [{"name": "x", "properties": {"p": 10**400}}]}
+    )
+    assert_invalid(r, "events[0].properties")
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"visitor": {"id": "a\ud800"}}, "visitor.id"),
+        ({"visitor": {"id": "a", "user_id": "\udfff"}}, "visitor.user_id"),
+        ({"visitor": {"id": "a"}, "profile": {"name": "x\ud800"}}, "profile"),
+        ({"visitor": {"id": "a"}, "profile": {"k\ud800": 1}}, "profile"),
+        ({"visitor": {"id": "a"}, "context": {"deep": [{"x": "\ud800"}]}}, "context"),
+        ({"visitor": {"id": "a"}, "placements": ["\ud800"]}, "placements[0]"),
+        ({"visitor": {"id": "a", "first_seen": "0001-01-01T00:00:00+01:00"}}, "visitor.first_seen"),
+        ({"visitor": {"id": "a", "last_seen": "1969-12-31T23:59:59Z"}}, "visitor.last_seen"),
+    ],
+)
+def test_lone_surrogates_and_ancient_dates_in_decide_are_a_400(decide, body, path):
+    assert_invalid(decide(body), path)
+
+
+@pytest.mark.parametrize(
+    ("event", "path"),
+    [
+        ({"name": "x\ud800"}, "events[0].name"),
+        ({"name": "x", "id": "\ud800"}, "events[0].id"),
+        ({"name": "x", "properties": {"a": {"b\ud800": 1}}}, "events[0].properties"),
+        ({"name": "x", "user_id": "\udc00"}, "events[0].user_id"),
+        ({"name": "x", "kind": {}}, "events[0].kind"),
+        ({"name": "x", "kind": []}, "events[0].kind"),
+        ({"name": "x", "timestamp": "0001-01-01T00:00:00+01:00"}, "events[0].timestamp"),
+        ({"name": "x", "timestamp": "1969-12-31T23:59:59Z"}, "events[0].timestamp"),
+        ({"name": "x", "timestamp": "9999-12-31T23:59:59-01:00"}, "events[0].timestamp"),
+    ],
+)
+def test_unstorable_events_are_a_400(send_events, event, path):
+    assert_invalid(send_events({"visitor": {"id": "a"}, "events": [event]}), path)
+
+
+def test_an_event_in_1970_is_stored_and_the_admin_still_lists_events(
+    send_events, admin_client, site
+):
+    from segments.models import Event
+
+    r = send_events(
+        {"visitor": {"id": "a"}, "events": [{"name": "x", "timestamp": "1970-01-01T00:00:00Z"}]}
+    )
+    assert r.status_code == 202, r.content
+    assert Event.objects.filter(site=site, name="x").exists()
+    assert admin_client.get("/admin/segments/event/").status_code == 200
+
+
+def test_surrogates_in_profile_traits_and_path_are_a_400(api_client, server_key):
+    r = put(api_client, "/api/v1/profiles/u-1", {"traits": {"t": "\ud800"}}, server_key)
+    assert_invalid(r, "traits")
+    r = put(api_client, "/api/v1/profiles/u-1", {"visitor_ids": ["\ud800"]}, server_key)
+    assert_invalid(r, "visitor_ids[0]")

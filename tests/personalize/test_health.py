@@ -72,8 +72,10 @@ def test_readiness_names_the_broker_when_it_is_unreachable(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
         }
     )
-    assert status == 503
-    assert body["failing"] == ["broker"]
+    # Delivery fails open without the broker: degraded, still ready.
+    assert status == 200
+    assert body["status"] == "degraded"
+    assert body["degraded"] == ["broker"]
 
 
 def test_readiness_names_no_host_database_or_user():
@@ -85,8 +87,19 @@ def test_readiness_names_no_host_database_or_user():
         }
     )
     assert status == 503
-    assert body["failing"] == ["database", "broker"]
+    assert body["failing"] == ["database"]
+    assert body["degraded"] == ["broker"]
     text = json.dumps(body)
     for secret in ("127.0.0.1", "secretuser", "secretdbname", "brokerpw", "port"):
         assert secret not in text
     assert body["checks"]["database"] == "down: OperationalError"
+
+
+def test_readiness_is_degraded_not_down_when_the_cache_is_unreachable(tmp_path):
+    status, body = _readyz_in_subprocess(
+        {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    )
+    assert status == 200
+    assert body["status"] == "degraded"
+    assert body["degraded"] == ["cache"]
+    assert body["checks"]["database"] == "ok"
