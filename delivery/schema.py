@@ -12,13 +12,18 @@ CLOSED_REQUESTS = (
     "EventBatchRequest",
     "EventBatchVisitorRequest",
     "EventRequest",
+    "InlineEventRequest",
     "ProfileUpsertRequest",
 )
 
 
 # Timestamps from 1970 (events also at most a day ahead, which no pattern can say).
 YEARS_1970_TO_9998 = r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-"
-TIMESTAMPS = {"VisitorRequest": ("first_seen", "last_seen"), "EventRequest": ("timestamp",)}
+TIMESTAMPS = {
+    "VisitorRequest": ("first_seen", "last_seen"),
+    "EventRequest": ("timestamp",),
+    "InlineEventRequest": ("timestamp",),
+}
 BODY_REQUIRED = (
     ("/api/v1/decide", "post"),
     ("/api/v1/events", "post"),
@@ -28,7 +33,8 @@ NOT_BLANK_NO_NUL = r"^[^\u0000]*\S[^\u0000]*$"
 NOT_BLANK = {
     "VisitorRequest": ("id", "user_id"),
     "EventBatchVisitorRequest": ("id", "user_id"),
-    "EventRequest": ("id", "name", "visitor_id", "user_id"),
+    "EventRequest": ("id", "name", "visitor_id", "user_id", "slot", "variant"),
+    "InlineEventRequest": ("name",),
 }
 
 
@@ -49,7 +55,7 @@ def document_delivery_rules(result: dict, generator: Any, request: Any, public: 
                 prop["pattern"] = YEARS_1970_TO_9998
     if "VisitorRequest" in schemas:
         # decide needs an anonymous id, a user id, or both
-        schemas["VisitorRequest"]["anyOf"] = [{"required": ["id"]}, {"required": ["user_id"]}]
+        schemas["VisitorRequest"]["anyOf"] = [_present("id"), _present("user_id")]
     events = schemas.get("EventBatchRequest", {}).get("properties", {}).get("events")
     if events is not None:
         events.update(minItems=1, maxItems=500)

@@ -38,6 +38,7 @@ class VisitorSerializer(serializers.Serializer):
     )
     user_hash = serializers.CharField(
         required=False,
+        allow_null=True,
         max_length=128,
         help_text=USER_HASH_HELP,
     )
@@ -60,9 +61,11 @@ class VisitorSerializer(serializers.Serializer):
 
 class InlineEventSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    properties = serializers.DictField(required=False, help_text="At most 8 KB.")
+    properties = serializers.DictField(required=False, allow_null=True, help_text="At most 8 KB.")
     timestamp = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; default: the decide time. At most a day ahead."
+        required=False,
+        allow_null=True,
+        help_text="ISO 8601; default: the decide time. From 1970-01-01 to at most a day ahead.",
     )
 
 
@@ -82,6 +85,7 @@ class DecideRequestSerializer(serializers.Serializer):
     events = serializers.ListField(
         child=InlineEventSerializer(),
         required=False,
+        allow_null=True,
         max_length=100,
         help_text="Recent events the app keeps for this visitor (at most 100), counted by "
         "event conditions together with the stored events of a known visitor; never stored. "
@@ -164,17 +168,24 @@ class EventSerializer(serializers.Serializer):
     )
     visitor_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     user_id = serializers.CharField(required=False, allow_null=True, max_length=255)
-    user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
+    user_hash = serializers.CharField(
+        required=False, allow_null=True, max_length=128, help_text=USER_HASH_HELP
+    )
     slot = serializers.CharField(
         required=False,
+        allow_null=True,
         max_length=100,
         help_text="Impressions, clicks, conversions: the placement or screen key shown.",
     )
     variant = serializers.CharField(
-        required=False, max_length=100, help_text="The variant key shown (needs `slot`)."
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="The variant key shown (needs `slot`).",
     )
     reason = serializers.DictField(
         required=False,
+        allow_null=True,
         help_text='Why it was shown, as decide answered: {"kind": "segment", "segment": key}, '
         '{"kind": "experiment", "experiment": key, "arm": key}, {"kind": "holdout", '
         '"holdout": key}, {"kind": "optimized", "policy": key} or {"kind": "default"} '
@@ -185,7 +196,9 @@ class EventSerializer(serializers.Serializer):
 class EventBatchVisitorSerializer(serializers.Serializer):
     id = serializers.CharField(required=False, allow_null=True, max_length=255)
     user_id = serializers.CharField(required=False, allow_null=True, max_length=255)
-    user_hash = serializers.CharField(required=False, max_length=128, help_text=USER_HASH_HELP)
+    user_hash = serializers.CharField(
+        required=False, allow_null=True, max_length=128, help_text=USER_HASH_HELP
+    )
     consent = serializers.BooleanField(required=False, allow_null=True, default=True)
 
 

@@ -332,12 +332,7 @@ def validate_decide(
         visitor_id = _id(visitor.get("id"), "visitor.id", errors, required=False)
         user_id = _id(visitor.get("user_id"), "visitor.user_id", errors, required=False)
         user_hash = _user_hash(visitor.get("user_hash"), "visitor.user_hash", errors)
-        if (
-            visitor_id is None
-            and user_id is None
-            and "id" not in visitor
-            and "user_id" not in visitor
-        ):
+        if visitor_id is None and user_id is None and not errors.items:
             errors.add("visitor.id", "Send an anonymous `id`, a `user_id`, or both.")
         consent = _bool(visitor.get("consent"), "visitor.consent", errors, True)
         count = visitor.get("visit_count")
@@ -458,7 +453,7 @@ def _attribution(raw: dict[str, Any], kind: Any, path: str, errors: Errors) -> A
     """`slot`, `variant` and `reason` of an impression, click or conversion."""
     if not any(raw.get(k) is not None for k in ("slot", "variant", "reason")):
         return Attribution()
-    if kind not in ATTRIBUTED_KINDS:
+    if not isinstance(kind, str) or kind not in ATTRIBUTED_KINDS:
         errors.add(
             f"{path}.kind", "Only impression, click and conversion events carry slot/variant."
         )

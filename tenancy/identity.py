@@ -24,7 +24,9 @@ class SiteIdentity:
 
 
 def user_hash_compute(*, secret: str, user_id: str) -> str:
-    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+    # surrogatepass: a malformed id (validation refuses it first) hashes instead of raising.
+    message = user_id.encode("utf-8", "surrogatepass")
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def identity_cache_key(site_id: int) -> str:

@@ -549,7 +549,6 @@ def translated(config, django_capture_on_commit_callbacks):
         (None, "es-MX,es;q=0.9,en;q=0.5", "es", "<p>Bienvenido</p>"),
         ("fr", "es", "fr", "<p>Bienvenue</p>"),  # the context wins over the header
         (None, "de", "en", "<p>Welcome</p>"),
-        ("\ud800", "", "en", "<p>Welcome</p>"),
         ("x" * 10_000, "", "en", "<p>Welcome</p>"),
         (None, "fr;q=abc, \x00, *", "en", "<p>Welcome</p>"),
     ],
@@ -565,6 +564,13 @@ def test_decide_serves_the_visitor_language(decide, translated, language, header
         served,
         body,
     )
+
+
+def test_an_unstorable_language_is_a_400_not_a_fallback(decide, translated):
+    """A lone surrogate is refused at validation, as everywhere (never stored or echoed)."""
+    r = decide({"visitor": {"id": "anon-lang"}, "context": {"language": "\ud800"}})
+    assert r.status_code == 400
+    assert r.json()["error"]["fields"][0]["path"].startswith("context")
 
 
 def test_decide_picks_the_variant_first_then_its_language(decide, translated):

@@ -248,3 +248,13 @@ def test_surrogates_in_profile_traits_and_path_are_a_400(api_client, server_key)
     assert_invalid(r, "traits")
     r = put(api_client, "/api/v1/profiles/u-1", {"visitor_ids": ["\ud800"]}, server_key)
     assert_invalid(r, "visitor_ids[0]")
+
+
+@pytest.mark.parametrize("kind", [{}, [], 3])
+def test_attribution_with_an_unhashable_kind_is_a_400(api_client, delivery_key, kind):
+    body = {"visitor": {"id": "v"}, "events": [{"kind": kind, "name": "x", "slot": "hero"}]}
+    r = api_client.post(
+        "/api/v1/events", body, format="json", HTTP_AUTHORIZATION=f"Api-Key {delivery_key}"
+    )
+    assert r.status_code == 400
+    assert {f["path"] for f in r.json()["error"]["fields"]} >= {"events[0].kind"}

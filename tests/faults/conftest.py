@@ -178,6 +178,8 @@ def server_env(**extra: str) -> dict[str, str]:
         API_KEY_THROTTLE_RATE="1000000/min",
         FAILOPEN_RETRY_INTERVAL="1",
         CONN_MAX_AGE="0",
+        # No broker on purpose: follow-up tasks run in the server process.
+        CELERY_ALLOW_EAGER="true",
     )
     env.update(extra)
     return env
