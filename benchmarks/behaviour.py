@@ -68,7 +68,7 @@ def load(site_id: int) -> None:
         ids = {u: pk for pk, u in cur.fetchall()}
         with cur.copy(
             "COPY segments_event (site_id, profile_id, visitor_id, kind, name, properties, "
-            "occurred_at, received_at) FROM STDIN"
+            "occurred_at, received_at, slot, variant, reason, reason_key) FROM STDIN"
         ) as copy:
             buf = io.StringIO()
             for i in range(PROFILES):
@@ -78,7 +78,7 @@ def load(site_id: int) -> None:
                     at = (NOW - timedelta(hours=rng.randrange(24 * 120))).isoformat()
                     buf.write(
                         f'{site_id}\t{pk}\tu{i}\tcustom\t{name}\t{{"price": {(i + k) % 90}}}'
-                        f"\t{at}\t{at}\n"
+                        f"\t{at}\t{at}\t\t\t\t\n"
                     )
                 if i % 20_000 == 19_999:
                     copy.write(buf.getvalue())

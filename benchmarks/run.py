@@ -109,6 +109,10 @@ def main() -> int:
     from benchmarks.settings import behaviour_database_url
 
     def behaviour() -> Any:
+        from django.apps import apps
+
+        if not apps.ready:  # BENCH_ONLY skipped the delivery step, which sets Django up
+            delivery.setup()
         delivery.ensure_database(behaviour_database_url())
         return bench_behaviour()
 
