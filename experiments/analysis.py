@@ -69,6 +69,7 @@ from experiments.stats import (
 )
 from experiments.stats.bayesian import expected_losses
 from experiments.stats.result import METHODS
+from experiments.stats.srm import SrmStatus
 
 Guidance = Literal["ship", "keep_running", "stop_for_harm", "no_effect", "check_split"]
 Correction = Literal["none", "benjamini_hochberg", "holm"]
@@ -329,18 +330,9 @@ def analyse_bandit(
         if set(by_arm) != set(arm_keys):
             raise ValueError(f"batch {batch!r} must list every arm (n = 0 if it got no units)")
 
-    # SRM: units per arm against what the propensities predict (normalised per batch).
-    units = {arm: 0.0 for arm in arm_keys}
-    expected = {arm: 0.0 for arm in arm_keys}
-    for by_arm in batches.values():
-        batch_units = sum(s.metrics[primary.key].n for s in by_arm.values())
-        total_p = sum(float(s.propensity) for s in by_arm.values())
-        if not total_p > 0:
-            raise ValueError("a batch's propensities cannot all be 0")
-        for arm, s in by_arm.items():
-            units[arm] += s.metrics[primary.key].n
-            expected[arm] += batch_units * float(s.propensity) / total_p
-    srm = _srm_gated(units, expected, min_count=srm_min_count, threshold=srm_threshold)
+    srm = _bandit_srm(
+        batches, arm_keys, primary.key, min_count=srm_min_count, threshold=srm_threshold
+    )
     if srm.hide_results:
         return _hidden(srm, method, alpha, estimator)
 
@@ -408,8 +400,56 @@ def analyse_bandit(
         alpha=alpha,
         minimum_effect=minimum_effect,
         ship_probability=0.95,
-        planned_reached=sum(units.values()) >= tuning,
+        planned_reached=sum(srm.observed) >= tuning,
         estimator=estimator,
+    )
+
+
+def _bandit_srm(
+    batches: Mapping[int | str, Mapping[str, BanditStratum]],
+    arm_keys: Sequence[str],
+    metric: str,
+    *,
+    min_count: float,
+    threshold: float,
+) -> SrmCheck:
+    """Pearson's χ² summed over batches: each batch's units per arm against the batch's
+    propensities (normalised), with Σ(arms - 1) degrees of freedom. Each batch is its own
+    multinomial draw, so a break in one batch is not diluted by the others."""
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
+    observed = dict.fromkeys(arm_keys, 0.0)
+    expected = dict.fromkeys(arm_keys, 0.0)
+    statistic, dof, leaked = 0.0, 0, False
+    for by_arm in batches.values():
+        propensities = {arm: float(s.propensity) for arm, s in by_arm.items()}
+        total_p = sum(propensities.values())
+        if not total_p > 0:
+            raise ValueError("a batch's propensities cannot all be 0")
+        counts = {arm: s.metrics[metric].n for arm, s in by_arm.items()}
+        batch_units = sum(counts.values())
+        for arm in arm_keys:
+            e = batch_units * propensities[arm] / total_p
+            observed[arm] += counts[arm]
+            expected[arm] += e
+            if e > 0:
+                statistic += (counts[arm] - e) ** 2 / e
+            elif counts[arm] > 0:
+                leaked = True
+        if batch_units:
+            dof += sum(p > 0 for p in propensities.values()) - 1
+    p_value = 0.0 if leaked else float(special.chdtrc(dof, statistic)) if dof > 0 else 1.0
+    if not leaked and min(e for e in expected.values() if e > 0) < max(min_count, 1e-12):
+        status: SrmStatus = "too_few_units"
+        shown: float | None = None
+    else:
+        status = "mismatch" if p_value < threshold else "ok"
+        shown = p_value
+    return SrmCheck(
+        status=status,
+        p_value=shown,
+        observed=tuple(observed.values()),
+        expected=tuple(expected.values()),
     )
 
 
