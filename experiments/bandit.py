@@ -133,44 +133,74 @@ def posterior_draws(
 def top_two_allocation(
     samples: np.ndarray, *, beta: float = DEFAULT_BETA
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(ψ, p) from posterior samples (draws, arms): top-two allocation and P(best)."""
-    draws, k = samples.shape
-    best = samples.argmax(axis=1)
-    p = np.bincount(best, minlength=k) / draws
-    challenger = np.empty((k, k))  # challenger[j, i] = P(challenger is i | leader is j)
-    for j in range(k):
-        if p[j] < 1:
-            challenger[j] = p / (1 - p[j])
-            challenger[j, j] = 0.0
-        else:
-            # The leader won every draw, so P(best) says nothing about the others: share
-            # the challenger's turn by how often each is best among the rest in the draws.
-            rest = np.delete(np.arange(k), j)
-            runner = rest[samples[:, rest].argmax(axis=1)]
-            challenger[j] = np.bincount(runner, minlength=k) / draws
-    psi = beta * p + (1 - beta) * p @ challenger
-    return psi / psi.sum(), p
+    """(ψ, p) from posterior samples: top-two allocation and P(best).
+
+    `samples` has shape (..., draws, arms); leading axes are independent problems (the
+    benchmark runs thousands of bandits at once), and ψ and p have shape (..., arms).
+    """
+    k = samples.shape[-1]
+    order = np.argsort(samples, axis=-1)
+    best, second = order[..., -1], order[..., -2]
+    arms = np.arange(k)
+    p = (best[..., None] == arms).mean(axis=-2)
+    # challenger[..., j, i] = P(challenger is i | leader is j) = p_i / (1 - p_j), i ≠ j.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        challenger = p[..., None, :] / (1 - p[..., :, None])
+    # A leader that won every draw leaves P(best) silent about the others: share its
+    # challenger's turn by how often each arm came second in the draws.
+    runner_up = (second[..., None] == arms).mean(axis=-2)
+    certain = p >= 1
+    challenger = np.where(certain[..., :, None], runner_up[..., None, :], challenger)
+    challenger = np.where(np.eye(k, dtype=bool), 0.0, challenger)
+    psi = beta * p + (1 - beta) * np.einsum("...j,...ji->...i", p, challenger)
+    return psi / psi.sum(axis=-1, keepdims=True), p
 
 
 def apply_floor(weights: np.ndarray, floor: float) -> np.ndarray:
     """Raise every weight to at least `floor`, taking the difference from the others in
-    proportion to their weight (water-filling). Sums to 1."""
+    proportion to their weight (water-filling). Sums to 1 along the last axis."""
     w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    k = w.size
+    w = w / w.sum(axis=-1, keepdims=True)
+    k = w.shape[-1]
     if floor * k > 1 + 1e-12:
         raise ValueError("floor x arms exceeds 1")
-    pinned = np.zeros(k, dtype=bool)
+    pinned = np.zeros(w.shape, dtype=bool)
+    scaled = w
     for _ in range(k):
         free = ~pinned
-        budget = 1 - floor * pinned.sum()
-        share = w[free].sum()
-        scaled = np.where(free, w * budget / share if share > 0 else budget / free.sum(), floor)
+        budget = 1 - floor * pinned.sum(axis=-1, keepdims=True)
+        share = np.where(free, w, 0.0).sum(axis=-1, keepdims=True)
+        n_free = np.maximum(free.sum(axis=-1, keepdims=True), 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = np.where(share > 0, w * budget / share, budget / n_free)
+        scaled = np.where(free, spread, floor)
         low = free & (scaled < floor)
         if not low.any():
-            return scaled
+            break
         pinned |= low
-    return np.full(k, 1 / k)  # every arm pinned: only when floor = 1/k
+    return scaled
+
+
+def proportion_weights(
+    n: np.ndarray,
+    conversions: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    beta: float = DEFAULT_BETA,
+    floor: float = DEFAULT_FLOOR,
+    draws: int = DEFAULT_DRAWS,
+    prior_a: float = 1.0,
+    prior_b: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised top-two weights for conversion metrics: `n` and `conversions` of shape
+    (..., arms) (many bandits at once); returns (weights, P(best)) of the same shape.
+    Unvalidated: thompson_weights is the checked entry point for one bandit."""
+    a = prior_a + np.asarray(conversions, dtype=float)
+    b = prior_b + np.asarray(n, dtype=float) - np.asarray(conversions, dtype=float)
+    shape = (*a.shape[:-1], draws, a.shape[-1])
+    samples = rng.beta(a[..., None, :], b[..., None, :], size=shape)
+    psi, p = top_two_allocation(samples, beta=beta)
+    return apply_floor(psi, floor), p
 
 
 def thompson_weights(

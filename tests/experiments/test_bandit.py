@@ -9,6 +9,7 @@ from experiments.bandit import (
     apply_floor,
     next_weights,
     posterior_draws,
+    proportion_weights,
     thompson_weights,
     top_two_allocation,
 )
@@ -191,3 +192,20 @@ def test_bad_input_is_a_value_error() -> None:
         next_weights({"a": 0.5, "b": 0.5}, {"a": conv(10, 1), "c": conv(10, 1)}, seed=1)
     with pytest.raises(ValueError, match="previous weights"):
         next_weights({"a": 0, "b": 0}, {"a": conv(10, 1), "b": conv(10, 1)}, seed=1)
+
+
+def test_vectorised_weights_match_one_bandit_at_a_time() -> None:
+    n = np.array([[400, 400, 400], [1000, 200, 50]])
+    conversions = np.array([[40, 46, 44], [90, 30, 2]])
+    weights, p = proportion_weights(n, conversions, rng=np.random.default_rng(9), draws=5000)
+    assert weights.sum(axis=1) == pytest.approx([1.0, 1.0])
+    one = thompson_weights(
+        {k: conv(int(n[0, i]), int(conversions[0, i])) for i, k in enumerate("abc")},
+        seed=9,
+        draws=5000,
+    )
+    # The first bandit consumes the generator first: the same draws, the same answer.
+    assert list(one.weights.values()) == pytest.approx(list(weights[0]), rel=1e-12)
+    assert list(one.probability_best.values()) == pytest.approx(list(p[0]), rel=1e-12)
+    assert weights[1].min() >= 0.05 - 1e-12
+    assert p[1].argmax() == 1  # 30/200 beats 90/1,000 and 2/50
