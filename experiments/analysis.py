@@ -49,7 +49,7 @@ propensities predict (Σ over batches of batch units x propensity).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from scipy import special
@@ -505,14 +505,12 @@ def _decide(
             fix = corrected[(c.metric, c.arm)]
             significant, adjusted, correction = fix.reject, fix.adjusted_p_value, fix.correction
         cells.append(
-            Cell(
-                **{
-                    **{f: getattr(c, f) for f in Cell.__dataclass_fields__},
-                    "adjusted_p_value": adjusted,
-                    "correction": correction,
-                    "significant": significant,
-                    "better": (c.effect < 0) if lower else (c.effect > 0),
-                }
+            replace(
+                c,
+                adjusted_p_value=adjusted,
+                correction=correction,
+                significant=significant,
+                better=(c.effect < 0) if lower else (c.effect > 0),
             )
         )
 
