@@ -1,5 +1,5 @@
 """`make bench`: every benchmark in one run (delivery, behaviour, scale, criteria engines,
-localization, analytics, experiment statistics, two gunicorn instances behind nginx), then
+localization, analytics, experiment statistics, bandit, two gunicorn instances behind nginx), then
 each "Done when" ratio of the
 performance issue with its target, every figure read against a floor measured in the same
 run. `BENCH_ONLY=delivery,analytics` runs a subset.
@@ -128,6 +128,9 @@ def main() -> int:
     _step("localization", localization.main, results)
     _step("analytics", analytics.main, results)
     _step("experiment_stats", experiment_stats.main, results)
+    from benchmarks import bandit
+
+    _step("bandit", bandit.main, results)
     from benchmarks import load_multi
 
     _step("load_multi", load_multi.main, results)
