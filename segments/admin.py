@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
@@ -23,6 +23,7 @@ from segments.models import (
     SegmentStatus,
 )
 from segments.selectors.audience_sizes import segment_size_cached
+from segments.selectors.counters import segment_counter_progress
 from segments.selectors.members import segment_count, segment_export_csv
 from segments.selectors.profile_search import profiles_search
 from segments.services.fields import field_create, field_delete, field_update, field_validate
@@ -212,6 +213,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             )
         else:
             sets.append(("Criteria", {"fields": ["criteria"]}))
+            sets.append(("Behavioural counters", {"fields": ["behaviour_counters"]}))
         sets.append(
             (
                 "About",
@@ -226,6 +228,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Segment | None = None) -> list[str]:
         fixed = [
             "live_member_count",
+            "behaviour_counters",
             "static_source",
             "snapshot_of",
             "created_by",
@@ -235,6 +238,29 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         if obj is None:
             return fixed
         return ["site", "key", "kind", *fixed]
+
+    @admin.display(description="Event conditions")
+    def behaviour_counters(self, obj: Segment) -> str:
+        """Each event condition's counter and its backfill progress."""
+        rows = segment_counter_progress(segment=obj) if obj.pk else []
+        if not rows:
+            return "No event conditions."
+        labels = {
+            "ready": "ready: decide reads the counter",
+            "backfilling": "backfilling {done:,} / {total:,} profiles ({pct}%): decide scans "
+            "recent events until done",
+            "not counted": "not counted: the segment is not active",
+            "scanned": "scanned: the count asked for is beyond what counters keep",
+        }
+        items = []
+        for row in rows:
+            pct = int(100 * row["done"] / row["total"]) if row["total"] else 0
+            label = labels[row["state"]].format(done=row["done"], total=row["total"], pct=pct)
+            items.append((row["event"], row["keep"], label))
+        return format_html(
+            '<ul class="counters">{}</ul>',
+            format_html_join("", "<li><code>{}</code> (keeps {}): {}</li>", items),
+        )
 
     @admin.display(description="Members now")
     def live_member_count(self, obj: Segment) -> str:
