@@ -292,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
     # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
     "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
     "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
+    # Behavioural counters (segments/tasks.py): resume interrupted backfills.
+    "segments-counters-backfill": {
+        "task": "segments.counters_backfill_pending",
+        "schedule": 300.0,
+    },
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -26,6 +26,7 @@ from segments.models import (
     SegmentStatus,
 )
 from segments.selectors.audience_sizes import segment_size_cached
+from segments.selectors.counters import segment_counter_progress
 from segments.selectors.event_properties import event_property_suggestions
 from segments.selectors.members import segment_count, segment_export_csv
 from segments.selectors.profile_search import profiles_search
@@ -251,6 +252,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             )
         else:
             sets.append((_("Criteria"), {"fields": ["criteria"]}))
+            sets.append((_("Behavioural counters"), {"fields": ["behaviour_counters"]}))
         sets.append(
             (
                 _("About"),
@@ -265,6 +267,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Segment | None = None) -> list[str]:
         fixed = [
             "live_member_count",
+            "behaviour_counters",
             "static_source",
             "snapshot_of",
             "created_by",
@@ -274,6 +277,37 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         if obj is None:
             return fixed
         return ["site", "key", "kind", *fixed]
+
+    @admin.display(description=gettext_lazy("Event conditions"))
+    def behaviour_counters(self, obj: Segment) -> str:
+        """Each event condition's counter and its backfill progress."""
+        rows = segment_counter_progress(segment=obj) if obj.pk else []
+        if not rows:
+            return _("No event conditions.")
+        labels = {
+            "ready": _("ready: decide reads the counter"),
+            "backfilling": _(
+                "backfilling %(done)s / %(total)s profiles (%(pct)s%%): decide scans "
+                "recent events until done"
+            ),
+            "not counted": _("not counted: the segment is not active"),
+            "scanned": _("scanned: the count asked for is beyond what counters keep"),
+        }
+        items = []
+        for row in rows:
+            pct = int(100 * row["done"] / row["total"]) if row["total"] else 0
+            label = labels[row["state"]]
+            if row["state"] == "backfilling":
+                label = label % {
+                    "done": f"{row['done']:,}",
+                    "total": f"{row['total']:,}",
+                    "pct": pct,
+                }
+            items.append((row["event"], row["keep"], label))
+        return format_html(
+            '<ul class="counters">{}</ul>',
+            format_html_join("", _("<li><code>{}</code> (keeps {}): {}</li>"), items),
+        )
 
     @admin.display(description=gettext_lazy("Members now"))
     def live_member_count(self, obj: Segment) -> str:
