@@ -37,9 +37,15 @@ from celery import Celery
 
 from tests.faults.conftest import ROOT, FaultDB, TcpProxy, _libpq, _require, server_env
 
-pytestmark = [pytest.mark.fault, pytest.mark.broker]
-
 BROKER = os.environ.get("CELERY_TEST_BROKER_URL", "")
+NO_BROKER = "no broker: set CELERY_TEST_BROKER_URL=amqp://guest:guest@127.0.0.1:5672// to run it"
+
+pytestmark = [
+    pytest.mark.fault,
+    pytest.mark.broker,
+    # Skipped before the session's database is built; in CI the `broker` fixture fails.
+    pytest.mark.skipif(not BROKER and not os.environ.get("CI"), reason=NO_BROKER),
+]
 VISITS_TASK = "delivery.tasks.visits_record_task"
 EVENTS_TASK = "delivery.tasks.events_record_task"
 PEOPLE_PER_VISITS = 3  # people in one visits message (the visit buffer sends many)
@@ -53,10 +59,7 @@ EVENTS_PER_MESSAGE = 2  # impressions in one events message
 def broker() -> Iterator[Celery]:
     """A Celery app of the test's own (not the project's, which is eager here) that only
     publishes and asks workers what they run."""
-    _require(
-        bool(BROKER),
-        "no broker: set CELERY_TEST_BROKER_URL=amqp://guest:guest@127.0.0.1:5672// to run it",
-    )
+    _require(bool(BROKER), NO_BROKER)
     client = Celery("faults-client", broker=BROKER, set_as_current=False)
     client.conf.update(broker_connection_retry_on_startup=True, task_serializer="json")
     yield client
@@ -304,18 +307,24 @@ def assert_exactly_once(db: FaultDB, batch: Batch) -> Effects:
     return effects
 
 
-def wait_all_done(
+def wait_settled(
     db: FaultDB, batch: Batch, client: Celery, worker: Worker, queue: str, timeout: float = 120
 ) -> None:
-    """Until every effect is there and the worker has nothing left (so that a late
-    duplicate would have been counted before the assertions)."""
+    """Until the worker has nothing left to do: every effect is there, or the queue stayed
+    empty and the worker idle (nothing running, prefetched or waiting for a retry) twice
+    a second apart — then the assertions name what is missing. Waiting for idleness also
+    lets a late duplicate be counted before the assertions."""
     want = batch.expected_people + batch.expected_events
     deadline = time.monotonic() + timeout
+    quiet = 0
     while time.monotonic() < deadline:
-        done = Effects(db, batch).done >= want and queue_length(client, queue) == 0
-        if done and worker.idle(client):
+        idle = queue_length(client, queue) == 0 and worker.idle(client)
+        if idle and Effects(db, batch).done >= want:
             return
-        time.sleep(0.25)
+        quiet = quiet + 1 if idle else 0
+        if quiet >= 2:
+            return
+        time.sleep(1.0 if idle else 0.25)
     raise TimeoutError(
         f"{Effects(db, batch).done} of {want} effects after {timeout} s; "
         f"worker log: {worker.log_text()[-3000:]}"
@@ -368,10 +377,10 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(broker, fault_db, wor
         time.sleep(0.2)
 
     with writes_blocked(fault_db):
-        # The second half, plus every tenth message of the whole batch published again
+        # The second half, plus every fifth message of the whole batch published again
         # with its task id: a redelivery of a message whose task had already committed.
         batch.publish(broker, queue, range(half, len(batch.messages)))
-        batch.publish(broker, queue, range(0, len(batch.messages), 10))
+        batch.publish(broker, queue, range(0, len(batch.messages), 5))
 
         # 1. A pool process dies in the middle of a task (OOM killer, segfault): the main
         #    process sees it lost and puts the message back (reject_on_worker_lost).
@@ -397,7 +406,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(broker, fault_db, wor
     print(f"[after the kill] {left} of {want} effects missing; {queued} messages queued")
 
     second = workers(fault_db.url, "w2")
-    wait_all_done(fault_db, batch, broker, second, queue)
+    wait_settled(fault_db, batch, broker, second, queue)
     effects = assert_exactly_once(fault_db, batch)
     print(
         f"[second worker] people={len(effects.visits)} (each 1 visit) "
@@ -453,7 +462,7 @@ def test_task_failing_on_an_unavailable_database_is_retried_not_dropped(broker, 
             assert "OperationalError" in worker.log_text()
             assert not failures(worker), failures(worker)
         print(f"\n[database cut] {len(retried)} tasks failed and were retried, none dropped")
-        wait_all_done(fault_db, batch, broker, worker, queue)
+        wait_settled(fault_db, batch, broker, worker, queue)
         assert_exactly_once(fault_db, batch)
         assert not failures(worker), failures(worker)
     finally:
