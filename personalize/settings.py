@@ -286,6 +286,14 @@ CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Durable tasks (personalize/celery.py, docs/deployment.md): a message is acknowledged after
+# its task ran and requeued when the process running it dies, so a killed worker loses
+# nothing (the tasks are idempotent: a redelivered message changes nothing twice).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# When the broker connection drops, stop the tasks in progress: their messages are
+# redelivered anyway, and this avoids running the same message twice at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
