@@ -211,3 +211,18 @@ def test_a_batch_with_skipped_duplicates_recomputes_from_stored_events(site, fre
     profile.refresh_from_db()
     assert profile.counters == {spec.key: [now.timestamp()]}
     assert counters_recompute(site_id=site.pk, profile_ids=[profile.pk]) == 0  # unchanged
+
+
+def test_the_upgrade_migration_creates_specs_for_segments_active_before_counters(frequent, site):
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    CounterSpec.objects.all().delete()
+    migration = importlib.import_module("segments.migrations.0010_counter_specs_for_existing_sites")
+    migration.create_specs(django_apps, None)
+    specs = list(CounterSpec.objects.filter(site=site))
+    assert [s.definition["event"] for s in specs] == ["purchase"]
+    assert specs[0].state != CounterState.READY  # the periodic task backfills it
+    migration.create_specs(django_apps, None)  # idempotent
+    assert CounterSpec.objects.filter(site=site).count() == 1
