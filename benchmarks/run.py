@@ -66,6 +66,17 @@ def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
                 share["anon_of_bare"] >= 0.8,
             ),
         ]
+        # The delivery site has 20 behavioural segments among its 100 (benchmarks/seed.py):
+        # the caller's latency ratio, known over anonymous, is the inverse of the rate ratio.
+        latency = 1 / share["known_of_anon"]
+        rows.append(
+            (
+                "known decide, 20 behavioural segments / anonymous, HTTP",
+                latency,
+                "<= 2",
+                latency <= 2,
+            )
+        )
     behaviour = results.get("behaviour")
     if behaviour:
         r = behaviour["headline_ratio"]
@@ -99,7 +110,9 @@ def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     behavioural = results.get("counters")
     if behavioural:
         r = behavioural["decide"]["ratio"]
-        rows.append(("known decide, 20 behavioural segments / anonymous", r, "<= 2", r <= 2))
+        rows.append(
+            ("known decide, 20 behavioural segments / anonymous, in process", r, "<= 2", r <= 2)
+        )
         r = behavioural["ingest"]["ratio"]
         rows.append(("event ingest with counters / without", r, ">= 0.80", r >= 0.8))
     return rows
