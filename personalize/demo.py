@@ -40,6 +40,7 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     which only debug mode may create (DemoAdminRefused otherwise)."""
     from analytics import demo as analytics_demo
     from content import demo as content_demo
+    from experiments import demo as experiments_demo
     from segments import demo as segments_demo
 
     with transaction.atomic():
@@ -71,5 +72,6 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
     analytics_demo.seed(site, stdout=stdout)
+    experiments_demo.seed(site, stdout=stdout)
     login = (ADMIN_USERNAME, admin_password) if create_admin else (None, None)
     return DemoCredentials(site, *login, delivery, server)
