@@ -288,6 +288,8 @@ CELERY_BEAT_SCHEDULE = {
     # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
     "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
     "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
+    # Week-old segment upload/export jobs and their files (segments/tasks.py).
+    "segments-purge-jobs": {"task": "segments.purge_jobs", "schedule": 3600.0 * 6},
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

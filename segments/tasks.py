@@ -29,3 +29,19 @@ def segment_snapshot_task(
         return None
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     return segment_snapshot(segment=segment, key=key, name=name, created_by=user).pk
+
+
+@shared_task(name="segments.run_job", ignore_result=True)
+def segment_job_task(job_id: int) -> None:
+    """Run a segment upload or export job (segments.services.jobs)."""
+    from segments.services.jobs import segment_job_run
+
+    segment_job_run(job_id=job_id)
+
+
+@shared_task(name="segments.purge_jobs", ignore_result=True)
+def segment_jobs_purge_task() -> int:
+    """Delete week-old upload and export jobs with their files."""
+    from segments.services.jobs import segment_jobs_purge
+
+    return segment_jobs_purge()

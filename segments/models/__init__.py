@@ -1,4 +1,11 @@
 from segments.models.catalog import Field, FieldType
+from segments.models.jobs import (
+    SegmentJob,
+    SegmentJobChunk,
+    SegmentJobKind,
+    SegmentJobPhase,
+    SegmentJobStatus,
+)
 from segments.models.people import Event, EventKind, Profile, ReasonKind, VisitorLink
 from segments.models.segment import (
     Segment,
@@ -17,6 +24,11 @@ __all__ = [
     "Profile",
     "ReasonKind",
     "Segment",
+    "SegmentJob",
+    "SegmentJobChunk",
+    "SegmentJobKind",
+    "SegmentJobPhase",
+    "SegmentJobStatus",
     "SegmentKind",
     "SegmentRevision",
     "SegmentStatus",
