@@ -216,3 +216,16 @@ def test_viewer_may_not_upload(static, viewer_client):
         )
     assert response.status_code == 403
     assert not SegmentJob.objects.exists()
+
+
+def test_admin_job_pages_are_scoped_to_the_users_sites(site, other_site, marketer, client):
+    foreign_segment = SegmentFactory(site=other_site)
+    foreign = segment_export_job_create(segment=foreign_segment)
+    client.force_login(marketer)  # a marketer of `site` only
+    base = f"/admin/segments/segment/{foreign_segment.pk}/jobs/{foreign.pk}/"
+    for path in (base, f"{base}status/", f"{base}download/"):
+        assert client.get(path).status_code == 404, path
+    # nor through a segment of one's own site
+    own = SegmentFactory(site=site)
+    assert client.get(f"/admin/segments/segment/{own.pk}/jobs/{foreign.pk}/").status_code == 404
+    assert client.get(f"/admin/segments/segment/{foreign_segment.pk}/export/").status_code == 404
