@@ -148,7 +148,8 @@ A key belongs to one site and is one of two kinds:
 | `pk_` | public delivery key | browsers and mobile apps | `decide`, `events` |
 | `sk_` | secret server key | your servers only | `decide`, `events`, `profiles` |
 
-Create keys in the admin (*Sites and access → API keys → Add API key*), or with `POST /api/v1/api-keys/` \
+Create keys in the admin (*Sites and access → API keys → Add API key*), or with \
+`POST /api/v1/api-keys/` \
 while signed in to the admin. A key is shown once, when created or rotated; only its \
 digest is stored. `GET /api/v1/whoami` tells which site and kind a key is.
 

@@ -7,8 +7,8 @@ import csv
 import io
 
 import pytest
-from django.test import TestCase
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 
 from segments.models import SegmentJob, SegmentJobChunk, StaticMember
 from segments.services import jobs as jobs_module
@@ -85,17 +85,14 @@ def test_invalid_rows_fail_the_job_and_change_nothing(static):
 
 def test_refused_at_once_without_a_job(site, static, monkeypatch):
     dynamic = SegmentFactory(site=site)
-    with pytest.raises(UploadError, match="static"):
-        with committed():
-            segment_upload_job_create(segment=dynamic, file=b"u-1\n")
-    with pytest.raises(UploadError, match="mode"):
-        with committed():
-            segment_upload_job_create(segment=static, file=b"u-1\n", mode="merge")
+    with pytest.raises(UploadError, match="static"), committed():
+        segment_upload_job_create(segment=dynamic, file=b"u-1\n")
+    with pytest.raises(UploadError, match="mode"), committed():
+        segment_upload_job_create(segment=static, file=b"u-1\n", mode="merge")
     monkeypatch.setattr("segments.services.static.MAX_UPLOAD_BYTES", 10)
     monkeypatch.setattr(jobs_module, "MAX_UPLOAD_BYTES", 10)
-    with pytest.raises(UploadError, match="larger"):
-        with committed():
-            segment_upload_job_create(segment=static, file=b"u-1\n" * 10)
+    with pytest.raises(UploadError, match="larger"), committed():
+        segment_upload_job_create(segment=static, file=b"u-1\n" * 10)
     assert not SegmentJob.objects.exists() and not SegmentJobChunk.objects.exists()
 
 
