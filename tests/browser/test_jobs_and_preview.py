@@ -119,6 +119,9 @@ def test_preview_renders_html_in_a_sandbox_and_designs_as_a_mock(
     frames = result.locator("iframe.pz-rendered")
     assert frames.count() >= 1
     assert all(f.get_attribute("sandbox") == "" for f in frames.all())
+    # ...where the body is rendered (the hero's heading, inside the frame)
+    hero = result.locator('[data-slot="placement:home_hero"] iframe.pz-rendered')
+    expect(hero.content_frame.locator("h2")).to_have_text("Welcome to Demo Bank & Shop")
     # screen designs: drawn blocks, themed; the JSON only in a collapsed detail
     mocks = result.locator("[data-screen-mock]")
     assert mocks.count() >= 1
@@ -132,5 +135,9 @@ def test_preview_renders_html_in_a_sandbox_and_designs_as_a_mock(
     assert result.locator("[data-placement-mock] .offer").count() >= 1
     if os.environ.get("PREVIEW_SCREENSHOT"):
         page.set_viewport_size({"width": 1280, "height": 1000})
+        if page.locator("#toggle-nav-sidebar").is_visible():
+            page.locator("#toggle-nav-sidebar").click()  # the table, not the app list
+        for frame in result.locator("iframe").all():
+            expect(frame.content_frame.locator("body > *").first).to_be_attached()
         result.screenshot(path=str(PREVIEW_SCREENSHOT))
     assert page_errors == []
