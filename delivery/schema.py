@@ -139,7 +139,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 API_KEY_DESCRIPTION = """\
 Send the header `Authorization: Api-Key <key>`: the word `Api-Key`, one space, then the \
 key exactly as it was shown (for example `Authorization: Api-Key pk_3fQ…`). A missing \
-prefix, `Bearer`, or a key alone is refused with 401 `api_key_malformed`.
+prefix, `Bearer`, or a key alone is refused with 401 `api_key_malformed`. In Swagger UI's \
+*Authorize* dialog, paste the whole value, prefix included: `Api-Key <key>`.
 
 A key belongs to one site and is one of two kinds:
 
