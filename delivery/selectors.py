@@ -20,6 +20,8 @@ DECIDE_PROFILE_COLUMNS = (
     "first_seen",
     "last_seen",
     "consent",
+    "bucketing_id",
+    "experiment_assignments",
 )
 
 
@@ -32,6 +34,8 @@ class DecideProfile(TypedDict):
     first_seen: datetime
     last_seen: datetime
     consent: bool
+    bucketing_id: str  # the unit rollouts and experiments hash; "" until fixed
+    experiment_assignments: dict[str, str]  # {experiment key: "phase:arm"}
 
 
 class ProfileFields(TypedDict):
@@ -108,7 +112,7 @@ def profile_for_decide(
         row = cursor.fetchone()
     if row is None:
         return None
-    traits, recent_events, visit_count, first_seen, last_seen, consent = row
+    traits, recent_events, visit_count, first_seen, last_seen, consent, unit, assigned = row
     return {
         "traits": _json(traits) or {},
         "recent_events": _json(recent_events) or [],
@@ -116,6 +120,8 @@ def profile_for_decide(
         "first_seen": _aware(first_seen),
         "last_seen": _aware(last_seen),
         "consent": bool(consent),
+        "bucketing_id": unit or "",
+        "experiment_assignments": _json(assigned) or {},
     }
 
 
