@@ -37,6 +37,8 @@ VISITOR_COLUMNS = {
     "last_seen": "last_seen",
     "consent": "consent",
 }
+
+
 class BucketingUnit(Expression):
     """The bucketing id once fixed, else the user id (segments.models.Profile.bucketing_id),
     as SQL without parameters: the fragments that read it may repeat it."""
