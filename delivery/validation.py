@@ -246,6 +246,17 @@ _ASSIGNMENT_KEY = re.compile(r"[-a-zA-Z0-9_]+")
 _ASSIGNMENT_TOKEN = re.compile(r"[0-9]{1,9}:[-a-zA-Z0-9_]{1,100}")
 
 
+def assignment_ok(key: Any, token: Any) -> bool:
+    """Whether one `visitor.assignments` entry is well formed (the template tag's cookie)."""
+    return (
+        isinstance(key, str)
+        and len(key) <= MAX_ASSIGNMENT_KEY
+        and _ASSIGNMENT_KEY.fullmatch(key) is not None
+        and isinstance(token, str)
+        and _ASSIGNMENT_TOKEN.fullmatch(token) is not None
+    )
+
+
 def _assignments(value: Any, errors: Errors) -> dict[str, str]:
     """Well-formed echoed assignments; whether they still apply (the experiment running, in
     that phase, with that arm, on this site) is the engine's business: stale ones are

@@ -17,8 +17,9 @@
  * is told `consent: false` (the server stores nothing) and no events are sent.
  *
  * Experiments: decide answers `assignments` ({experiment: "phase:arm"}); the client keeps
- * them in localStorage ("pz_assignments") and echoes them as `visitor.assignments`, so a
- * visitor keeps their arm when the experiment's weights change within a phase.
+ * them in localStorage ("pz_assignments", and the "pz_asg" cookie the template tag reads)
+ * and echoes them as `visitor.assignments`, so a visitor keeps their arm when the
+ * experiment's weights change within a phase.
  */
 (function (global) {
   "use strict";
@@ -26,6 +27,7 @@
   var VID = "pz_vid";
   var ASSIGNMENTS = "pz_assignments";
   var MAX_ASSIGNMENTS = 100; // what decide accepts
+  var ASSIGNMENTS_COOKIE = "pz_asg";
   var YEAR = 365 * 24 * 3600;
 
   function randomId(prefix) {
@@ -111,7 +113,10 @@
       // Forget everything this client stored.
       var s = storage();
       if (s) { try { s.removeItem(VID); s.removeItem(ASSIGNMENTS); } catch (e) { /* ignore */ } }
-      if (global.document) document.cookie = VID + "=; path=/; max-age=0; SameSite=Lax";
+      if (global.document) {
+        document.cookie = VID + "=; path=/; max-age=0; SameSite=Lax";
+        document.cookie = ASSIGNMENTS_COOKIE + "=; path=/; max-age=0; SameSite=Lax";
+      }
     }
     return this;
   };
@@ -146,6 +151,8 @@
     var keys = Object.keys(merged);
     for (var i = 0; i < keys.length - MAX_ASSIGNMENTS; i++) delete merged[keys[i]];
     try { s.setItem(ASSIGNMENTS, JSON.stringify(merged)); } catch (e) { /* private mode */ }
+    // The server-side template tag echoes them from this cookie.
+    writeCookie(ASSIGNMENTS_COOKIE, JSON.stringify(merged), YEAR);
   };
 
   Client.prototype._visitor = function (extra) {
