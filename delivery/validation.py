@@ -242,8 +242,8 @@ VISITOR_KEYS = frozenset(
 # `visitor.assignments`: the {experiment key: "phase:arm"} decide answered, echoed back.
 MAX_ASSIGNMENTS = 100
 MAX_ASSIGNMENT_KEY = 100
-_ASSIGNMENT_KEY = re.compile(r"[-a-zA-Z0-9_]+")
-_ASSIGNMENT_TOKEN = re.compile(r"[0-9]{1,9}:[-a-zA-Z0-9_]{1,100}")
+ASSIGNMENT_KEY_RE = re.compile(r"[-a-zA-Z0-9_]+")
+ASSIGNMENT_VALUE_RE = re.compile(r"[0-9]{1,9}:[-a-zA-Z0-9_]{1,100}")
 
 
 def assignment_ok(key: Any, token: Any) -> bool:
@@ -251,9 +251,9 @@ def assignment_ok(key: Any, token: Any) -> bool:
     return (
         isinstance(key, str)
         and len(key) <= MAX_ASSIGNMENT_KEY
-        and _ASSIGNMENT_KEY.fullmatch(key) is not None
+        and ASSIGNMENT_KEY_RE.fullmatch(key) is not None
         and isinstance(token, str)
-        and _ASSIGNMENT_TOKEN.fullmatch(token) is not None
+        and ASSIGNMENT_VALUE_RE.fullmatch(token) is not None
     )
 
 
@@ -272,9 +272,9 @@ def _assignments(value: Any, errors: Errors) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for key, token in value.items():
-        if len(key) > MAX_ASSIGNMENT_KEY or not _ASSIGNMENT_KEY.fullmatch(key):
+        if len(key) > MAX_ASSIGNMENT_KEY or not ASSIGNMENT_KEY_RE.fullmatch(key):
             errors.add(f"{path}.{key[:MAX_ASSIGNMENT_KEY]}", "Not an experiment key.")
-        elif not isinstance(token, str) or not _ASSIGNMENT_TOKEN.fullmatch(token):
+        elif not isinstance(token, str) or not ASSIGNMENT_VALUE_RE.fullmatch(token):
             errors.add(f"{path}.{key}", 'Must be "phase:arm", as decide answered it.')
         else:
             out[key] = token

@@ -338,3 +338,23 @@ def test_an_arm_whose_variant_is_not_live_breaks_only_that_experiment(decide, si
     got = banner(decide, {"id": "anon-1"})
     assert "assignments" not in got
     assert got["placements"]["banner"]["reason"] == {"kind": "default"}
+
+
+def test_impressions_echo_experiment_and_holdout_reasons(decide, send_events, site, experiment):
+    from segments.models import Event
+
+    got = banner(decide, {"id": "anon-ev"})
+    reason = got["placements"]["banner"]["reason"]
+    events = [
+        {"kind": "impression", "name": "impression", "slot": "banner", "reason": reason},
+        {
+            "kind": "impression",
+            "name": "impression",
+            "slot": "home_hero",
+            "reason": {"kind": "holdout"},
+        },
+    ]
+    r = send_events({"visitor": {"id": "anon-ev"}, "events": events})
+    assert r.status_code == 202, r.content
+    stored = sorted(Event.objects.filter(site=site).values_list("reason", "reason_key"))
+    assert stored == [("experiment", f"banner-test:{reason['arm']}"), ("holdout", "")]
