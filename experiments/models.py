@@ -159,6 +159,7 @@ class Experiment(SiteScopedModel):
                 condition=Q(placement__isnull=True, screen__isnull=False)
                 | Q(placement__isnull=False, screen__isnull=True),
                 name="experiment_exactly_one_slot",
+                violation_error_message="Choose exactly one target: a placement or a screen.",
             ),
         ]
         indexes = [models.Index(fields=["site", "status"], name="experiment_site_status")]
@@ -261,9 +262,16 @@ class Arm(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["experiment", "key"], name="unique_arm_key"),
             models.UniqueConstraint(
-                fields=["experiment"], condition=Q(is_control=True), name="one_control_arm"
+                fields=["experiment"],
+                condition=Q(is_control=True),
+                name="one_control_arm",
+                violation_error_message="At most one arm is the control.",
             ),
-            models.CheckConstraint(condition=Q(weight__gt=0), name="arm_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0),
+                name="arm_weight_positive",
+                violation_error_message="Give a weight greater than 0.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,6 +40,7 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     which only debug mode may create (DemoAdminRefused otherwise)."""
     from analytics import demo as analytics_demo
     from content import demo as content_demo
+    from experiments import demo as experiments_demo
     from segments import demo as segments_demo
 
     with transaction.atomic():
@@ -68,5 +69,6 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
     analytics_demo.seed(site, stdout=stdout)
+    experiments_demo.seed(site, stdout=stdout)
     login = (ADMIN_USERNAME, ADMIN_PASSWORD) if create_admin else (None, None)
     return DemoCredentials(site, *login, delivery, server)
