@@ -358,3 +358,55 @@ def test_impressions_echo_experiment_and_holdout_reasons(decide, send_events, si
     assert r.status_code == 202, r.content
     stored = sorted(Event.objects.filter(site=site).values_list("reason", "reason_key"))
     assert stored == [("experiment", f"banner-test:{reason['arm']}"), ("holdout", "")]
+
+
+def test_through_the_services_keep_phase_sticks_and_a_new_phase_rebuckets(decide, site, config):
+    """The marketer's path (experiments.services): start, re-weight keeping the phase,
+    re-weight into a new phase, stop."""
+    from experiments.services.experiments import (
+        experiment_create,
+        experiment_start,
+        experiment_stop,
+        experiment_update,
+    )
+
+    treat = ContentVariant.objects.get(placement=config["banner"], key="adult-banner")
+
+    def arms(control, treated):
+        return [
+            {"key": "control", "weight": control, "is_control": True},
+            {"key": "treat", "weight": treated, "content_variant": treat},
+        ]
+
+    experiment = experiment_create(
+        site=site, key="svc-test", name="Svc", placement=config["banner"], arms=arms(1, 1)
+    )
+    experiment_start(experiment=experiment)
+    snapshot_forget(site.pk)
+    first = {u: banner(decide, {"id": u})["assignments"]["svc-test"] for u in UNITS[:60]}
+    assert {t.split(":")[0] for t in first.values()} == {"1"}
+
+    experiment_update(experiment=experiment, data={}, arms=arms(1, 19), keep_phase=True)
+    snapshot_forget(site.pk)
+    for unit, token in first.items():
+        got = banner(decide, {"id": unit, "assignments": {"svc-test": token}})
+        assert got["assignments"]["svc-test"] == token
+    # Probabilities recorded for new units follow the new weights; the first ones stay.
+    assert set(Assignment.objects.filter(phase=1).values_list("probability", flat=True)) == {0.5}
+    banner(decide, {"id": "late-comer"})
+    late = Assignment.objects.get(unit_id="late-comer")
+    assert late.probability in (0.05, 0.95)
+
+    experiment_update(experiment=experiment, data={}, arms=arms(19, 1))  # a new phase
+    snapshot_forget(site.pk)
+    second = {
+        u: banner(decide, {"id": u, "assignments": {"svc-test": t}})["assignments"]["svc-test"]
+        for u, t in first.items()
+    }
+    assert {t.split(":")[0] for t in second.values()} == {"2"}
+    assert sum(t.endswith(":control") for t in second.values()) > 45  # re-bucketed at 95 %
+
+    experiment_stop(experiment=experiment)
+    snapshot_forget(site.pk)
+    got = banner(decide, {"id": UNITS[0], "assignments": {"svc-test": second[UNITS[0]]}})
+    assert "assignments" not in got
