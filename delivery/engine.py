@@ -8,6 +8,9 @@ at most once per decision, only for the segments the requested slots reach; `exp
 adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet`. Each
 variant's entries exist per language it is translated into: a decision resolves the
 visitor's language chain once, then picks an entry per slot with a dict lookup.
+Running experiments (`experiments.assignment`) are compiled into the snapshot with their
+arms' entries; after targeting, an experiment on a slot may override it, and a visitor in
+the site's global holdout gets every slot's default instead (no rule runs).
 """
 
 from __future__ import annotations
