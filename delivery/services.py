@@ -846,12 +846,14 @@ class Erasure:
     events: int
     visitor_links: int
     static_memberships: int
+    assignments: int = 0
 
 
 def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
     """Delete everything held about a person on a site: the profile, their events (also the
-    ones recorded under linked anonymous ids or under the user id itself), the links and
-    their static-segment memberships. None when there is no such person."""
+    ones recorded under linked anonymous ids or under the user id itself), the links,
+    their static-segment memberships and their experiment assignments (under the same ids
+    and their bucketing id). None when there is no such person."""
     with transaction.atomic():
         profile = (
             Profile.objects.select_for_update().filter(site_id=site_id, user_id=user_id).first()
@@ -868,6 +870,8 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
             .filter(Q(profile=profile) | Q(visitor_id__in=[*linked, user_id]))
             .delete()
         )
+        units = {*linked, user_id, profile.bucketing_id} - {""}
+        assignments, _ = Assignment.objects.filter(site_id=site_id, unit_id__in=units).delete()
         links, _ = VisitorLink.objects.filter(site_id=site_id, profile=profile).delete()
         statics, _ = StaticMember.objects.filter(
             segment__in=Segment.objects.filter(site_id=site_id), user_id=user_id
@@ -875,4 +879,10 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
         profile.delete()
         if statics:
             site_config_bump(site_id=site_id)  # snapshots hold static member lists
-    return Erasure(profiles=1, events=events, visitor_links=links, static_memberships=statics)
+    return Erasure(
+        profiles=1,
+        events=events,
+        visitor_links=links,
+        static_memberships=statics,
+        assignments=assignments,
+    )

@@ -410,3 +410,15 @@ def test_through_the_services_keep_phase_sticks_and_a_new_phase_rebuckets(decide
     snapshot_forget(site.pk)
     got = banner(decide, {"id": UNITS[0], "assignments": {"svc-test": second[UNITS[0]]}})
     assert "assignments" not in got
+
+
+def test_erasing_a_person_deletes_their_assignments(decide, site, experiment):
+    from delivery.services import profile_erase
+
+    banner(decide, {"id": "anon-gone"})
+    banner(decide, {"id": "anon-gone", "user_id": "gone"})
+    banner(decide, {"id": "anon-kept"})
+    assert Assignment.objects.filter(unit_id="anon-gone").count() == 1
+    erased = profile_erase(site_id=site.pk, user_id="gone")
+    assert erased.assignments == 1
+    assert list(Assignment.objects.values_list("unit_id", flat=True)) == ["anon-kept"]
