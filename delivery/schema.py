@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from delivery.validation import (
+    ASSIGNMENT_KEY_RE,
+    ASSIGNMENT_VALUE_RE,
+    MAX_ASSIGNMENT_KEY,
+    MAX_ASSIGNMENTS,
+)
+
 # Request bodies refuse unknown fields (400 "Unknown field.").
 CLOSED_REQUESTS = (
     "DecideRequestRequest",
@@ -53,6 +60,18 @@ def document_delivery_rules(result: dict, generator: Any, request: Any, public: 
             prop = schemas.get(name, {}).get("properties", {}).get(field)
             if prop is not None:
                 prop["pattern"] = YEARS_1970_TO_9998
+    assignments = schemas.get("VisitorRequest", {}).get("properties", {}).get("assignments")
+    if assignments is not None:  # what delivery.validation checks of echoed assignments
+        assignments["maxProperties"] = MAX_ASSIGNMENTS
+        # OpenAPI 3.0 has no propertyNames: keys are experiment keys (said in the text).
+        assignments["x-property-names"] = {
+            "pattern": f"^{ASSIGNMENT_KEY_RE.pattern}$",
+            "maxLength": MAX_ASSIGNMENT_KEY,
+        }
+        assignments["additionalProperties"] = {
+            "type": "string",
+            "pattern": f"^{ASSIGNMENT_VALUE_RE.pattern}$",
+        }
     if "VisitorRequest" in schemas:
         # decide needs an anonymous id, a user id, or both
         schemas["VisitorRequest"]["anyOf"] = [_present("id"), _present("user_id")]

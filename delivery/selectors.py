@@ -21,6 +21,8 @@ DECIDE_PROFILE_COLUMNS = (
     "last_seen",
     "consent",
     "counters",
+    "bucketing_id",
+    "experiment_assignments",
 )
 
 
@@ -34,6 +36,8 @@ class DecideProfile(TypedDict):
     last_seen: datetime
     consent: bool
     counters: dict[str, list[float]]  # behavioural counters (delivery.counters)
+    bucketing_id: str  # the unit rollouts and experiments hash; "" until fixed
+    experiment_assignments: dict[str, str]  # {experiment key: "phase:arm"}
 
 
 class ProfileFields(TypedDict):
@@ -118,7 +122,17 @@ def profile_for_decide(
         row = cursor.fetchone()
     if row is None:
         return None
-    traits, recent_events, visit_count, first_seen, last_seen, consent, counters = row
+    (
+        traits,
+        recent_events,
+        visit_count,
+        first_seen,
+        last_seen,
+        consent,
+        counters,
+        unit,
+        assigned,
+    ) = row
     return {
         "traits": _json(traits) or {},
         "recent_events": _json(recent_events) or [],
@@ -127,6 +141,8 @@ def profile_for_decide(
         "last_seen": _aware(last_seen),
         "consent": bool(consent),
         "counters": _json(counters) or {},
+        "bucketing_id": unit or "",
+        "experiment_assignments": _json(assigned) or {},
     }
 
 
