@@ -147,6 +147,12 @@ OPERATION_TAGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("analytics", "Metrics reported on slots and variants.", ("/api/v1/metrics/",)),
     (
+        "experiments",
+        "A/B/n tests and bandits: layers, experiments with their arms, metrics and phases "
+        "(start, pause, resume, stop, re-weight), results, and the site's global holdout.",
+        ("/api/v1/experiments/", "/api/v1/layers/", "/api/v1/holdout/"),
+    ),
+    (
         "tenancy",
         "Sites, API keys (create, rotate, revoke, `whoami`) and per-site roles.",
         ("/api/v1/sites/", "/api/v1/api-keys/", "/api/v1/roles/", "/api/v1/whoami"),

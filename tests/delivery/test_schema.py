@@ -47,7 +47,7 @@ def test_operations_are_grouped_by_tag_delivery_first(schema):
 
     validate(schema)
     names = [tag["name"] for tag in schema["tags"]]
-    assert names == ["delivery", "segments", "content", "analytics", "tenancy"]
+    assert names == ["delivery", "segments", "content", "analytics", "experiments", "tenancy"]
     assert all(tag["description"] for tag in schema["tags"])
     seen: list[str] = []
     for path, item in schema["paths"].items():
