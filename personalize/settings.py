@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # answers locked-out logins
+    "delivery.middleware.PersonalizeCookiesMiddleware",  # the template tag's visitor and arms
     "delivery.middleware.ApiFastPathEnd",
 ]
 # The key-authenticated delivery endpoints use no session, messages, CSRF or admin auth.

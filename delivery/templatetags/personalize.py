@@ -9,7 +9,7 @@ id for the JS client (`userHash`), with the site's identity secret, on the serve
 Experiment assignments are echoed from the `pz_asg` cookie (PERSONALIZE_ASSIGNMENTS_COOKIE,
 JSON {experiment: "phase:arm"}, written by the JS client beside its localStorage copy);
 the assignments this request's decide answered are on `request.personalize_assignments`
-for a site that sets the cookie itself.
+for a site that sets the cookie itself (delivery.middleware.PersonalizeCookiesMiddleware does).
 """
 
 from __future__ import annotations
