@@ -272,6 +272,19 @@ class ProfileExportSerializer(ProfileSerializer):
     static_segments = serializers.ListField(
         child=serializers.CharField(), help_text="Keys of the static segments listing the person."
     )
+    bucketing_id = serializers.CharField(
+        help_text="The id rollouts and experiments hash for the person (the anonymous id "
+        "they first signed in with)."
+    )
+    behaviour_counters = serializers.DictField(
+        help_text="Behavioural counters: per counter key, the times of the recent events "
+        "an event condition counts."
+    )
+    experiment_assignments = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Experiment arms recorded for the person's ids: experiment, phase, arm, "
+        "unit_id, probability, first_exposed_at.",
+    )
 
 
 class ErrorFieldSerializer(serializers.Serializer):
