@@ -20,6 +20,7 @@ from segments.models import (
     SegmentRevision,
     SegmentStatus,
 )
+from segments.selectors.jobs import segment_job_status
 from segments.selectors.preview import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 from tenancy.api.scoping import UserSitesField
@@ -158,7 +159,10 @@ class SegmentJobSerializer(serializers.ModelSerializer):
     download_url = serializers.SerializerMethodField(
         help_text="Exports, once done: the CSV. Null otherwise."
     )
-    progress = serializers.SerializerMethodField(help_text="processed / total, 0 to 1.")
+    progress = serializers.SerializerMethodField(
+        help_text="How far the current phase is, 0 to 1 (1 once done): ids matched while "
+        "matching, members written while saving, rows written while exporting."
+    )
     result = SegmentJobResultSerializer()
     error_rows = SegmentJobErrorRowSerializer(many=True)
     unmatched_sample = serializers.ListField(
@@ -210,9 +214,7 @@ class SegmentJobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.FLOAT)
     def get_progress(self, job: SegmentJob) -> float:
-        if job.status == SegmentJobStatus.DONE:
-            return 1.0
-        return round(job.processed / job.total, 4) if job.total else 0.0
+        return segment_job_status(job=job)["percent"] / 100
 
 
 @extend_schema_serializer(component_name="SegmentSnapshot")

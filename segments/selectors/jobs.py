@@ -8,7 +8,14 @@ from typing import Any, TypedDict
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
-from segments.models import SegmentJob, SegmentJobChunk, SegmentJobKind, SegmentJobStatus
+from segments.models import (
+    SegmentJob,
+    SegmentJobChunk,
+    SegmentJobKind,
+    SegmentJobPhase,
+    SegmentJobStatus,
+)
+from tenancy.failopen import cache_get_or_none, cache_set_quietly
 from tenancy.roles import Perm
 from tenancy.selectors import site_ids_for_user
 
@@ -26,6 +33,9 @@ def segment_job_file(*, job: SegmentJob) -> Iterator[bytes]:
     for index in indexes:
         rows = SegmentJobChunk.objects.filter(job=job, index=index).values_list("data", flat=True)
         yield bytes(rows.get())
+
+
+SAVING_PROGRESS_SECONDS = 3600
 
 
 class SegmentJobStatusDict(TypedDict):
@@ -50,9 +60,22 @@ class SegmentJobStatusDict(TypedDict):
     download: bool
 
 
+def _saving_key(job_id: int) -> str:
+    return f"segments:job-saving:{job_id}"
+
+
+def job_saving_progress_set(*, job_id: int, written: int, to_write: int) -> None:
+    """Where an upload's member writing stands (its transaction hides the rows)."""
+    cache_set_quietly(_saving_key(job_id), (written, to_write), SAVING_PROGRESS_SECONDS)
+
+
 def segment_job_status(*, job: SegmentJob) -> SegmentJobStatusDict:
     done = job.status == SegmentJobStatus.DONE
     percent = 100 if done else (min(99, job.processed * 100 // job.total) if job.total else 0)
+    if not done and job.phase == SegmentJobPhase.SAVING:
+        saving = cache_get_or_none(_saving_key(job.pk))
+        written, to_write = saving if isinstance(saving, tuple | list) else (0, 0)
+        percent = min(99, written * 100 // to_write) if to_write else 0
     return {
         "id": job.pk,
         "kind": job.kind,

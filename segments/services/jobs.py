@@ -29,7 +29,7 @@ from segments.models import (
     SegmentJobPhase,
     SegmentJobStatus,
 )
-from segments.selectors.jobs import segment_job_file
+from segments.selectors.jobs import job_saving_progress_set, segment_job_file
 from segments.selectors.members import segment_count, segment_export_csv
 from segments.services.static import (
     CHUNK_BYTES,
@@ -215,8 +215,19 @@ def _run_upload(job: SegmentJob) -> None:
         _save(job, "processed", "matched", "unmatched", "unmatched_sample")
     job.phase = SegmentJobPhase.SAVING
     _save(job, "phase")
+
+    def saving(written: int, to_write: int) -> None:
+        # The rows stay invisible until the transaction commits: the progress goes through
+        # the cache (fail-open) for the status page to read.
+        job_saving_progress_set(job_id=job.pk, written=written, to_write=to_write)
+
     result = static_segment_members_set(
-        segment=segment, ids=ids, result=result, mode=job.mode, changed_by=job.created_by
+        segment=segment,
+        ids=ids,
+        result=result,
+        mode=job.mode,
+        changed_by=job.created_by,
+        progress=saving,
     )
     job.result = {
         "added": result.added,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -180,8 +180,11 @@ def static_segment_members_set(
     result: UploadResult,
     mode: str,
     changed_by: AbstractBaseUser | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> UploadResult:
-    """Write parsed ids as the segment's members, in one transaction (all or nothing)."""
+    """Write parsed ids as the segment's members, in one transaction (all or nothing).
+    `progress(written, to_write)` is called after each batch of removals and inserts (the
+    transaction hides the rows themselves from other readers until it commits)."""
     static_segment_upload_check(segment=segment, mode=mode)
     if result.errors:
         raise UploadError(
@@ -195,18 +198,26 @@ def static_segment_members_set(
             StaticMember.objects.filter(segment=segment).values_list("user_id", flat=True)
         )
         wanted = set(ids)
-        if mode == "replace":
-            gone = existing - wanted
-            result.removed = len(gone)
-            gone_list = list(gone)
-            for i in range(0, len(gone_list), BATCH):
-                StaticMember.objects.filter(
-                    segment=segment, user_id__in=gone_list[i : i + BATCH]
-                ).delete()
+        gone_list = list(existing - wanted) if mode == "replace" else []
+        result.removed = len(gone_list)
         new = [
             StaticMember(segment=segment, user_id=u, added_at=now) for u in ids if u not in existing
         ]
-        StaticMember.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
+        to_write, written = len(gone_list) + len(new), 0
+        if progress:
+            progress(0, to_write)
+        for i in range(0, len(gone_list), BATCH):
+            chunk = gone_list[i : i + BATCH]
+            StaticMember.objects.filter(segment=segment, user_id__in=chunk).delete()
+            written += len(chunk)
+            if progress:
+                progress(written, to_write)
+        for i in range(0, len(new), BATCH):
+            chunk = new[i : i + BATCH]
+            StaticMember.objects.bulk_create(chunk, ignore_conflicts=True)
+            written += len(chunk)
+            if progress:
+                progress(written, to_write)
         result.added = len(new)
         result.total = StaticMember.objects.filter(segment=segment).count()
         if not segment.static_source:

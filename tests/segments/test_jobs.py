@@ -72,6 +72,34 @@ def test_progress_is_saved_batch_by_batch(static, monkeypatch):
     assert seen == [(2, 5), (4, 5), (5, 5)]
 
 
+def test_the_saving_phase_reports_its_progress_through_the_cache(static, monkeypatch):
+    """Members are written in one transaction (invisible until it commits), so the status
+    a poller reads during the saving phase comes from the cache, batch by batch."""
+    from segments.selectors import jobs as job_selectors
+    from segments.services import static as static_module
+
+    monkeypatch.setattr(static_module, "BATCH", 2)
+    StaticMember.objects.bulk_create(
+        [StaticMember(segment=static, user_id=u) for u in ("old-1", "old-2")]
+    )
+    seen = []
+    real_set = job_selectors.job_saving_progress_set
+
+    def spy(*, job_id, written, to_write):
+        real_set(job_id=job_id, written=written, to_write=to_write)
+        status = job_selectors.segment_job_status(job=SegmentJob.objects.get(pk=job_id))
+        seen.append((status["phase"], status["percent"]))
+
+    monkeypatch.setattr(jobs_module, "job_saving_progress_set", spy)
+    with committed():
+        job = segment_upload_job_create(segment=static, file=b"a\nb\nc\nd\ne\n")
+    # 2 removals then 5 inserts, 2 at a time: 0 %, 28 %, 57 %, 85 %, 99 % (never 100 before done)
+    assert seen == [("saving", 0), ("saving", 28), ("saving", 57), ("saving", 85), ("saving", 99)]
+    job.refresh_from_db()
+    assert job_selectors.segment_job_status(job=job)["percent"] == 100
+    assert job.result["removed"] == 2 and job.result["added"] == 5
+
+
 def test_invalid_rows_fail_the_job_and_change_nothing(static):
     with committed():
         segment_upload_job_create(segment=static, file=b"u-1\n")
