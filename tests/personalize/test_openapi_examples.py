@@ -70,6 +70,37 @@ def prepare_criteria(site: Any, name: str) -> None:
             )
 
 
+def prepare_experiment(site: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The slot, variants and metrics an experiment example names by id, made on `site`
+    (the example's ids become theirs)."""
+    from analytics.services.metrics import metric_create
+    from content.services.drafts import content_variant_create, placement_create
+
+    slot = placement_create(site=site, key="example-slot", name="Example", kind="text")
+    content_variant_create(placement=slot, key="default", name="Default", body="Hello")
+    audience = segment_create(
+        site=site, key="example-audience", name="Everyone", criteria={"all": []}
+    )
+    arms = []
+    for n, arm in enumerate(body.get("arms", [])):
+        if "content_variant" in arm:
+            variant = content_variant_create(
+                placement=slot, key=f"arm-{n}", name=f"Arm {n}", body=f"Hi {n}", segment=audience
+            )
+            arm = {**arm, "content_variant": variant.pk}
+        arms.append(arm)
+    metrics = [
+        {
+            **row,
+            "metric": metric_create(
+                site=site, key=f"m-{n}", name=f"M {n}", kind="conversion", event="purchase"
+            ).pk,
+        }
+        for n, row in enumerate(body.get("metrics", []))
+    ]
+    return {**body, "placement": slot.pk, "arms": arms, "metrics": metrics}
+
+
 def uses_api_key(operation: dict[str, Any]) -> bool:
     return any("ApiKeyAuth" in requirement for requirement in operation.get("security", []))
 
@@ -100,6 +131,8 @@ def test_every_request_example_is_accepted(client) -> None:
             client.force_login(user_with_role(site, Role.SITE_ADMIN, username=f"admin-{n}"))
         if isinstance(body, dict) and "site" in body:
             body = {**body, "site": site.pk}
+        if isinstance(body, dict) and path == "/api/v1/experiments/":
+            body = prepare_experiment(site, body)
         if isinstance(body, dict) and "criteria" in body:
             prepare_criteria(site, example_named_by_tree(body["criteria"]))
         url = path
