@@ -265,6 +265,13 @@ SPECTACULAR_SETTINGS = {
         "MetricKindEnum": "analytics.models.MetricKind",
         "CapKindEnum": "analytics.models.CapKind",
         "AuditActionEnum": "content.models.audit.AuditAction",
+        "UploadModeEnum": "segments.services.static.UPLOAD_MODES",
+        "SegmentJobKindEnum": "segments.models.jobs.SegmentJobKind",
+        "SegmentJobStatusEnum": "segments.models.jobs.SegmentJobStatus",
+        "SegmentJobPhaseEnum": "segments.models.jobs.SegmentJobPhase",
+        "ExperimentStatusEnum": "experiments.models.ExperimentStatus",
+        "ExperimentModeEnum": "experiments.models.ExperimentMode",
+        "MetricRoleEnum": "experiments.models.MetricRole",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
