@@ -107,7 +107,8 @@ def _segment_label(segment: Segment) -> str:
     status = (
         ""
         if segment.status == SegmentStatus.ACTIVE
-        else " — " + _("%(status)s, never matches") % {"status": segment.get_status_display()}
+        else " — "
+        + _("%(status)s, never matches") % {"status": str(segment.get_status_display()).lower()}
     )
     return f"{segment.name} [{segment.key}]{status}"
 

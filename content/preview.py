@@ -156,7 +156,7 @@ def preview_segment(
     if segment.status != SegmentStatus.ACTIVE:
         warnings.append(
             _("“%(key)s” is %(status)s: live visitors never match it until it is active.")
-            % {"key": segment.key, "status": segment.get_status_display()}
+            % {"key": segment.key, "status": str(segment.get_status_display()).lower()}
         )
     if segment.key not in published.segment_keys:
         warnings.append(
