@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from analytics.models import Metric, Report
 from tenancy.admin_scoping import ScopedModelAdmin
@@ -22,10 +23,10 @@ class MetricAdmin(ScopedModelAdmin):
     fieldsets = (
         (None, {"fields": ("site", "key", "name", "description", "kind")}),
         (
-            "Conversion, count or sum",
+            gettext_lazy("Conversion, count or sum"),
             {"fields": ("event", "where", "property", "window_days", "cap", "cap_value")},
         ),
-        ("Ratio", {"fields": ("numerator", "denominator")}),
+        (gettext_lazy("Ratio"), {"fields": ("numerator", "denominator")}),
     )
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):

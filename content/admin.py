@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from content.forms import (
     DesignSchemaForm,
@@ -76,31 +78,38 @@ from tenancy.selectors import sites_for_user, user_has_site_perm
 PROFILE_PAGE_SIZE = 20
 
 AUDIT_VERBS: dict[str, str] = {
-    AuditAction.PUBLISH: "published",
-    AuditAction.UNPUBLISH: "unpublished",
-    AuditAction.ROLLBACK: "rolled back",
-    AuditAction.SCHEDULE: "scheduled",
-    AuditAction.SCHEDULE_CANCEL: "cancelled a schedule of",
-    AuditAction.DELETE: "deleted",
+    AuditAction.PUBLISH: gettext_lazy("published"),
+    AuditAction.UNPUBLISH: gettext_lazy("unpublished"),
+    AuditAction.ROLLBACK: gettext_lazy("rolled back"),
+    AuditAction.SCHEDULE: gettext_lazy("scheduled"),
+    AuditAction.SCHEDULE_CANCEL: gettext_lazy("cancelled a schedule of"),
+    AuditAction.DELETE: gettext_lazy("deleted"),
 }
 
 
 def audit_sentence(entry: AuditEntry) -> str:
     """ "Ana published placement home_hero (revision 4)"."""
     actor = entry.actor
-    who = (actor.get_full_name() or actor.get_username()) if actor is not None else "System"
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else _("System")
     verb = AUDIT_VERBS.get(entry.action, entry.action)
-    text = f"{who} {verb} {entry.slot_kind} {entry.slot_key}"
+    text = f"{who} {verb} {entry.get_slot_kind_display()} {entry.slot_key}"
     details = entry.details or {}
     if entry.action == AuditAction.SCHEDULE and details.get("run_at"):
-        text += f" to {details.get('action', 'publish')} at {details['run_at']}"
+        action = details.get("action", "publish")
+        action = {"publish": _("publish"), "unpublish": _("unpublish")}.get(action, action)
+        text += " " + _("to %(action)s at %(when)s") % {"action": action, "when": details["run_at"]}
     if entry.revision_number:
-        text += f" (revision {entry.revision_number})"
+        text += " " + _("(revision %(number)s)") % {"number": entry.revision_number}
     return text
 
 
 def _segment_label(segment: Segment) -> str:
-    status = "" if segment.status == SegmentStatus.ACTIVE else f" — {segment.status}, never matches"
+    status = (
+        ""
+        if segment.status == SegmentStatus.ACTIVE
+        else " — "
+        + _("%(status)s, never matches") % {"status": str(segment.get_status_display()).lower()}
+    )
     return f"{segment.name} [{segment.key}]{status}"
 
 
@@ -127,7 +136,7 @@ class VariantInline(SiteScopedInlineMixin, admin.StackedInline):
                     site__in=sites_for_user(request.user, self.write_perm)
                 )
             kwargs["required"] = False
-            kwargs["empty_label"] = "— default (everyone else) —"
+            kwargs["empty_label"] = _("— default (everyone else) —")
             field = super().formfield_for_foreignkey(db_field, request, **kwargs)
             field.label_from_instance = _segment_label
             return field
@@ -203,16 +212,17 @@ class TranslationStatusMixin:
     def get_list_display(self, request: HttpRequest) -> list[str]:
         return [*super().get_list_display(request), "missing_translations"]
 
-    @admin.display(description="Translations")
+    @admin.display(description=gettext_lazy("Translations"))
     def missing_translations(self, obj: Slot) -> str:
         if not obj.site.languages:
             return "—"
         missing = slot_missing_translations(slot=obj)
         if not missing:
-            return "complete"
-        return "missing: " + ", ".join(f"{tag} ({n})" for tag, n in missing.items())
+            return _("complete")
+        listed = ", ".join(f"{tag} ({n})" for tag, n in missing.items())
+        return _("missing: %(languages)s") % {"languages": listed}
 
-    @admin.display(description="Translations")
+    @admin.display(description=gettext_lazy("Translations"))
     def translations(self, obj: Slot) -> str:
         if obj.pk is None:
             return "—"
@@ -271,18 +281,23 @@ class SlotAdmin(ScopedModelAdmin):
     def slot_delete(self, obj: Slot, user: Any) -> None:
         raise NotImplementedError
 
-    @admin.display(description="Publishing")
+    @admin.display(description=gettext_lazy("Publishing"))
     def publishing_status(self, obj: Slot) -> str:
         if obj.pk is None:
-            return "Not saved yet"
+            return _("Not saved yet")
         live = slot_live_revision(slot=obj)
         changed = slot_has_unpublished_changes(slot=obj)
         if live is None:
-            return "Not published" + (" (draft only)" if changed else "")
-        suffix = " — the draft has unpublished changes" if changed else " — the draft matches it"
-        return f"Live: revision {live.number} ({live.created_at:%Y-%m-%d %H:%M} UTC){suffix}"
+            return _("Not published (draft only)") if changed else _("Not published")
+        text = _("Live: revision %(number)s (%(when)s UTC)") % {
+            "number": live.number,
+            "when": f"{live.created_at:%Y-%m-%d %H:%M}",
+        }
+        if changed:
+            return text + " — " + _("the draft has unpublished changes")
+        return text + " — " + _("the draft matches it")
 
-    @admin.display(description="Live revision", ordering="live_revision__number")
+    @admin.display(description=gettext_lazy("Live revision"), ordering="live_revision__number")
     def live(self, obj: Slot) -> str:
         return f"r{obj.live_revision.number}" if obj.live_revision_id else "—"
 
@@ -353,7 +368,7 @@ class SlotAdmin(ScopedModelAdmin):
 
     def _post_only(self, request: HttpRequest) -> None:
         if request.method != "POST":
-            raise PermissionDenied("Use the buttons (POST).")
+            raise PermissionDenied(_("Use the buttons (POST)."))
 
     def _confirm(self, request: HttpRequest, obj: Slot, title: str, message: str) -> HttpResponse:
         """A page that asks before an action that is easy to regret; it re-posts with confirm."""
@@ -371,18 +386,32 @@ class SlotAdmin(ScopedModelAdmin):
             return self._confirm(
                 request,
                 obj,
-                f"Publish {obj} now?",
-                f"{obj} has {pending.count()} pending schedule(s), the next one to "
-                f"{first.get_action_display().lower()} at {first.run_at:%Y-%m-%d %H:%M} UTC. "
-                "Publishing now does not cancel them.",
+                _("Publish %(slot)s now?") % {"slot": obj},
+                ngettext(
+                    "%(slot)s has %(count)s pending schedule, the next one to %(action)s at "
+                    "%(when)s UTC. Publishing now does not cancel it.",
+                    "%(slot)s has %(count)s pending schedules, the next one to %(action)s at "
+                    "%(when)s UTC. Publishing now does not cancel them.",
+                    pending.count(),
+                )
+                % {
+                    "slot": obj,
+                    "count": pending.count(),
+                    "action": first.get_action_display().lower(),
+                    "when": f"{first.run_at:%Y-%m-%d %H:%M}",
+                },
             )
         try:
             revision = slot_publish(slot=obj, user=request.user, note=request.POST.get("note", ""))
         except ValidationError as exc:
             for message in exc.messages:
-                messages.error(request, f"Not published: {message}")
+                messages.error(request, _("Not published: %(error)s") % {"error": message})
         else:
-            messages.success(request, f"Published “{obj}” as revision {revision.number}.")
+            messages.success(
+                request,
+                _("Published “%(slot)s” as revision %(number)s.")
+                % {"slot": obj, "number": revision.number},
+            )
         return HttpResponseRedirect(self._change_url(obj))
 
     def unpublish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -393,7 +422,7 @@ class SlotAdmin(ScopedModelAdmin):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"“{obj}” is no longer delivered.")
+            messages.success(request, _("“%(slot)s” is no longer delivered.") % {"slot": obj})
         return HttpResponseRedirect(self._change_url(obj))
 
     def rollback_view(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
@@ -403,17 +432,24 @@ class SlotAdmin(ScopedModelAdmin):
             return self._confirm(
                 request,
                 obj,
-                f"Roll {obj} back to revision {number}?",
-                f"Revision {number} becomes live at once, as a new revision, and the draft is "
-                "replaced by it.",
+                _("Roll %(slot)s back to revision %(number)s?") % {"slot": obj, "number": number},
+                _(
+                    "Revision %(number)s becomes live at once, as a new revision, and the draft "
+                    "is replaced by it."
+                )
+                % {"number": number},
             )
         try:
             revision = slot_rollback(slot=obj, revision=number, user=request.user)
         except ValidationError as exc:
-            messages.error(request, "Not rolled back: " + " ".join(exc.messages))
+            messages.error(
+                request, _("Not rolled back: %(error)s") % {"error": " ".join(exc.messages)}
+            )
         else:
             messages.success(
-                request, f"Restored revision {number}; live as revision {revision.number}."
+                request,
+                _("Restored revision %(number)s; live as revision %(live)s.")
+                % {"number": number, "live": revision.number},
             )
         return HttpResponseRedirect(self._change_url(obj))
 
@@ -422,7 +458,7 @@ class SlotAdmin(ScopedModelAdmin):
         context = self._context(
             request,
             obj,
-            f"Revisions of {obj}",
+            _("Revisions of %(slot)s") % {"slot": obj},
             revisions=slot_revisions(slot=obj),
             audit=[(entry, audit_sentence(entry)) for entry in slot_audit(slot=obj)[:50]],
             schedules=slot_schedules(slot=obj)[:50],
@@ -438,7 +474,7 @@ class SlotAdmin(ScopedModelAdmin):
         context = self._context(
             request,
             obj,
-            f"{obj}: revision {number}",
+            _("%(slot)s: revision %(number)s") % {"slot": obj, "number": number},
             revision=revision,
             diff_draft=revision_diff(revision=revision, against="draft"),
             diff_live=revision_diff(revision=revision, against="live"),
@@ -472,12 +508,12 @@ class SlotAdmin(ScopedModelAdmin):
                 else:
                     form.add_error(None, exc.messages)
             else:
-                messages.success(request, f"Scheduled: {schedule}.")
+                messages.success(request, _("Scheduled: %(schedule)s.") % {"schedule": schedule})
                 return HttpResponseRedirect(self._change_url(obj))
         context = self._context(
             request,
             obj,
-            f"Schedule {obj}",
+            _("Schedule %(slot)s") % {"slot": obj},
             form=form,
             media=self.media + form.media,
             schedules=slot_schedules(slot=obj)[:20],
@@ -527,7 +563,7 @@ class SlotAdmin(ScopedModelAdmin):
                 now=data["now"],
                 language=data["language"],
             )
-        return self._preview_page(request, "Preview as visitor", form, result, mode="visitor")
+        return self._preview_page(request, _("Preview as visitor"), form, result, mode="visitor")
 
     def preview_segment_view(self, request: HttpRequest) -> HttpResponse:
         sites = sites_for_user(request.user, Perm.VIEW)
@@ -540,7 +576,7 @@ class SlotAdmin(ScopedModelAdmin):
             result = preview_segment(
                 site=data["site"], segment=data["segment"], source=data["source"], now=data["now"]
             )
-        return self._preview_page(request, "Preview as segment", form, result, mode="segment")
+        return self._preview_page(request, _("Preview as segment"), form, result, mode="segment")
 
     def _preview_page(
         self, request: HttpRequest, title: str, form: Any, result: Any, *, mode: str
@@ -567,7 +603,7 @@ class PlacementAdmin(TranslationStatusMixin, SlotAdmin):
     inlines = [ContentVariantInline]
     fields = ["site", "key", "name", "description", "kind", "json_schema", "publishing_status"]
 
-    @admin.display(description="Variants", ordering="n_variants")
+    @admin.display(description=gettext_lazy("Variants"), ordering="n_variants")
     def variant_count(self, obj: Placement) -> int:
         return obj.n_variants
 
@@ -581,7 +617,7 @@ class ScreenAdmin(TranslationStatusMixin, SlotAdmin):
     inlines = [ScreenVariantInline]
     fields = ["site", "key", "name", "description", "publishing_status"]
 
-    @admin.display(description="Designs", ordering="n_variants")
+    @admin.display(description=gettext_lazy("Designs"), ordering="n_variants")
     def variant_count(self, obj: Screen) -> int:
         return obj.n_variants
 
@@ -630,20 +666,24 @@ class PublishScheduleAdmin(ScopedModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Slot")
+    @admin.display(description=gettext_lazy("Slot"))
     def slot_link(self, obj: PublishSchedule) -> str:
         slot = obj.slot
         url = reverse(f"admin:content_{slot._meta.model_name}_change", args=[slot.pk])
         return format_html('<a href="{}">{}</a>', url, slot.key)
 
-    @admin.action(description="Cancel selected pending schedules")
+    @admin.action(description=gettext_lazy("Cancel selected pending schedules"))
     def cancel_schedules(self, request: HttpRequest, queryset: QuerySet[PublishSchedule]) -> None:
         done = 0
         for schedule in queryset.filter(status=ScheduleStatus.PENDING):
             if user_has_site_perm(request.user, Perm.PUBLISH_CONTENT, schedule.site_id):
                 publish_schedule_cancel(schedule=schedule, user=request.user)
                 done += 1
-        messages.success(request, f"Cancelled {done} schedule(s).")
+        messages.success(
+            request,
+            ngettext("Cancelled %(count)s schedule.", "Cancelled %(count)s schedules.", done)
+            % {"count": done},
+        )
 
 
 @admin.register(AuditEntry)
@@ -654,7 +694,7 @@ class AuditEntryAdmin(ScopedModelAdmin):
     list_filter = ["action", "slot_kind", "site"]
     search_fields = ["slot_key", "actor__username"]
 
-    @admin.display(description="What happened")
+    @admin.display(description=gettext_lazy("What happened"))
     def sentence(self, obj: AuditEntry) -> str:
         return audit_sentence(obj)
 
@@ -687,7 +727,7 @@ class VariantTranslationsAdmin(ScopedModelAdmin):
     def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
         if "_continue" in request.POST:
             return super().response_change(request, obj)
-        messages.success(request, f"Saved the translations of “{obj}”.")
+        messages.success(request, _("Saved the translations of “%(variant)s”.") % {"variant": obj})
         return HttpResponseRedirect(_admin_change_url(obj.parent))
 
 

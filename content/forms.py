@@ -14,7 +14,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse_lazy
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from content.models import DesignSchema
 from content.models.schedules import ScheduleAction
@@ -64,20 +65,26 @@ class VariantFormSet(BaseInlineFormSet):
                 defaults += 1
         if defaults != 1:
             raise forms.ValidationError(
-                f"Exactly one variant must be the default (no segment); there are {defaults}."
+                _("Exactly one variant must be the default (no segment); there are %(n)s.")
+                % {"n": defaults}
             )
 
 
 class SiteChoiceMixin(forms.Form):
-    site = forms.ModelChoiceField(queryset=Site.objects.none())
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), label=gettext_lazy("Site"))
     source = forms.ChoiceField(
-        choices=list(SOURCES.items()), initial="published", widget=forms.RadioSelect
+        choices=list(SOURCES.items()),
+        initial="published",
+        widget=forms.RadioSelect,
+        label=gettext_lazy("Source"),
     )
     now = forms.SplitDateTimeField(
         required=False,
         widget=AdminSplitDateTime,
-        label="At time",
-        help_text="Leave empty for now. Variants' active dates are checked against it.",
+        label=gettext_lazy("At time"),
+        help_text=gettext_lazy(
+            "Leave empty for now. Variants' active dates are checked against it."
+        ),
     )
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
@@ -97,7 +104,7 @@ class ProfileAutocomplete(forms.Select):
                 "class": "pz-profile-autocomplete",
                 "data-url": url,
                 "data-site-input": site_input,
-                "data-placeholder": "Search by user id or trait (city:Detroit)",
+                "data-placeholder": _("Search by user id or trait (city:Detroit)"),
                 "style": "width: 30em",
             }
         )
@@ -132,23 +139,29 @@ class PreviewVisitorForm(SiteChoiceMixin):
         queryset=Profile.objects.none(),
         required=False,
         widget=ProfileAutocomplete(url=reverse_lazy("admin:content_preview_profiles")),
-        label="Stored profile",
-        help_text="A known person of the chosen site; their traits, last context and recent "
-        "events are used.",
+        label=gettext_lazy("Stored profile"),
+        help_text=gettext_lazy(
+            "A known person of the chosen site; their traits, last context and recent "
+            "events are used."
+        ),
     )
     document = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}),
-        label="Visitor document (JSON)",
-        help_text='{"visitor": {...}, "profile": {...}, "context": {...}, "events": [...]}. '
-        "With a profile too, these values override the stored ones.",
+        label=gettext_lazy("Visitor document (JSON)"),
+        help_text=gettext_lazy(
+            '{"visitor": {...}, "profile": {...}, "context": {...}, "events": [...]}. '
+            "With a profile too, these values override the stored ones."
+        ),
     )
 
     language = forms.ChoiceField(
         required=False,
-        label="Language",
-        help_text="See the content in one of the site's languages. Empty: the document's "
-        "context.language, else the site's default.",
+        label=gettext_lazy("Language"),
+        help_text=gettext_lazy(
+            "See the content in one of the site's languages. Empty: the document's "
+            "context.language, else the site's default."
+        ),
     )
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
@@ -160,7 +173,7 @@ class PreviewVisitorForm(SiteChoiceMixin):
     def set_language_choices(self, sites: Any) -> None:
         """The languages of the user's sites (the chosen site's are checked in `clean`)."""
         tags = dict.fromkeys(tag for site in sites for tag in site.all_languages)
-        self.fields["language"].choices = [("", "— from the visitor —"), *((t, t) for t in tags)]
+        self.fields["language"].choices = [("", _("— from the visitor —")), *((t, t) for t in tags)]
 
     def clean_document(self) -> dict | None:
         text = self.cleaned_data.get("document", "").strip()
@@ -169,26 +182,32 @@ class PreviewVisitorForm(SiteChoiceMixin):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+            raise forms.ValidationError(
+                _("Not valid JSON: %(error)s (line %(line)s).")
+                % {"error": exc.msg, "line": exc.lineno}
+            ) from exc
         if not isinstance(value, dict):
-            raise forms.ValidationError("The visitor document must be a JSON object.")
+            raise forms.ValidationError(_("The visitor document must be a JSON object."))
         return value
 
     def clean(self) -> dict:
         data = super().clean()
         site, profile = data.get("site"), data.get("profile")
         if profile is not None and site is not None and profile.site_id != site.pk:
-            self.add_error("profile", "This profile belongs to another site.")
+            self.add_error("profile", _("This profile belongs to another site."))
         language = data.get("language")
         if language and site is not None and language not in site.all_languages:
-            self.add_error("language", f"{site} does not publish {language}.")
+            self.add_error(
+                "language",
+                _("%(site)s does not publish %(language)s.") % {"site": site, "language": language},
+            )
         if profile is None and not data.get("document") and not self.errors:
-            raise forms.ValidationError("Pick a stored profile or enter a visitor document.")
+            raise forms.ValidationError(_("Pick a stored profile or enter a visitor document."))
         return data
 
 
 class PreviewSegmentForm(SiteChoiceMixin):
-    segment = forms.ModelChoiceField(queryset=Segment.objects.none())
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), label=gettext_lazy("Segment"))
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, sites=sites, **kwargs)
@@ -196,21 +215,21 @@ class PreviewSegmentForm(SiteChoiceMixin):
             "site"
         )
         self.fields["segment"].label_from_instance = lambda s: (
-            f"{s.name} [{s.key}] ({s.site}, {s.status})"
+            f"{s.name} [{s.key}] ({s.site}, {s.get_status_display()})"
         )
 
     def clean(self) -> dict:
         data = super().clean()
         site, segment = data.get("site"), data.get("segment")
         if site is not None and segment is not None and segment.site_id != site.pk:
-            self.add_error("segment", "This segment belongs to another site.")
+            self.add_error("segment", _("This segment belongs to another site."))
         return data
 
 
 class ScheduleForm(forms.Form):
-    action = forms.ChoiceField(choices=ScheduleAction.choices)
-    run_at = forms.SplitDateTimeField(widget=AdminSplitDateTime, label="Run at")
-    note = forms.CharField(max_length=500, required=False)
+    action = forms.ChoiceField(choices=ScheduleAction.choices, label=gettext_lazy("Action"))
+    run_at = forms.SplitDateTimeField(widget=AdminSplitDateTime, label=gettext_lazy("Run at"))
+    note = forms.CharField(max_length=500, required=False, label=gettext_lazy("Note"))
 
 
 class DesignSchemaForm(PathErrorsModelForm):

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from content.published import PublishedSite
 from content.resolution import resolve_all
@@ -21,8 +23,8 @@ from segments.selectors.preview import segments_matching
 from tenancy.models import Site
 
 SOURCES = {
-    "published": "Published (what visitors get now)",
-    "draft": "Drafts (as if published now)",
+    "published": gettext_lazy("Published (what visitors get now)"),
+    "draft": gettext_lazy("Drafts (as if published now)"),
 }
 
 
@@ -47,8 +49,8 @@ class PreviewRow:
     @property
     def reason_text(self) -> str:
         if self.reason.get("kind") == "segment":
-            return f"segment “{self.reason['segment']}”"
-        return "default (no targeted variant matched)"
+            return _("segment “%(key)s”") % {"key": self.reason["segment"]}
+        return _("default (no targeted variant matched)")
 
 
 @dataclass
@@ -60,6 +62,10 @@ class PreviewResult:
     skipped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     document: dict[str, Any] | None = None
+
+    @property
+    def source_label(self) -> str:
+        return {"published": _("published"), "draft": _("drafts")}.get(self.source, self.source)
 
     def mock_data(self) -> dict[str, Any]:
         """What the admin's visual mock draws (static/personalize/design-mock.js): the
@@ -149,11 +155,13 @@ def preview_segment(
     warnings = []
     if segment.status != SegmentStatus.ACTIVE:
         warnings.append(
-            f"“{segment.key}” is {segment.status}: live visitors never match it until it is active."
+            _("“%(key)s” is %(status)s: live visitors never match it until it is active.")
+            % {"key": segment.key, "status": str(segment.get_status_display()).lower()}
         )
     if segment.key not in published.segment_keys:
         warnings.append(
-            f"No {source} variant targets “{segment.key}”: its members get the defaults."
+            _("No variant (%(source)s) targets “%(key)s”: its members get the defaults.")
+            % {"source": source, "key": segment.key}
         )
     return PreviewResult(
         rows=rows,

@@ -101,6 +101,9 @@ class Explanation(TypedDict):
     placements: dict[str, SlotExplanation]
     screens: dict[str, SlotExplanation]
     holdout: bool  # in the site's global holdout: defaults everywhere, no experiment
+    # Why each segment the traces tried did or did not match: the criteria explanation tree
+    # (machine fields plus a human `summary` per node, in the request's language).
+    segment_explanations: dict[str, dict[str, Any]]
 
 
 class UnknownKeys(TypedDict, total=False):
@@ -244,6 +247,8 @@ class Snapshot:
     holdout: CompiledHoldout | None = None  # the site's global holdout, when enabled
     # Experiments that cannot run (an arm's variant is not live, the slot is not published).
     broken_experiments: Mapping[str, str] = field(default_factory=dict)
+    # The site catalog's field path -> (label, type): the words of `explain`'s sentences.
+    field_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     # Per slot key, its running experiments (those of a layer take disjoint slices).
@@ -567,6 +572,7 @@ def decide(
     explain: bool = False,
     assignments: Mapping[str, str] | None = None,
     exposures: list[Assigned] | None = None,
+    labels: criteria.Labels | None = None,
 ) -> DecideAnswer:
     """The decide response body (minus `visitor_id`) for one visitor document.
 
@@ -577,6 +583,7 @@ def decide(
     ({experiment key: "phase:arm"}, stored on the profile or echoed by the client) keep a
     unit's arm within a phase; `exposures`, when given, receives every assignment made.
     A unit in the site's global holdout gets every slot's default (reason "holdout").
+    `labels`: the words of `explain`'s segment sentences (default: English, built-in labels).
     """
     if placements is not None and screens is None:
         screens = ()
@@ -634,7 +641,7 @@ def decide(
             exposures.extend(assigned.values())
     if explain:
         body["explain"] = explain_decision(
-            snapshot, doc, seen, body, now, chain, assigned=assigned, held=held
+            snapshot, doc, seen, body, now, chain, assigned=assigned, held=held, labels=labels
         )
     return body
 
@@ -700,6 +707,7 @@ def explain_decision(
     *,
     assigned: Assignments | None = None,
     held: bool = False,
+    labels: criteria.Labels | None = None,
 ) -> Explanation:
     """Segments matched (every active one is evaluated), the languages looked for and, per
     slot, the variants tried, and the experiment arm that overrode it (name, phase, arm,
@@ -717,6 +725,7 @@ def explain_decision(
         "placements": {},
         "screens": {},
         "holdout": held,
+        "segment_explanations": {},
     }
     assigned = assigned or {}
     for kind, explained, decided, table in (
@@ -749,7 +758,27 @@ def explain_decision(
                     "probability": got.probability,
                     "sticky": got.sticky,
                 }
+            for step in trace:
+                segment = step["segment"]
+                if step.get("scheduled") and segment not in out["segment_explanations"]:
+                    tree = _segment_explanation(snapshot.rules.get(segment), doc, now, labels)
+                    if tree is not None:
+                        out["segment_explanations"][segment] = tree
     return out
+
+
+def _segment_explanation(
+    rule: Any, doc: VisitorDocument, now: datetime, labels: criteria.Labels | None
+) -> dict[str, Any] | None:
+    """A segment rule's explanation tree, or None for a rule that cannot explain (engine
+    tests' stand-ins) or raises (it matched no one in the decision either)."""
+    explain = getattr(rule, "explain", None)
+    if explain is None:
+        return None
+    try:
+        return explain(doc, now, labels=labels)
+    except Exception:
+        return None
 
 
 # --- the visitor document ---------------------------------------------------------------------

@@ -159,8 +159,11 @@ class DecideResponseSerializer(serializers.Serializer):
     explain = serializers.DictField(
         required=False,
         help_text="With `explain`: segments matched, `holdout` (in the site's global holdout), "
-        "and per slot the trace and, under an experiment, `experiment` (experiment, phase, "
-        "arm, control, probability, sticky).",
+        "per slot the trace and, under an experiment, `experiment` (experiment, phase, "
+        "arm, control, probability, sticky), and `segment_explanations`: for each segment a "
+        "trace tried, its criteria tree with `passed`, the machine fields (`path`, `type`, "
+        "`field`, `op`, `value`, `actual`) and a human `summary` per node, in the visitor's "
+        "language (`context.language`, else Accept-Language; English by default).",
     )
 
 

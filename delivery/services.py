@@ -19,11 +19,12 @@ from typing import Any, Literal, TypedDict
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.db.models.constants import OnConflict
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from delivery import engine
 from delivery.counters import counter_plan, counters_doc
-from delivery.enrich import enrich_context
+from delivery.enrich import MAX_ACCEPT_LANGUAGE, enrich_context
 from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
 from delivery.validation import (
@@ -43,6 +44,7 @@ from delivery.visit_buffer import (
 )
 from experiments.assignment import Assigned
 from experiments.models import Assignment, Experiment
+from segments.criteria import Labels
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from segments.services.counters import counters_ingest, counters_recompute
 from tenancy.failopen import publish_quietly
@@ -148,6 +150,9 @@ def decide_for_visitor(
             explain=data.explain,
             assignments=sticky,
             exposures=exposures,
+            labels=explain_labels(snapshot=snapshot, language=context.get("language"))
+            if data.explain
+            else None,
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
@@ -186,6 +191,21 @@ def decide_for_visitor(
             ),
         )
     return Decision(body=body, snapshot=snapshot, followups=followups)
+
+
+def explain_labels(*, snapshot: engine.Snapshot, language: Any) -> Labels:
+    """The words of `explain`'s segment sentences: the site's field labels, in the first of
+    the visitor's languages (`context.language`, a tag or an Accept-Language value) the UI
+    is translated into, else English."""
+    code = "en"
+    if isinstance(language, str):
+        for tag, _ in parse_accept_lang_header(language[:MAX_ACCEPT_LANGUAGE].lower()):
+            try:
+                code = translation.get_supported_language_variant(tag)
+            except LookupError:
+                continue
+            break
+    return Labels(translator=translation.trans_real.translation(code), fields=snapshot.field_labels)
 
 
 # --- experiment exposures ---------------------------------------------------------------------

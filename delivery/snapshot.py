@@ -34,7 +34,9 @@ from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
 from experiments.assignment import CompiledExperiment, CompiledHoldout, compile_arms
 from experiments.models import Experiment, ExperimentPhase, ExperimentStatus, GlobalHoldout
+from segments.criteria import Labels
 from segments.models import Segment, SegmentStatus
+from segments.selectors.catalog import site_field_catalog
 from segments.selectors.definitions import site_segment_rules
 from tenancy.failopen import cache_add_quietly, cache_get_or_none
 from tenancy.models import Site
@@ -146,6 +148,8 @@ def _snapshot_build(site_id: int) -> Snapshot:
         experiments=experiments,
         holdout=holdout_compile(site_id=site_id),
         broken_experiments=broken_experiments,
+        # One query more per build, so that an explaining decide needs none.
+        field_labels=Labels.from_catalog(catalog=site_field_catalog(site=site_id)).fields,
     )
 
 

@@ -265,7 +265,8 @@ class DecideView(DeliveryAPIView):
             "docs/integration.md; without it the visitor is anonymous); anonymous decides run "
             "no SQL. `visitor.consent: false` "
             "stores nothing and ignores stored data. With `explain`, the response lists the "
-            "segments matched and a per-slot trace."
+            "segments matched, a per-slot trace and, for each segment tried, why it matched or "
+            "not in words (in the visitor's language, English by default)."
         ),
         request=s.DecideRequestSerializer,
         responses={200: s.DecideResponseSerializer, **ERROR_RESPONSES},

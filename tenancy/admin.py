@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenancy.admin_scoping import ScopedModelAdmin
 from tenancy.models import ApiKey, Site, SiteRole
@@ -26,7 +28,7 @@ from tenancy.services import (
 
 admin.site.site_header = "Personalize"
 admin.site.site_title = "Personalize"
-admin.site.index_title = "Segments and content"
+admin.site.index_title = gettext_lazy("Segments and content")
 
 
 class OriginListField(forms.CharField):
@@ -45,8 +47,11 @@ class OriginListField(forms.CharField):
 class SiteAdminForm(forms.ModelForm):
     allowed_origins = OriginListField(
         required=False,
-        help_text="Browser origins allowed to call the delivery API, one per line, "
-        "e.g. https://www.example.com.",
+        label=gettext_lazy("allowed origins"),
+        help_text=gettext_lazy(
+            "Browser origins allowed to call the delivery API, one per line, "
+            "e.g. https://www.example.com."
+        ),
     )
 
     class Meta:
@@ -74,15 +79,18 @@ class SiteAdmin(ScopedModelAdmin):
             return [*self.readonly_fields, "identity_secret"]
         return self.readonly_fields
 
-    @admin.action(description="Rotate the identity secret of selected sites")
+    @admin.action(description=gettext_lazy("Rotate the identity secret of selected sites"))
     def rotate_identity_secrets(self, request: HttpRequest, queryset: QuerySet[Site]) -> None:
         for site in queryset:
             if user_has_site_perm(request.user, Perm.MANAGE_SITE, site):
                 site_identity_secret_rotate(site=site)
                 messages.warning(
                     request,
-                    f"{site}: new identity secret; user hashes made with the old one no longer "
-                    "verify. It is shown on the site's page.",
+                    _(
+                        "%(site)s: new identity secret; user hashes made with the old one no "
+                        "longer verify. It is shown on the site's page."
+                    )
+                    % {"site": site},
                 )
 
     def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
@@ -150,7 +158,9 @@ class ApiKeyAdmin(ScopedModelAdmin):
             site=obj.site, kind=obj.kind, name=obj.name, created_by=request.user
         )
         _copy_saved(key, obj)
-        messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
+        messages.warning(
+            request, _("Copy this key now; it will not be shown again: %(key)s") % {"key": raw}
+        )
 
     def delete_model(self, request: HttpRequest, obj: ApiKey) -> None:
         api_key_revoke(key=obj)
@@ -161,7 +171,9 @@ class ApiKeyAdmin(ScopedModelAdmin):
             api_key_revoke(key=key)
         super().delete_queryset(request, queryset)
 
-    @admin.action(description="Rotate selected keys (old ones keep working for the window)")
+    @admin.action(
+        description=gettext_lazy("Rotate selected keys (old ones keep working for the window)")
+    )
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
             if not self.has_change_permission(request, key):
@@ -174,16 +186,19 @@ class ApiKeyAdmin(ScopedModelAdmin):
             key.refresh_from_db()
             messages.warning(
                 request,
-                f"{key} works until {key.expires_at:%Y-%m-%d %H:%M} UTC. Its successor "
-                f"(copy it now; it will not be shown again): {raw}",
+                _(
+                    "%(key)s works until %(when)s UTC. Its successor (copy it now; it will not "
+                    "be shown again): %(raw)s"
+                )
+                % {"key": key, "when": f"{key.expires_at:%Y-%m-%d %H:%M}", "raw": raw},
             )
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description=gettext_lazy("Revoke selected keys"))
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
             if self.has_change_permission(request, key):
                 api_key_revoke(key=key)
-        messages.success(request, "Revoked.")
+        messages.success(request, _("Revoked."))
 
 
 @admin.register(SiteRole)

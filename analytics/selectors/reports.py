@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any, Literal, TypedDict
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from analytics.metrics import SufficientStats, mean_interval, ratio_interval, wilson_interval
 from analytics.models import Metric, MetricDay, MetricKind, SegmentSizeDay, VariantDay
@@ -137,7 +138,7 @@ def _variant_table(
         title,
         [
             *labels,
-            *("Impressions", "Visitor-days", "Clicks", "CTR %", "CTR 95 % CI"),
+            *(_("Impressions"), _("Visitor-days"), _("Clicks"), _("CTR %"), _("CTR 95 % CI")),
             *(metric_label(metric), "95 % CI", "Exposed visitor-days"),
         ],
     )
@@ -218,7 +219,9 @@ def dashboard_report(*, site_id: int, since: date, until: date, metric: Metric |
     }
     days = _days(since, until)
     traffic_table = Table(
-        "traffic", "Traffic per day", ["Day", "Impressions", "Visitor-days", "Clicks"]
+        "traffic",
+        _("Traffic per day"),
+        [_("Day"), _("Impressions"), _("Visitor-days"), _("Clicks")],
     )
     for d in days:
         r = daily.get(d, {})
@@ -227,18 +230,18 @@ def dashboard_report(*, site_id: int, since: date, until: date, metric: Metric |
         )
     variants = _variant_table(
         "variants",
-        "Top variants",
+        _("Top variants"),
         traffic,
         metric_rows,
         metric,
         ("slot", "variant"),
-        ["Slot", "Variant"],
+        [_("Slot"), _("Variant")],
     )
     order = sorted(range(len(variants.rows)), key=lambda i: -(variants.rows[i][2] or 0))
     order = order[:TOP_VARIANTS]
     variants.low_rows = {new for new, old in enumerate(order) if old in variants.low_rows}
     variants.rows = [variants.rows[i] for i in order]
-    slots = Table("slots", "Placements and screens", ["Slot", "Impressions", "Clicks"])
+    slots = Table("slots", _("Placements and screens"), [_("Slot"), _("Impressions"), _("Clicks")])
     for r in (
         traffic.values("slot")
         .annotate(i=Sum("impressions"), c=Sum("clicks"))
@@ -246,11 +249,13 @@ def dashboard_report(*, site_id: int, since: date, until: date, metric: Metric |
     ):
         slots.rows.append([r["slot"], r["i"] or 0, r["c"] or 0])
     sizes = latest_segment_sizes(site_id=site_id)
-    segments = Table("segments", "Segments by size", ["Segment", "Members"])
+    segments = Table("segments", _("Segments by size"), [_("Segment"), _("Members")])
     for key, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
         segments.rows.append([key, size])
     changes = Table(
-        "changes", "What changed recently", ["When", "Who", "Action", "Slot", "Revision"]
+        "changes",
+        _("What changed recently"),
+        [_("When"), _("Who"), _("Action"), _("Slot"), _("Revision")],
     )
     for entry in AuditEntry.objects.filter(site_id=site_id).select_related("actor")[:15]:
         changes.rows.append(
@@ -264,25 +269,25 @@ def dashboard_report(*, site_id: int, since: date, until: date, metric: Metric |
         )
     chart: Chart = {
         "id": "traffic",
-        "title": "Traffic",
+        "title": _("Traffic"),
         "type": "line",
         "labels": [d.isoformat() for d in days],
         "datasets": [
-            {"label": "Impressions", "data": [row[1] for row in traffic_table.rows]},
-            {"label": "Clicks", "data": [row[3] for row in traffic_table.rows]},
+            {"label": _("Impressions"), "data": [row[1] for row in traffic_table.rows]},
+            {"label": _("Clicks"), "data": [row[3] for row in traffic_table.rows]},
         ],
         "percent": False,
     }
     size_chart: Chart = {
         "id": "segment-sizes",
-        "title": "Segments by size",
+        "title": _("Segments by size"),
         "type": "bar",
         "labels": [row[0] for row in segments.rows[:15]],
-        "datasets": [{"label": "Members", "data": [row[1] for row in segments.rows[:15]]}],
+        "datasets": [{"label": _("Members"), "data": [row[1] for row in segments.rows[:15]]}],
         "percent": False,
     }
     return Report(
-        "Analytics",
+        _("Analytics"),
         [traffic_table, variants, slots, segments, changes],
         [chart, size_chart],
     )
@@ -298,23 +303,23 @@ def slot_report(
         site_id=site_id, segment="", slot=slot, day__range=(since, until), metric=metric
     )
     variants = _variant_table(
-        "variants", "Variants", traffic, metric_rows, metric, ("variant",), ["Variant"]
+        "variants", _("Variants"), traffic, metric_rows, metric, ("variant",), [_("Variant")]
     )
     reasons = _variant_table(
         "reasons",
-        "Variants by reason shown",
+        _("Variants by reason shown"),
         traffic,
         metric_rows,
         metric,
         ("variant", "reason", "reason_key"),
-        ["Variant", "Reason", "Segment / experiment / holdout / policy"],
+        [_("Variant"), _("Reason"), _("Segment / experiment / holdout / policy")],
     )
     charts: list[Chart] = []
     labels, data = _series(traffic, since, until, "variant", "impressions")
     charts.append(
         {
             "id": "impressions",
-            "title": "Impressions per day",
+            "title": _("Impressions per day"),
             "type": "line",
             "labels": labels,
             "datasets": data,
@@ -325,7 +330,7 @@ def slot_report(
     charts.append(
         {
             "id": "ctr",
-            "title": "CTR per day (%)",
+            "title": _("CTR per day (%)"),
             "type": "line",
             "labels": labels,
             "datasets": data,
@@ -360,7 +365,7 @@ def _overlap(site_id: int, keys: list[str]) -> Table:
         if key in segments and (q := member_profiles(segment=segments[key])) is not None:
             members[key] = q
     keys = [k for k in keys if k in members]
-    table = Table("overlap", "Overlap (members in both)", ["Segment", *keys])
+    table = Table("overlap", _("Overlap (members in both)"), [_("Segment"), *keys])
     for a in keys:
         row: list[Cell] = [a]
         for b in keys:
@@ -375,7 +380,7 @@ def segment_report(
     sizes = SegmentSizeDay.objects.filter(
         site_id=site_id, segment=segment, day__range=(since, until)
     ).order_by("day")
-    size_table = Table("sizes", "Size over time", ["Day", "Members"])
+    size_table = Table("sizes", _("Size over time"), [_("Day"), _("Members")])
     for row in sizes:
         size_table.rows.append([row.day.isoformat(), row.size])
     latest = latest_segment_sizes(site_id=site_id)
@@ -389,17 +394,17 @@ def segment_report(
     )
     response = _variant_table(
         "response",
-        "How members respond to each variant",
+        _("How members respond to each variant"),
         traffic,
         metric_rows,
         metric,
         ("slot", "variant"),
-        ["Slot", "Variant"],
+        [_("Slot"), _("Variant")],
     )
     charts: list[Chart] = [
         {
             "id": "size",
-            "title": "Members over time",
+            "title": _("Members over time"),
             "type": "line",
             "labels": [r[0] for r in size_table.rows],
             "datasets": [{"label": segment, "data": [r[1] for r in size_table.rows]}],

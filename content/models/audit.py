@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from content.models.slots import Placement, Screen, SlotKind
 from tenancy.models import SiteScopedModel
 
 
 class AuditAction(models.TextChoices):
-    PUBLISH = "publish"
-    UNPUBLISH = "unpublish"
-    ROLLBACK = "rollback"
-    SCHEDULE = "schedule"
-    SCHEDULE_CANCEL = "schedule_cancel"
-    DELETE = "delete"
+    PUBLISH = "publish", _("Publish")
+    UNPUBLISH = "unpublish", _("Unpublish")
+    ROLLBACK = "rollback", _("Rollback")
+    SCHEDULE = "schedule", _("Schedule")
+    SCHEDULE_CANCEL = "schedule_cancel", _("Schedule cancelled")
+    DELETE = "delete", _("Delete")
     # An experiment on the slot was created, changed, started, paused, resumed or stopped
     # (`details["change"]` says which): it changes what visitors of the slot get.
-    EXPERIMENT = "experiment"
+    EXPERIMENT = "experiment", _("Experiment")
 
 
 class AuditEntry(SiteScopedModel):
@@ -31,8 +32,8 @@ class AuditEntry(SiteScopedModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=16, choices=AuditAction.choices)
-    slot_kind = models.CharField(max_length=16, choices=SlotKind.choices)
+    action = models.CharField(_("action"), max_length=16, choices=AuditAction.choices)
+    slot_kind = models.CharField(_("slot kind"), max_length=16, choices=SlotKind.choices)
     slot_key = models.CharField(max_length=100)
     placement = models.ForeignKey(
         Placement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -42,11 +43,12 @@ class AuditEntry(SiteScopedModel):
     )
     revision_number = models.PositiveIntegerField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name_plural = "audit entries"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.actor or 'system'} {self.action} {self.slot_kind} {self.slot_key}"

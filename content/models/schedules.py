@@ -8,21 +8,22 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from content.models.slots import Placement, Screen, Slot
 from tenancy.models import SiteScopedModel
 
 
 class ScheduleAction(models.TextChoices):
-    PUBLISH = "publish"
-    UNPUBLISH = "unpublish"
+    PUBLISH = "publish", _("Publish")
+    UNPUBLISH = "unpublish", _("Unpublish")
 
 
 class ScheduleStatus(models.TextChoices):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class PublishSchedule(SiteScopedModel):
@@ -34,8 +35,8 @@ class PublishSchedule(SiteScopedModel):
     screen = models.ForeignKey(
         Screen, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
     )
-    action = models.CharField(max_length=16, choices=ScheduleAction.choices)
-    run_at = models.DateTimeField()
+    action = models.CharField(_("action"), max_length=16, choices=ScheduleAction.choices)
+    run_at = models.DateTimeField(_("run at"))
     snapshot = models.JSONField(
         null=True,
         blank=True,
@@ -44,16 +45,18 @@ class PublishSchedule(SiteScopedModel):
     )
     note = models.CharField(max_length=500, blank=True)
     status = models.CharField(
-        max_length=16, choices=ScheduleStatus.choices, default=ScheduleStatus.PENDING
+        _("status"), max_length=16, choices=ScheduleStatus.choices, default=ScheduleStatus.PENDING
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    executed_at = models.DateTimeField(null=True, blank=True)
+    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("publish schedule")
+        verbose_name_plural = _("publish schedules")
         ordering = ["run_at", "pk"]
         constraints = [
             models.CheckConstraint(

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from content.validation import schema_problem
 from tenancy.models import SiteScopedModel
 
-KEY_HELP = "Stable identifier used by the delivery API (letters, digits, - and _)."
+KEY_HELP = _("Stable identifier used by the delivery API (letters, digits, - and _).")
 
 
 class PlacementKind(models.TextChoices):
     HTML = "html", "HTML"
-    TEXT = "text", "Plain text"
+    TEXT = "text", _("Plain text")
     JSON = "json", "JSON"
-    IMAGE = "image", "Image with link"
+    IMAGE = "image", _("Image with link")
 
 
 class SlotKind(models.TextChoices):
-    PLACEMENT = "placement"
-    SCREEN = "screen"
+    PLACEMENT = "placement", _("placement")
+    SCREEN = "screen", _("screen")
 
 
 def live_revision_field(revision_model: str) -> models.ForeignKey:
@@ -36,16 +37,17 @@ def live_revision_field(revision_model: str) -> models.ForeignKey:
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
-        help_text="The revision being delivered; empty when unpublished.",
+        verbose_name=_("live revision"),
+        help_text=_("The revision being delivered; empty when unpublished."),
     )
 
 
 class Slot(SiteScopedModel):
-    key = models.SlugField(max_length=100, help_text=KEY_HELP)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    key = models.SlugField(_("key"), max_length=100, help_text=KEY_HELP)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     slot_kind: str = ""
 
@@ -65,18 +67,21 @@ class Placement(Slot):
     """A named slot on a page or app screen, e.g. `home_hero`."""
 
     kind = models.CharField(
-        max_length=16, choices=PlacementKind.choices, default=PlacementKind.HTML
+        _("kind"), max_length=16, choices=PlacementKind.choices, default=PlacementKind.HTML
     )
     json_schema = models.JSONField(
         null=True,
         blank=True,
-        help_text="Optional JSON Schema that the bodies of a JSON placement must satisfy.",
+        verbose_name=_("JSON Schema"),
+        help_text=_("Optional JSON Schema that the bodies of a JSON placement must satisfy."),
     )
     live_revision = live_revision_field("PlacementRevision")
 
     slot_kind = SlotKind.PLACEMENT
 
     class Meta(Slot.Meta):
+        verbose_name = _("placement")
+        verbose_name_plural = _("placements")
         constraints = [
             models.UniqueConstraint(fields=["site", "key"], name="unique_placement_key_per_site")
         ]
@@ -86,7 +91,9 @@ class Placement(Slot):
             self.json_schema = None
         if self.json_schema is not None:
             if self.kind != PlacementKind.JSON:
-                raise ValidationError({"json_schema": "Only JSON placements take a JSON Schema."})
+                raise ValidationError(
+                    {"json_schema": _("Only JSON placements take a JSON Schema.")}
+                )
             problem = schema_problem(self.json_schema)
             if problem:
                 raise ValidationError({"json_schema": problem})
@@ -100,6 +107,8 @@ class Screen(Slot):
     slot_kind = SlotKind.SCREEN
 
     class Meta(Slot.Meta):
+        verbose_name = _("screen")
+        verbose_name_plural = _("screens")
         constraints = [
             models.UniqueConstraint(fields=["site", "key"], name="unique_screen_key_per_site")
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from content.models.slots import KEY_HELP, Placement, PlacementKind, Screen, Slot
 from content.sanitize import sanitize_html
@@ -16,23 +17,26 @@ from content.validation import body_errors, design_errors
 
 
 class Variant(models.Model):
-    key = models.SlugField(max_length=100, help_text=KEY_HELP)
-    name = models.CharField(max_length=200)
+    key = models.SlugField(_("key"), max_length=100, help_text=KEY_HELP)
+    name = models.CharField(_("name"), max_length=200)
     segment = models.ForeignKey(
         "segments.Segment",
         null=True,
         blank=True,
         on_delete=models.RESTRICT,
         related_name="+",
-        help_text="Who sees this variant. Empty: the default, shown to everyone else.",
+        verbose_name=_("segment"),
+        help_text=_("Who sees this variant. Empty: the default, shown to everyone else."),
     )
     priority = models.PositiveIntegerField(
-        default=100, help_text="Lower numbers are tried first; the default is always tried last."
+        _("priority"),
+        default=100,
+        help_text=_("Lower numbers are tried first; the default is always tried last."),
     )
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     parent_field: str = ""
 
@@ -64,12 +68,17 @@ class Variant(models.Model):
         errors: dict[str, list[str]] = {}
         parent = self.parent
         if self.segment_id and parent is not None and self.segment.site_id != parent.site_id:
-            errors.setdefault("segment", []).append("Choose a segment of the same site.")
+            errors.setdefault("segment", []).append(str(_("Choose a segment of the same site.")))
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            errors.setdefault("ends_at", []).append("The end must be after the start.")
+            errors.setdefault("ends_at", []).append(str(_("The end must be after the start.")))
         if self.segment_id is None and (self.starts_at or self.ends_at):
             errors.setdefault("starts_at", []).append(
-                "The default variant is always active; dates apply to targeted variants only."
+                str(
+                    _(
+                        "The default variant is always active; dates apply to targeted "
+                        "variants only."
+                    )
+                )
             )
         return errors
 
@@ -77,16 +86,23 @@ class Variant(models.Model):
 class ContentVariant(Variant):
     """One version of a placement's content, for a segment or (no segment) for everyone else."""
 
-    placement = models.ForeignKey(Placement, on_delete=models.CASCADE, related_name="variants")
+    placement = models.ForeignKey(
+        Placement, on_delete=models.CASCADE, related_name="variants", verbose_name=_("placement")
+    )
     body = models.TextField(
+        _("body"),
         blank=True,
-        help_text="HTML or text; for JSON and image placements a JSON document "
-        '(image: {"src": …, "alt": …, "href": …}).',
+        help_text=_(
+            "HTML or text; for JSON and image placements a JSON document "
+            '(image: {"src": …, "alt": …, "href": …}).'
+        ),
     )
 
     parent_field = "placement"
 
     class Meta(Variant.Meta):
+        verbose_name = _("content variant")
+        verbose_name_plural = _("content variants")
         constraints = [
             models.UniqueConstraint(fields=["placement", "key"], name="unique_content_variant_key"),
             models.UniqueConstraint(
@@ -109,12 +125,16 @@ class ContentVariant(Variant):
 class ScreenVariant(Variant):
     """One design of a screen, for a segment or (no segment) the default design."""
 
-    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="variants")
-    design = models.JSONField(default=dict)
+    screen = models.ForeignKey(
+        Screen, on_delete=models.CASCADE, related_name="variants", verbose_name=_("screen")
+    )
+    design = models.JSONField(_("design"), default=dict)
 
     parent_field = "screen"
 
     class Meta(Variant.Meta):
+        verbose_name = _("screen variant")
+        verbose_name_plural = _("screen variants")
         constraints = [
             models.UniqueConstraint(fields=["screen", "key"], name="unique_screen_variant_key"),
             models.UniqueConstraint(

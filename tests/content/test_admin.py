@@ -443,7 +443,7 @@ def test_publishing_over_a_pending_schedule_asks_first(site):
     client = login(site, "publisher")
     asked = client.post(url("publish", placement.pk), {"note": "hotfix"})
     page = asked.content.decode()
-    assert asked.status_code == 200 and "1 pending schedule(s)" in page
+    assert asked.status_code == 200 and "1 pending schedule, " in page
     assert 'name="note" value="hotfix"' in page
     placement.refresh_from_db()
     assert placement.live_revision_id is None

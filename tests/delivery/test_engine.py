@@ -388,6 +388,9 @@ class RuleByRule:
     def matches(self, doc, now=None):
         return self.rule.matches(doc, now)
 
+    def explain(self, doc, now=None, *, labels=None):  # the segments' sentences
+        return self.rule.explain(doc, now, labels=labels)
+
 
 def test_explain_through_the_rule_set_answers_as_rule_by_rule():
     rules = compiled_segments()
