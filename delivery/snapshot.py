@@ -128,6 +128,13 @@ def _snapshot_build(site_id: int) -> Snapshot:
     )
     # A segment that does not compile is reported in `broken`, never raised.
     rules, broken = site_segment_rules(site=site_id, keys={*active, *published.segment_keys})
+    # Rules generate their evaluation code on first use; decide evaluates the segments the
+    # slots target, so those are generated now, in the build, not in a visitor's request
+    # (the rest serve explain through the snapshot's RuleSet).
+    for key in published.segment_keys:
+        rule = rules.get(key)
+        if rule is not None:
+            rule.ready()
     return Snapshot(
         site_id=site_id,
         version=published.version,

@@ -14,7 +14,10 @@ call their closure.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from types import CodeType
 from typing import Any
 
 from segments.criteria import values as V
@@ -25,6 +28,40 @@ _ROOT_VARS = {"profile": "_p", "context": "_c", "visitor": "_v"}
 _CMP = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _EMPTY: dict[str, Any] = {}
 _MAX_SOURCE = 2_000_000
+
+# Compiled code by source text, per process. Operands are constants bound by name in each
+# rule's namespace, never written into the source, so every rule of one shape (the same
+# fields, operators and nesting, whatever the values) has the same source: `compile()`,
+# most of the cost of compiling a rule, runs once per shape and the code object is
+# executed into each rule's own namespace. Bounded (least recently used dropped first);
+# one-rule sources only (a RuleSet's source is one of a kind).
+CODE_CACHE_SIZE = 4096
+_CODE_CACHE_MAX_SOURCE = 16_384
+_code_cache: OrderedDict[str, CodeType] = OrderedDict()
+_code_lock = threading.Lock()
+
+
+def _compiled_code(src: str) -> CodeType:
+    """`compile(src)`, from the per-process cache when this source was compiled before."""
+    if len(src) > _CODE_CACHE_MAX_SOURCE:
+        return compile(src, "<criteria>", "exec")
+    with _code_lock:
+        code = _code_cache.get(src)
+        if code is not None:
+            _code_cache.move_to_end(src)
+            return code
+    code = compile(src, "<criteria>", "exec")  # outside the lock: it may take a while
+    with _code_lock:
+        _code_cache[src] = code
+        while len(_code_cache) > CODE_CACHE_SIZE:
+            _code_cache.popitem(last=False)
+    return code
+
+
+def code_cache_clear() -> None:
+    """Forget the compiled code of every shape (benchmarks measure cold builds with it)."""
+    with _code_lock:
+        _code_cache.clear()
 
 
 class _Gen:
@@ -163,7 +200,7 @@ class _Gen:
         if len(src) > _MAX_SOURCE:
             return None
         try:
-            code = compile(src, "<criteria>", "exec")
+            code = _compiled_code(src)
         except (SyntaxError, RecursionError):
             # Python's own nesting limits (e.g. 200 parentheses, reachable through chains of
             # segment references): the closures evaluate such a rule just the same.
