@@ -135,7 +135,7 @@ def _snapshot_build(site_id: int) -> Snapshot:
         rule = rules.get(key)
         if rule is not None:
             rule.ready()
-    return Snapshot(
+    snapshot = Snapshot(
         site_id=site_id,
         version=published.version,
         published=published,
@@ -145,6 +145,8 @@ def _snapshot_build(site_id: int) -> Snapshot:
         broken_segments=broken,
         built_at=timezone.now(),
     )
+    snapshot.targeted_rule_set  # noqa: B018 - compiled here, not in a visitor's request
+    return snapshot
 
 
 def _cache_limits() -> tuple[int, int]:
