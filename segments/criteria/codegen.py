@@ -72,6 +72,8 @@ class _Gen:
             "_E": _EMPTY,
             "_num": V.number_from_text,
             "_bool": V.bool_from_text,
+            "_when": V.parse_when,
+            "_ver": V.read_version,
         }
         # hoist: read every field once up front (many rules); else read lazily in each
         # condition (one rule, where the first failing condition ends the evaluation).
@@ -101,6 +103,8 @@ class _Gen:
                 "num": f"(_x if (_x := {get}).__class__ is int or "
                 f"(_x.__class__ is float and _isfinite(_x)) else "
                 f"_num(_x) if _x.__class__ is str else None)",
+                "when": f"_when({get})",
+                "ver": f"_ver({get})",
             }[kind]
             return name
         if (root, key) not in self.reads:
@@ -121,6 +125,8 @@ class _Gen:
                     "num": f"{name} = {r} if {r}.__class__ is int or "
                     f"({r}.__class__ is float and _isfinite({r})) else "
                     f"_num({r}) if {r}.__class__ is str else None",
+                    "when": f"{name} = _when({r})",
+                    "ver": f"{name} = _ver({r})",
                 }[kind]
             )
         return name
@@ -129,6 +135,12 @@ class _Gen:
         node = c.node
         if isinstance(node, Group):
             kids = [self.expr(k) for k in c.children]
+            if node.kind != "any":
+                # Inlined tests first, calls (events, rollouts, geo, …) last: `all` and
+                # `none` short-circuit to the same answer in any order, and a call costs
+                # ten times an inlined test. (`any` keeps its order: a call that raises
+                # before a true test must still make the rule fail.)
+                kids.sort(key=lambda x: "(d, now)" in x)
             if node.kind == "all":
                 return "(" + " and ".join(kids) + ")" if kids else "True"
             anyx = "(" + " or ".join(kids) + ")" if kids else "False"
@@ -179,6 +191,37 @@ class _Gen:
             if op == "in":
                 return f"({n} in {self.const(t)})"
             return f"({n} is not None and {n} not in {self.const(t)})"
+        if c.type in ("date", "datetime"):
+            w = self.read(root, key, "when")
+            if op == "is_set":
+                return f"({w} is not None)"
+            at = f"{w}[{1 if c.type == 'date' else 0}]"  # dates compare days, datetimes instants
+            if op in _CMP:
+                return f"({w} is not None and {at} {_CMP[op]} {self.const(t)})"
+            if op == "between":
+                return f"({w} is not None and {self.const(t[0])} <= {at} <= {self.const(t[1])})"
+            if op == "within_last":
+                return f"({w} is not None and now - {self.const(t)} <= {at} <= now)"
+            if op == "more_than_ago":
+                return f"({w} is not None and {at} < now - {self.const(t)})"
+            if op == "hour_between":
+                lo, hi = self.const(t[0]), self.const(t[1])
+                if t[0] <= t[1]:
+                    return f"({w} is not None and {lo} <= {w}[2] < {hi})"
+                return f"({w} is not None and ({w}[2] >= {lo} or {w}[2] < {hi}))"
+            if op == "day_of_week_in":
+                return f"({w} is not None and {w}[3] in {self.const(t)})"
+            return None
+        if c.type == "version":
+            v = self.read(root, key, "ver")
+            if op == "is_set":
+                return f"({v} is not None)"
+            if op == "between":
+                lo, hi = V.as_version(t[0]), V.as_version(t[1])
+                return f"({v} is not None and {self.const(lo)} <= {v} <= {self.const(hi)})"
+            if op in _CMP:
+                return f"({v} is not None and {v} {_CMP[op]} {self.const(V.as_version(t))})"
+            return None
         if c.type == "boolean" and op in ("is_true", "is_false"):
             r, want = self.read(root, key, "raw"), op == "is_true"
             # "true"/"false" as text read as booleans too (values.read_bool)
