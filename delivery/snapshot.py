@@ -145,7 +145,9 @@ def _snapshot_build(site_id: int) -> Snapshot:
         broken_segments=broken,
         built_at=timezone.now(),
     )
-    snapshot.targeted_rule_set  # noqa: B018 - compiled here, not in a visitor's request
+    # Compiled here, not in a visitor's request.
+    snapshot.targeted_rule_set  # noqa: B018
+    snapshot.resolution_programs  # noqa: B018
     return snapshot
 
 
