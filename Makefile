@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: install run test lint format bench migrate seed builder clean chromium
+.PHONY: install run test lint format bench migrate seed builder clean chromium messages
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,14 @@ bench: install
 # Rebuild the committed segment-builder bundle (needs Node; CI does not).
 builder:
 	cd frontend && npm ci && npm run build
+
+# Re-extract the admin's strings into locale/fr/LC_MESSAGES/django.po and compile the
+# committed django.mo (needs GNU gettext: apt-get install gettext). Tests never need it.
+# The builder's strings live in frontend/src/locale/fr.json (then `make builder`).
+I18N_IGNORE := -i .venv -i node_modules -i frontend -i static -i staticfiles -i tests -i benchmarks -i deploy -i docs
+messages: install
+	DEBUG=$${DEBUG:-true} $(PY) manage.py makemessages -l fr --no-location $(I18N_IGNORE)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py compilemessages -l fr $(I18N_IGNORE)
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles

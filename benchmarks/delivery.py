@@ -264,10 +264,11 @@ def seed_known_profiles(site_id: int) -> None:
 
     from benchmarks.seed import CITIES, INTERESTS
     from delivery.engine import stored_event
-    from segments.models import Profile
+    from segments.models import Event, Profile
 
     have = Profile.objects.filter(site_id=site_id, user_id__startswith="u-").count()
     if have >= KNOWN_POOL:
+        _counters_ready(site_id, restart=False)
         return
     now = timezone.now()
     rows = []
@@ -295,9 +296,50 @@ def seed_known_profiles(site_id: int) -> None:
             )
         )
     Profile.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    # The same events stored, so the behavioural counters are backfilled from real rows.
+    ids = dict(
+        Profile.objects.filter(site_id=site_id, user_id__startswith="u-").values_list(
+            "user_id", "pk"
+        )
+    )
+    Event.objects.bulk_create(
+        [
+            Event(
+                site_id=site_id,
+                profile_id=ids[p.user_id],
+                visitor_id=f"anon-{p.user_id}",
+                name=e["name"],
+                properties=e["properties"],
+                occurred_at=e["timestamp"],
+            )
+            for p in rows
+            for e in p.recent_events
+        ],
+        batch_size=5000,
+    )
     with connection.cursor() as cursor:  # fresh statistics for the lookups by user id
         cursor.execute(f"ANALYZE {Profile._meta.db_table}")
-    print(f"seeded {KNOWN_POOL:,} known profiles (20 recent events each)")
+        cursor.execute(f"ANALYZE {Event._meta.db_table}")
+    print(f"seeded {KNOWN_POOL:,} known profiles (20 recent events each, stored too)")
+    _counters_ready(site_id, restart=True)
+
+
+def _counters_ready(site_id: int, *, restart: bool) -> None:
+    """Backfill the site's behavioural counters, so known decides read them (as in
+    production once a segment's backfill is done) instead of scanning recent events."""
+    from segments.models import CounterSpec, CounterState
+    from segments.services.counters import counter_backfill, counter_specs_sync
+
+    counter_specs_sync(site_id=site_id)
+    if restart:  # specs made ready before the people were bulk-loaded (not ingested)
+        CounterSpec.objects.filter(site_id=site_id).update(
+            state=CounterState.BACKFILLING, cursor=0, done=0
+        )
+    for spec_id in CounterSpec.objects.filter(site_id=site_id).values_list("pk", flat=True):
+        counter_backfill(spec_id=spec_id)
+    specs = CounterSpec.objects.filter(site_id=site_id)
+    ready = specs.filter(state=CounterState.READY).count()
+    print(f"behavioural counters: {ready} of {specs.count()} specs ready")
 
 
 def _purge_broker_queue(url: str) -> None:

@@ -65,11 +65,19 @@ def segment_tree(i: int) -> dict[str, Any]:
                 {"field": "context.device_type", "op": "eq", "value": "mobile"},
             ]
         }
-    if kind == 7:
+    if kind == 7:  # behavioural too: 20 of every 100 segments count events
         return {
             "any": [
-                {"field": "context.device_type", "op": "eq", "value": "tablet"},
-                {"field": "context.in_car", "op": "is_true"},
+                {
+                    "event": ("view", "click", "purchase")[i % 3],
+                    "count": {"op": "gte", "value": 2 + i % 4},
+                    "within_days": (7, 30, 90)[i % 3],
+                    "where": {
+                        "all": [
+                            {"field": "properties.category", "op": "eq", "value": INTERESTS[i % 8]}
+                        ]
+                    },
+                },
                 {"field": "context.landing_page", "op": "starts_with", "value": f"/college/{i}"},
             ]
         }

@@ -20,6 +20,7 @@ DECIDE_PROFILE_COLUMNS = (
     "first_seen",
     "last_seen",
     "consent",
+    "counters",
 )
 
 
@@ -32,6 +33,7 @@ class DecideProfile(TypedDict):
     first_seen: datetime
     last_seen: datetime
     consent: bool
+    counters: dict[str, list[float]]  # behavioural counters (delivery.counters)
 
 
 class ProfileFields(TypedDict):
@@ -80,8 +82,15 @@ _DECIDE_PROFILE_SQL = (
     f"SELECT {', '.join(DECIDE_PROFILE_COLUMNS)} FROM {Profile._meta.db_table} "
     "WHERE site_id = %s AND user_id = %s"
 )
-# Without the recent events (decoding 100 of them costs more than the query).
-_DECIDE_PROFILE_NO_EVENTS_SQL = _DECIDE_PROFILE_SQL.replace("recent_events", "NULL", 1)
+# Without the recent events (decoding 100 of them costs more than the query), and
+# without the counters when no counter is ready.
+_DECIDE_PROFILE_VARIANTS = {
+    (events, counters): _DECIDE_PROFILE_SQL.replace(
+        "recent_events", "recent_events" if events else "NULL", 1
+    ).replace(", counters", ", counters" if counters else ", NULL", 1)
+    for events in (True, False)
+    for counters in (True, False)
+}
 
 
 def _json(value: Any) -> Any:
@@ -97,18 +106,19 @@ def _aware(value: Any) -> Any:
 
 
 def profile_for_decide(
-    *, site_id: int, user_id: str, with_events: bool = True
+    *, site_id: int, user_id: str, with_events: bool = True, with_counters: bool = False
 ) -> DecideProfile | None:
     """The stored person for a decide: one indexed query on a raw cursor, only the columns
     decide reads (the ORM's queryset, model and field machinery cost 3x the query itself).
-    `with_events=False` (no rule of the site counts events) leaves recent events empty."""
-    sql = _DECIDE_PROFILE_SQL if with_events else _DECIDE_PROFILE_NO_EVENTS_SQL
+    `with_events=False` (no rule of the site scans events) leaves recent events empty;
+    `with_counters` reads the behavioural counters too."""
+    sql = _DECIDE_PROFILE_VARIANTS[(with_events, with_counters)]
     with connection.cursor() as cursor:
         cursor.execute(sql, [site_id, user_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    traits, recent_events, visit_count, first_seen, last_seen, consent = row
+    traits, recent_events, visit_count, first_seen, last_seen, consent, counters = row
     return {
         "traits": _json(traits) or {},
         "recent_events": _json(recent_events) or [],
@@ -116,6 +126,7 @@ def profile_for_decide(
         "first_seen": _aware(first_seen),
         "last_seen": _aware(last_seen),
         "consent": bool(consent),
+        "counters": _json(counters) or {},
     }
 
 

@@ -22,6 +22,7 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from delivery import engine
+from delivery.counters import counter_plan, counters_doc
 from delivery.enrich import enrich_context
 from delivery.selectors import profile_for_decide
 from delivery.snapshot import snapshot_get
@@ -35,6 +36,7 @@ from delivery.validation import (
 )
 from delivery.visit_buffer import VisitRecord, visit_add, visit_unchanged
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
+from segments.services.counters import counters_ingest, counters_recompute
 from tenancy.failopen import publish_quietly
 from tenancy.identity import user_id_verified
 from tenancy.services import site_config_bump
@@ -99,9 +101,14 @@ def decide_for_visitor(
     )
     stored = None
     withdrawn = False
+    plan = None
     if user_id is not None and data.consent:
+        plan = counter_plan(snapshot)
         stored = profile_for_decide(
-            site_id=site_id, user_id=user_id, with_events=snapshot.reads_events
+            site_id=site_id,
+            user_id=user_id,
+            with_events=snapshot.reads_events and not plan.covers_all,
+            with_counters=bool(plan.ready),
         )
         if stored is not None and not stored["consent"]:
             stored, withdrawn = None, True  # decide on this request alone, record nothing
@@ -115,6 +122,8 @@ def decide_for_visitor(
         visitor_extra=data.visitor_extra,
         inline_events=data.events,
     )
+    if plan is not None and stored is not None and plan.ready:
+        doc["counters"] = counters_doc(plan, stored, data.events)  # type: ignore[typeddict-unknown-key]
     body: engine.DecideAnswer = {"visitor_id": data.visitor_id or data.user_id}
     body.update(
         engine.decide(
@@ -363,6 +372,7 @@ def _link(*, site_id: int, profile: Profile, visitor_ids: Iterable[str]) -> None
     ).update(profile=profile)
     if attached:
         profile_recent_events_refresh(profile_ids=[profile.pk])
+        counters_recompute(site_id=site_id, profile_ids=[profile.pk])
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -404,8 +414,22 @@ def events_ingest(*, site_id: int, batch: EventBatch, caller: Caller) -> IngestR
         profiles = _profiles_for_events(site_id=site_id, events=events)
         if connection.vendor == "postgresql" and len(events) >= COPY_MIN_EVENTS:
             stored, touched = _events_copy(site_id=site_id, events=events, profiles=profiles)
+            candidates = events
         else:
-            stored, touched = _events_bulk_create(site_id=site_id, events=events, profiles=profiles)
+            stored, touched, candidates = _events_bulk_create(
+                site_id=site_id, events=events, profiles=profiles
+            )
+        if touched:
+            # Behavioural counters, in this transaction (exact: duplicates skipped by the
+            # database make it recompute the people concerned from their stored events).
+            counters_ingest(
+                site_id=site_id,
+                events=[
+                    (_event_profile(e, profiles), e.name, e.properties, e.occurred_at)
+                    for e in candidates
+                ],
+                complete=stored == len(candidates),
+            )
         if touched:
             transaction.on_commit(lambda: _dispatch_recent_events(profile_ids=touched))
     return IngestResult(received=len(events), stored=stored, duplicates=len(events) - stored)
@@ -426,8 +450,9 @@ def _event_profile(e: EventInput, profiles: dict[tuple[str, str], int]) -> int |
 
 def _events_bulk_create(
     *, site_id: int, events: list[EventInput], profiles: dict[tuple[str, str], int]
-) -> tuple[int, list[int]]:
-    """One INSERT, after looking up which event ids are stored already."""
+) -> tuple[int, list[int], list[EventInput]]:
+    """One INSERT, after looking up which event ids are stored already. Returns how many
+    were stored, their profiles, and the events it tried to insert."""
     ids = [e.event_id for e in events if e.event_id]
     known: set[str] = set()
     if ids:
@@ -436,6 +461,7 @@ def _events_bulk_create(
                 "event_id", flat=True
             )
         )
+    candidates = [e for e in events if not (e.event_id and e.event_id in known)]
     rows = [
         Event(
             site_id=site_id,
@@ -451,10 +477,10 @@ def _events_bulk_create(
             reason=e.reason,
             reason_key=e.reason_key,
         )
-        for e in events
-        if not (e.event_id and e.event_id in known)
+        for e in candidates
     ]
-    return _events_insert_new(rows), sorted({r.profile_id for r in rows if r.profile_id})
+    touched = sorted({r.profile_id for r in rows if r.profile_id})
+    return _events_insert_new(rows), touched, candidates
 
 
 def _events_copy(
@@ -637,7 +663,8 @@ def profile_upsert(*, site_id: int, user_id: str, data: ProfileInput) -> tuple[P
             if not data.consent:
                 profile.last_context = {}
                 profile.recent_events = []
-                fields += ["last_context", "recent_events"]
+                profile.counters = {}
+                fields += ["last_context", "recent_events", "counters"]
         profile.save(update_fields=fields)
         if data.visitor_ids:
             _link(site_id=site_id, profile=profile, visitor_ids=data.visitor_ids)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils.dateparse import parse_datetime
 
 
@@ -39,9 +39,12 @@ def profile_recent_events_task(profile_ids: list[int]) -> None:
     profile_recent_events_refresh(profile_ids=profile_ids)
 
 
-@shared_task(ignore_result=True)
-def events_record_task(site_id: int, body: dict[str, Any]) -> None:
-    """Store events produced server-side (the template tag's impressions) like an API batch."""
+@shared_task(bind=True, ignore_result=True)
+def events_record_task(self: Task, site_id: int, body: dict[str, Any]) -> None:
+    """Store events produced server-side (the template tag's impressions) like an API batch.
+
+    An event without an id gets one derived from the message (its task id and position):
+    a message delivered again after a worker died, or retried, stores nothing twice."""
     from django.utils import timezone
 
     from delivery.services import events_ingest
@@ -49,4 +52,8 @@ def events_record_task(site_id: int, body: dict[str, Any]) -> None:
 
     if body.get("visitor", {}).get("user_id") is None:
         body["visitor"].pop("user_id", None)
+    if self.request.id:
+        for position, event in enumerate(body.get("events") or []):
+            if isinstance(event, dict) and not event.get("id"):
+                event["id"] = f"task:{self.request.id}:{position}"
     events_ingest(site_id=site_id, batch=validate_events(body, now=timezone.now()), caller="server")

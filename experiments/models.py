@@ -1,1 +1,362 @@
+"""Experiments' data: layers (mutually exclusive experiments take disjoint slices of one hash),
+experiments on one placement or screen with their arms, metrics and phases, the assignments
+recorded on first exposure, and each site's global holdout.
 
+Invariants that involve one row live here (`clean`); the ones that involve other rows (at
+least two arms, disjoint layer slices, one running experiment per slot) are checked by
+`experiments.services.validation`, which the admin and the API both call.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from tenancy.models import Site, SiteScopedModel
+
+KEY_HELP = "Letters, digits, - and _; used by the delivery API in reasons and assignments."
+
+ExperimentStatusName = Literal["draft", "running", "paused", "stopped"]
+ExperimentModeName = Literal["fixed", "bandit"]
+MetricRoleName = Literal["primary", "secondary", "guardrail"]
+
+# Inclusive bounds of a share of traffic.
+SHARE_VALIDATORS = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class Layer(SiteScopedModel):
+    """A set of mutually exclusive experiments: each takes a slice `[layer_start, layer_end)` of
+    `hash_unit(layer.seed, unit)`, so a unit is in at most one experiment of the layer."""
+
+    key = models.SlugField(max_length=100, help_text=KEY_HELP)
+    name = models.CharField(max_length=200)
+    seed = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Hash seed of the layer's slices; empty: the layer's key. Changing it "
+        "reshuffles who is in which experiment of the layer.",
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "key"], name="unique_layer_key_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.seed:
+            self.seed = self.key
+        super().save(*args, **kwargs)
+
+
+class ExperimentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+
+
+class ExperimentMode(models.TextChoices):
+    FIXED = "fixed", "Fixed weights"
+    BANDIT = "bandit", "Bandit (Thompson sampling shifts traffic to the winner)"
+
+
+class Experiment(SiteScopedModel):
+    """An A/B/n test (or a bandit) on exactly one placement or screen."""
+
+    key = models.SlugField(max_length=100, help_text=KEY_HELP)
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True)
+    layer = models.ForeignKey(
+        Layer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="experiments",
+        help_text="Optional: experiments of one layer never share a visitor.",
+    )
+    layer_start = models.FloatField(
+        default=0.0, validators=SHARE_VALIDATORS, help_text="Start of the layer slice (0..1)."
+    )
+    layer_end = models.FloatField(
+        default=1.0, validators=SHARE_VALIDATORS, help_text="End of the layer slice (0..1)."
+    )
+    placement = models.ForeignKey(
+        "content.Placement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="experiments",
+    )
+    screen = models.ForeignKey(
+        "content.Screen",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="experiments",
+    )
+    audience = models.ForeignKey(
+        "segments.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only visitors in this segment take part; empty: everyone.",
+    )
+    coverage = models.FloatField(
+        default=1.0,
+        validators=SHARE_VALIDATORS,
+        help_text="Share of the (audience's) visitors in the experiment, 0..1. Raising it never "
+        "moves anyone already in.",
+    )
+    seed = models.CharField(
+        max_length=100, blank=True, help_text="Hash seed of the arms; empty: the key."
+    )
+    status = models.CharField(
+        max_length=16, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT
+    )
+    mode = models.CharField(
+        max_length=16, choices=ExperimentMode.choices, default=ExperimentMode.FIXED
+    )
+    phase = models.PositiveIntegerField(
+        default=1, editable=False, help_text="The current phase; a new phase may re-bucket."
+    )
+    tuning = models.PositiveIntegerField(
+        default=5000,
+        validators=[MinValueValidator(1)],
+        help_text="Planned sample per arm of the sequential test (its tuning parameter).",
+    )
+    alpha = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(0.5)],
+        help_text="Significance level (0.05: 95 % intervals).",
+    )
+    bandit_floor = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Bandit mode: the smallest share any arm keeps.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["site", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "key"], name="unique_experiment_key_per_site"),
+            models.CheckConstraint(
+                condition=Q(placement__isnull=True, screen__isnull=False)
+                | Q(placement__isnull=False, screen__isnull=True),
+                name="experiment_exactly_one_slot",
+                violation_error_message="Choose exactly one target: a placement or a screen.",
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "status"], name="experiment_site_status")]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.seed:
+            self.seed = self.key
+        super().save(*args, **kwargs)
+
+    @property
+    def slot(self):
+        """The placement or screen under test."""
+        return self.placement if self.placement_id else self.screen
+
+    @property
+    def slot_kind(self) -> Literal["placement", "screen"]:
+        return "placement" if self.placement_id else "screen"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if bool(self.placement_id) == bool(self.screen_id):
+            errors.setdefault("placement", []).append(
+                "Choose exactly one target: a placement or a screen."
+            )
+        for name in ("placement", "screen", "audience", "layer"):
+            related = getattr(self, name) if getattr(self, f"{name}_id") else None
+            if related is not None and self.site_id and related.site_id != self.site_id:
+                errors.setdefault(name, []).append(f"Choose a {name} of the same site.")
+        if self.layer_start is not None and self.layer_end is not None:
+            if not 0.0 <= self.layer_start < self.layer_end <= 1.0:
+                errors.setdefault("layer_end", []).append(
+                    "The layer slice must satisfy 0 ≤ start < end ≤ 1."
+                )
+            elif not self.layer_id and (self.layer_start, self.layer_end) != (0.0, 1.0):
+                errors.setdefault("layer", []).append("A slice needs a layer.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ExperimentPhase(models.Model):
+    """A period during which an experiment's buckets stay put; results are per phase."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="phases")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    coverage = models.FloatField(validators=SHARE_VALIDATORS)
+    weights = models.JSONField(default=dict, help_text="{arm_key: weight} in this phase.")
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "number"], name="unique_experiment_phase_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} phase {self.number}"
+
+
+class Arm(models.Model):
+    """One branch of an experiment: a variant of the slot, or control (normal personalization,
+    no override)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
+    key = models.SlugField(max_length=100, help_text=KEY_HELP)
+    name = models.CharField(max_length=200, blank=True)
+    weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Relative share of traffic (> 0); weights are normalised.",
+    )
+    is_control = models.BooleanField(
+        default=False, help_text="Control: the visitor gets normal personalization."
+    )
+    content_variant = models.ForeignKey(
+        "content.ContentVariant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The placement variant this arm serves.",
+    )
+    design_variant = models.ForeignKey(
+        "content.ScreenVariant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The screen design this arm serves.",
+    )
+
+    class Meta:
+        ordering = ["experiment", "-is_control", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "key"], name="unique_arm_key"),
+            models.UniqueConstraint(
+                fields=["experiment"],
+                condition=Q(is_control=True),
+                name="one_control_arm",
+                violation_error_message="At most one arm is the control.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0),
+                name="arm_weight_positive",
+                violation_error_message="Give a weight greater than 0.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+    @property
+    def variant(self):
+        """The variant served (None for control)."""
+        if self.content_variant_id:
+            return self.content_variant
+        if self.design_variant_id:
+            return self.design_variant
+        return None
+
+
+class MetricRole(models.TextChoices):
+    PRIMARY = "primary", "Primary (decides)"
+    SECONDARY = "secondary", "Secondary"
+    GUARDRAIL = "guardrail", "Guardrail (must not get worse)"
+
+
+class ExperimentMetric(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="metrics")
+    metric = models.ForeignKey("analytics.Metric", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16, choices=MetricRole.choices, default=MetricRole.PRIMARY)
+    cuped_days = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(365)],
+        help_text="Days before exposure used by CUPED to reduce variance; 0: off.",
+    )
+
+    class Meta:
+        ordering = ["experiment", "role", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "metric"], name="unique_experiment_metric"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} ({self.role})"
+
+
+class Assignment(SiteScopedModel):
+    """A unit's arm in one experiment phase, recorded on first exposure; it never changes."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
+    phase = models.PositiveIntegerField()
+    unit_id = models.CharField(max_length=255)
+    arm_key = models.SlugField(max_length=100)
+    probability = models.FloatField(
+        help_text="Probability the unit had of getting this arm (for inverse-propensity weights)."
+    )
+    first_exposed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "phase", "unit_id"], name="unique_assignment_per_phase"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["experiment", "phase", "arm_key"], name="assignment_arm"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} → {self.arm_key}"
+
+
+class GlobalHoldout(models.Model):
+    """A share of a site's visitors who always get the defaults (no targeting, no experiment),
+    so the lift of all personalization can be measured against them."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="holdout")
+    share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Share of visitors held out (0..0.5).",
+    )
+    seed = models.CharField(max_length=100, default="holdout")
+    enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "global holdout"
+
+    def __str__(self) -> str:
+        return f"Holdout of {self.site}"

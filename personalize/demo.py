@@ -26,7 +26,7 @@ ADMIN_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
 class DemoCredentials:
     site: Site
     username: str | None  # None: no demo login (--no-admin)
-    password: str | None
+    password: str | None  # None: an existing `admin` whose password is not the demo one
     delivery_key: str
     server_key: str
 
@@ -40,6 +40,7 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     which only debug mode may create (DemoAdminRefused otherwise)."""
     from analytics import demo as analytics_demo
     from content import demo as content_demo
+    from experiments import demo as experiments_demo
     from segments import demo as segments_demo
 
     with transaction.atomic():
@@ -49,6 +50,7 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
             timezone_name="America/Detroit",
             allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],
         )
+        admin_password: str | None = None
         if create_admin:
             user_model = get_user_model()
             admin_user = user_model.objects.filter(username=ADMIN_USERNAME).first()
@@ -63,10 +65,13 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
                     ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD
                 )
             role_grant(site=site, user=admin_user, role=Role.SITE_ADMIN)
+            # An existing `admin` whose password was changed keeps it: never print a stale one.
+            admin_password = ADMIN_PASSWORD if admin_user.check_password(ADMIN_PASSWORD) else None
         delivery = demo_key(site=site, kind="delivery")
         server = demo_key(site=site, kind="server")
     segments_demo.seed(site, stdout=stdout)
     content_demo.seed(site, stdout=stdout)
     analytics_demo.seed(site, stdout=stdout)
-    login = (ADMIN_USERNAME, ADMIN_PASSWORD) if create_admin else (None, None)
+    experiments_demo.seed(site, stdout=stdout)
+    login = (ADMIN_USERNAME, admin_password) if create_admin else (None, None)
     return DemoCredentials(site, *login, delivery, server)

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the admin's language (Accept-Language)
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,6 +147,10 @@ GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: anonymous visitors use API keys
 
 LANGUAGE_CODE = "en-us"
+# The admin and the segment builder speak these (locale/<code>/LC_MESSAGES/django.po, compiled
+# .mo committed: `make messages` regenerates both). The browser's language picks one.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -281,12 +286,25 @@ CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Durable tasks (personalize/celery.py, docs/deployment.md): a message is acknowledged after
+# its task ran and requeued when the process running it dies, so a killed worker loses
+# nothing (the tasks are idempotent: a redelivered message changes nothing twice).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# When the broker connection drops, stop the tasks in progress: their messages are
+# redelivered anyway, and this avoids running the same message twice at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE = {
     # Scheduled publishing and unpublishing (content/tasks.py).
     "content-run-due-schedules": {"task": "content.run_due_schedules", "schedule": 60.0},
     # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
     "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
     "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
+    # Behavioural counters (segments/tasks.py): resume interrupted backfills.
+    "segments-counters-backfill": {
+        "task": "segments.counters_backfill_pending",
+        "schedule": 300.0,
+    },
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

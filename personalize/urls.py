@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("segments.api.urls")),
     path("api/v1/", include("content.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
+    path("api/v1/", include("experiments.api.urls")),
     *demo_urlpatterns,
 ]
 

@@ -8,8 +8,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from segments.criteria import CriteriaError
 from segments.forms import FieldAdminForm, SegmentAdminForm
@@ -23,6 +26,8 @@ from segments.models import (
     SegmentStatus,
 )
 from segments.selectors.audience_sizes import segment_size_cached
+from segments.selectors.counters import segment_counter_progress
+from segments.selectors.event_properties import event_property_suggestions
 from segments.selectors.members import segment_count, segment_export_csv
 from segments.selectors.profile_search import profiles_search
 from segments.services.fields import field_create, field_delete, field_update, field_validate
@@ -40,10 +45,12 @@ from segments.services.static import (
 )
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from tenancy.roles import Perm
+from tenancy.selectors import user_has_site_perm
 
 # Counting a segment is a query over profiles: one list page counts at most this many
 # uncounted segments (the rest say "not counted yet" until the next view).
 AUDIENCE_COUNTS_PER_PAGE = 10
+EVENT_NAME_MAX = 100  # Event.name's max_length
 
 
 def _copy_saved(saved: Model, obj: Model) -> None:
@@ -145,8 +152,8 @@ class SegmentRevisionInline(SegmentsAdminMixin, SiteScopedInlineMixin, admin.Tab
     can_delete = False
     fields = ["changed_at", "changed_by", "summary", "name", "status", "criteria"]
     readonly_fields = fields
-    verbose_name = "change"
-    verbose_name_plural = "History"
+    verbose_name = gettext_lazy("change")
+    verbose_name_plural = gettext_lazy("History")
 
     def has_add_permission(self, request: HttpRequest, obj: Segment | None = None) -> bool:
         return False
@@ -168,6 +175,36 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     inlines = [SegmentRevisionInline]
     actions = ["export_csv", "snapshot_segments", "archive_segments"]
 
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.event_properties_view)
+        urls = [path("event-properties/", view, name="segments_event_properties")]
+        return urls + super().get_urls()
+
+    def event_properties_view(self, request: HttpRequest) -> JsonResponse:
+        """The builder's property suggestions for an event condition: JSON, only for a site
+        the user may read (another site answers 404, as if it did not exist)."""
+        site, event = request.GET.get("site", ""), request.GET.get("event", "").strip()
+        errors = []
+        if not site.isdigit():
+            errors.append({"path": "site", "message": _("A site id is required.")})
+        if not event or len(event) > EVENT_NAME_MAX:
+            errors.append(
+                {
+                    "path": "event",
+                    "message": _("An event name of 1 to %(max)s characters is required.")
+                    % {"max": EVENT_NAME_MAX},
+                }
+            )
+        if errors:
+            message = _("Invalid request.")
+            body = {"error": {"code": "invalid", "message": message, "fields": errors}}
+            return JsonResponse(body, status=400)
+        if not user_has_site_perm(request.user, self.read_perm, int(site)):
+            return JsonResponse(
+                {"error": {"code": "not_found", "message": _("No such site.")}}, status=404
+            )
+        return JsonResponse(event_property_suggestions(site=int(site), event=event))
+
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
         budget = AUDIENCE_COUNTS_PER_PAGE
@@ -176,22 +213,25 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             budget -= computed
         return changelist
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
     def status_label(self, obj: Segment) -> str:
         if obj.status == SegmentStatus.ACTIVE:
-            return "Active"
-        return f"{obj.get_status_display().capitalize()}: matches nobody"
+            return _("Active")
+        if obj.status == SegmentStatus.DRAFT:
+            return _("Draft: matches nobody")
+        return _("Archived: matches nobody")
 
-    @admin.display(description="Audience")
+    @admin.display(description=gettext_lazy("Audience"))
     def audience_size(self, obj: Segment) -> str:
         size = getattr(obj, "audience", None)
         if size is None:
             return format_html(
-                '<span class="quiet" title="{}">not counted yet</span>',
-                "Counted a few at a time; reload the page for more.",
+                '<span class="quiet" title="{}">{}</span>',
+                _("Counted a few at a time; reload the page for more."),
+                _("not counted yet"),
             )
         if size == "invalid":
-            return format_html("<strong>{}</strong>", "Invalid criteria")
+            return format_html("<strong>{}</strong>", _("Invalid criteria"))
         return f"{size:,}"
 
     def get_fieldsets(self, request: HttpRequest, obj: Segment | None = None) -> list:
@@ -199,22 +239,23 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         if obj is None:
             return [
                 (None, {"fields": main}),
-                ("Criteria (dynamic segments)", {"fields": ["criteria"]}),
-                ("Members (static segments)", {"fields": ["members_csv", "upload_mode"]}),
+                (_("Criteria (dynamic segments)"), {"fields": ["criteria"]}),
+                (_("Members (static segments)"), {"fields": ["members_csv", "upload_mode"]}),
             ]
         sets = [(None, {"fields": [*main, "live_member_count"]})]
         if obj.kind == SegmentKind.STATIC:
             sets.append(
                 (
-                    "Members",
+                    _("Members"),
                     {"fields": ["static_source", "snapshot_of", "members_csv", "upload_mode"]},
                 )
             )
         else:
-            sets.append(("Criteria", {"fields": ["criteria"]}))
+            sets.append((_("Criteria"), {"fields": ["criteria"]}))
+            sets.append((_("Behavioural counters"), {"fields": ["behaviour_counters"]}))
         sets.append(
             (
-                "About",
+                _("About"),
                 {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]},
             )
         )
@@ -226,6 +267,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Segment | None = None) -> list[str]:
         fixed = [
             "live_member_count",
+            "behaviour_counters",
             "static_source",
             "snapshot_of",
             "created_by",
@@ -236,14 +278,45 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             return fixed
         return ["site", "key", "kind", *fixed]
 
-    @admin.display(description="Members now")
+    @admin.display(description=gettext_lazy("Event conditions"))
+    def behaviour_counters(self, obj: Segment) -> str:
+        """Each event condition's counter and its backfill progress."""
+        rows = segment_counter_progress(segment=obj) if obj.pk else []
+        if not rows:
+            return _("No event conditions.")
+        labels = {
+            "ready": _("ready: decide reads the counter"),
+            "backfilling": _(
+                "backfilling %(done)s / %(total)s profiles (%(pct)s%%): decide scans "
+                "recent events until done"
+            ),
+            "not counted": _("not counted: the segment is not active"),
+            "scanned": _("scanned: the count asked for is beyond what counters keep"),
+        }
+        items = []
+        for row in rows:
+            pct = int(100 * row["done"] / row["total"]) if row["total"] else 0
+            label = labels[row["state"]]
+            if row["state"] == "backfilling":
+                label = label % {
+                    "done": f"{row['done']:,}",
+                    "total": f"{row['total']:,}",
+                    "pct": pct,
+                }
+            items.append((row["event"], row["keep"], label))
+        return format_html(
+            '<ul class="counters">{}</ul>',
+            format_html_join("", _("<li><code>{}</code> (keeps {}): {}</li>"), items),
+        )
+
+    @admin.display(description=gettext_lazy("Members now"))
     def live_member_count(self, obj: Segment) -> str:
         if obj.pk is None:
             return "-"
         try:
             return f"{segment_count(segment=obj):,}"
         except CriteriaError as exc:
-            return format_html("<strong>Invalid criteria</strong>: {}", str(exc))
+            return format_html("<strong>{}</strong>: {}", _("Invalid criteria"), str(exc))
 
     def get_form(self, request: HttpRequest, obj: Segment | None = None, **kwargs: object):
         form_class = super().get_form(request, obj, **kwargs)
@@ -259,9 +332,13 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                         self.add_error("members_csv", exc.messages)
                     else:
                         for row in result.errors:
-                            self.add_error("members_csv", f"Row {row['row']}: {row['message']}")
+                            self.add_error(
+                                "members_csv",
+                                _("Row %(row)s: %(message)s")
+                                % {"row": row["row"], "message": row["message"]},
+                            )
                         if not ids and not result.errors:
-                            self.add_error("members_csv", "The file has no user ids.")
+                            self.add_error("members_csv", _("The file has no user ids."))
                     upload.seek(0)
                 return data
 
@@ -303,8 +380,8 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             )
             messages.success(
                 request,
-                f"Uploaded: {result.added} added, {result.removed} removed, "
-                f"{result.total} members.",
+                _("Uploaded: %(added)s added, %(removed)s removed, %(total)s members.")
+                % {"added": result.added, "removed": result.removed, "total": result.total},
             )
 
     def delete_model(self, request: HttpRequest, obj: Segment) -> None:
@@ -317,10 +394,13 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         for segment in queryset:
             self.delete_model(request, segment)
 
-    @admin.action(description="Export members of the selected segment as CSV", permissions=["view"])
+    @admin.action(
+        description=gettext_lazy("Export members of the selected segment as CSV"),
+        permissions=["view"],
+    )
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Segment]) -> HttpResponse | None:
         if queryset.count() != 1:
-            messages.warning(request, "Choose exactly one segment to export.")
+            messages.warning(request, _("Choose exactly one segment to export."))
             return None
         segment = queryset.get()
         try:
@@ -338,14 +418,17 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="segment-{segment.key}.csv"'
         return response
 
-    @admin.action(description="Snapshot the selected dynamic segments", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Snapshot the selected dynamic segments"), permissions=["change"]
+    )
     def snapshot_segments(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         for segment in queryset:
             if not self.has_change_permission(request, segment):
                 continue
             if segment.kind != SegmentKind.DYNAMIC:
                 messages.warning(
-                    request, f"{segment.key}: only dynamic segments can be snapshotted."
+                    request,
+                    _("%(key)s: only dynamic segments can be snapshotted.") % {"key": segment.key},
                 )
                 continue
             try:
@@ -353,16 +436,20 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
             except (CriteriaError, ValidationError) as exc:
                 messages.error(request, f"{segment.key}: {exc}")
                 continue
-            messages.success(request, f"Snapshot {snapshot.key} created.")
+            messages.success(request, _("Snapshot %(key)s created.") % {"key": snapshot.key})
 
-    @admin.action(description="Archive the selected segments", permissions=["change"])
+    @admin.action(description=gettext_lazy("Archive the selected segments"), permissions=["change"])
     def archive_segments(self, request: HttpRequest, queryset: QuerySet[Segment]) -> None:
         archived = 0
         for segment in queryset:
             if self.has_change_permission(request, segment):
                 segment_archive(segment=segment, changed_by=request.user)
                 archived += 1
-        messages.success(request, f"Archived {archived} segment(s).")
+        messages.success(
+            request,
+            ngettext("Archived %(n)s segment.", "Archived %(n)s segments.", archived)
+            % {"n": archived},
+        )
 
 
 class ReadOnlyAdminMixin(SegmentsAdminMixin, SiteScopedAdminMixin):
@@ -378,7 +465,7 @@ class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_id", "site", "last_seen", "visit_count", "consent"]
     list_filter = ["site", "consent"]
     search_fields = ["^user_id"]
-    search_help_text = (
+    search_help_text = gettext_lazy(
         "The start of a user id, a word of the traits, or trait:value (city:Detroit)."
     )
     show_full_result_count = False

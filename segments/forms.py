@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from segments.builder.widgets import CriteriaBuilderWidget
 from segments.criteria import CriteriaError
@@ -24,7 +27,7 @@ class CriteriaFormField(forms.JSONField):
         try:
             return super().to_python(value)
         except RecursionError as exc:
-            raise forms.ValidationError("The criteria are nested too deeply.") from exc
+            raise forms.ValidationError(_("The criteria are nested too deeply.")) from exc
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, forms.fields.InvalidJSONInput):
@@ -32,16 +35,29 @@ class CriteriaFormField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+UPLOAD_MODE_LABELS = {"replace": gettext_lazy("Replace"), "append": gettext_lazy("Append")}
+
+
 class SegmentAdminForm(forms.ModelForm):
-    criteria = CriteriaFormField(required=False, widget=CriteriaBuilderWidget())
+    criteria = CriteriaFormField(
+        required=False, widget=CriteriaBuilderWidget(), label=gettext_lazy("Criteria")
+    )
     members_csv = forms.FileField(
         required=False,
-        label="Upload members (CSV)",
-        help_text=f"Static segments: a CSV of user ids (a `user_id` column or one per line), at "
-        f"most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Invalid rows reject the whole file.",
+        label=gettext_lazy("Upload members (CSV)"),
+        help_text=format_lazy(
+            gettext_lazy(
+                "Static segments: a CSV of user ids (a `user_id` column or one per line), at "
+                "most {mb} MB. Invalid rows reject the whole file."
+            ),
+            mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        ),
     )
     upload_mode = forms.ChoiceField(
-        choices=[(m, m.capitalize()) for m in UPLOAD_MODES], initial="replace", required=False
+        label=gettext_lazy("Upload mode"),
+        choices=[(m, UPLOAD_MODE_LABELS.get(m, m.capitalize())) for m in UPLOAD_MODES],
+        initial="replace",
+        required=False,
     )
 
     class Meta:
@@ -76,9 +92,9 @@ class SegmentAdminForm(forms.ModelForm):
                     [f"{e['path']}: {e['message']}" for e in criteria_errors(error=exc)],
                 )
         if data.get("members_csv") and kind != SegmentKind.STATIC:
-            self.add_error("members_csv", "Only static segments take uploaded user ids.")
+            self.add_error("members_csv", _("Only static segments take uploaded user ids."))
         if data.get("members_csv") and data["members_csv"].size > MAX_UPLOAD_BYTES:
-            self.add_error("members_csv", "The file is too large.")
+            self.add_error("members_csv", _("The file is too large."))
         return data
 
 
@@ -86,13 +102,14 @@ class FieldAdminForm(forms.ModelForm):
     allowed_values = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Enum and list fields: one allowed value per line.",
+        label=gettext_lazy("Allowed values"),
+        help_text=gettext_lazy("Enum and list fields: one allowed value per line."),
     )
 
     class Meta:
         model = Field
         fields = ["site", "path", "type", "label", "help_text", "allowed_values"]
-        help_texts = {"label": "Leave blank to derive it from the path."}
+        help_texts = {"label": gettext_lazy("Leave blank to derive it from the path.")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -29,3 +29,19 @@ def segment_snapshot_task(
         return None
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     return segment_snapshot(segment=segment, key=key, name=name, created_by=user).pk
+
+
+@shared_task(ignore_result=True)
+def counter_backfill_task(spec_id: int) -> None:
+    """Backfill one behavioural counter spec from stored events (progress in the admin)."""
+    from segments.services.counters import counter_backfill
+
+    counter_backfill(spec_id=spec_id)
+
+
+@shared_task(name="segments.counters_backfill_pending", ignore_result=True)
+def counters_backfill_pending() -> int:
+    """Resume the backfills that are not complete (e.g. interrupted by a restart)."""
+    from segments.services.counters import counters_backfill_queue
+
+    return counters_backfill_queue()

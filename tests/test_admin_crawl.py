@@ -23,8 +23,13 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
+from analytics.services.metrics import metric_create
 from content.models import DesignSchema, Placement, Screen
 from content.services.publishing import slot_publish, slot_schedule
+from experiments.models import Assignment, Experiment
+from experiments.services.experiments import experiment_create, experiment_start
+from experiments.services.holdout import holdout_set
+from experiments.services.layers import layer_create
 from segments.models import SegmentKind
 from tenancy.models import Site
 from tenancy.roles import Role
@@ -59,6 +64,37 @@ def _world(site: Site) -> None:
     slot_publish(slot=placement)
     slot_publish(slot=screen)
     slot_schedule(slot=placement, action="unpublish", run_at=timezone.now() + timedelta(days=1))
+    _experiments(site, placement, vip)
+
+
+def _experiments(site: Site, placement: Placement, vip: object) -> None:
+    """A layer, a running experiment with arms, a metric and an assignment, a global holdout."""
+    metric = metric_create(site=site, key="signup", name="Signup", kind="conversion", event="x")
+    layer = layer_create(site=site, key="hero", name="Hero")
+    experiment = experiment_create(
+        site=site,
+        key="hero-test",
+        name="Hero test",
+        placement=placement,
+        audience=vip,
+        layer=layer,
+        arms=[
+            {"key": "control", "is_control": True},
+            {"key": "vip", "content_variant": placement.variants.get(key="vip")},
+        ],
+        metrics=[{"metric": metric, "role": "primary", "cuped_days": 7}],
+    )
+    experiment_start(experiment=experiment)
+    Assignment.objects.create(
+        site=site,
+        experiment=experiment,
+        phase=1,
+        unit_id=f"{site.slug}-anon",
+        arm_key="vip",
+        probability=0.5,
+        first_exposed_at=timezone.now(),
+    )
+    holdout_set(site=site, enabled=True, share=0.05)
 
 
 @pytest.fixture
@@ -142,6 +178,8 @@ def _slot_pages(site: Site) -> list[str]:
         for name, args in [("revisions", [slot.pk]), ("revision", [slot.pk, 1])]:
             paths.append(_url(model, name, *args))
         paths.append(_url(model, "schedule", slot.pk))
+    experiment = Experiment.objects.get(site=site, key="hero-test")
+    paths.append(_url(Experiment, "stop", experiment.pk))
     return paths
 
 

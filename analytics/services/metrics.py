@@ -59,5 +59,5 @@ def metric_delete(*, metric: Metric) -> None:
         metric.delete()
     except ProtectedError as exc:
         raise ValidationError(
-            "A ratio metric uses this metric: delete or change it first."
+            "A ratio metric or an experiment uses this metric: remove it there first."
         ) from exc

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from segments.models import Event, Profile, VisitorLink
+from segments.services.counters import counters_purge
 from tenancy.models import Site
 
 CHUNK = 5000  # rows deleted per statement, so a big purge does not hold long locks
@@ -43,10 +44,13 @@ def _delete_in_chunks(queryset) -> int:
 
 
 def retention_purge(*, site: Site, now: datetime | None = None) -> Purge:
-    """Delete the site's events older than its retention, and the people (profiles, with
-    their links and events) not seen within it."""
+    """Delete the site's events older than its retention (and their timestamps in the
+    behavioural counters), and the people (profiles, with their links, events and
+    counters) not seen within it."""
     cutoff = retention_cutoff(site=site, now=now)
     events = _delete_in_chunks(Event.objects.filter(site=site, occurred_at__lt=cutoff))
+    # Behavioural counters name when a person did something: theirs age out with the events.
+    counters_purge(site_id=site.pk, before=cutoff)
     stale = Profile.objects.filter(site=site, last_seen__lt=cutoff)
     links = VisitorLink.objects.filter(site=site, profile__in=stale).count()
     profiles = 0

@@ -1,6 +1,7 @@
 """The audit log: who published, unpublished, rolled back, scheduled or cancelled a schedule
-for a slot, or deleted a live one, and when. Entries keep the slot's kind and key, so they
-outlive the slot (its link is cleared on delete); `content.services.audit` writes them.
+for a slot, deleted a live one or changed an experiment on it, and when. Entries keep the
+slot's kind and key, so they outlive the slot (its link is cleared on delete);
+`content.services.audit` writes them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ class AuditAction(models.TextChoices):
     SCHEDULE = "schedule"
     SCHEDULE_CANCEL = "schedule_cancel"
     DELETE = "delete"
+    # An experiment on the slot was created, changed, started, paused, resumed or stopped
+    # (`details["change"]` says which): it changes what visitors of the slot get.
+    EXPERIMENT = "experiment"
 
 
 class AuditEntry(SiteScopedModel):

@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from delivery import services
 from delivery.engine import DecideAnswer, SlotDecision
 from delivery.validation import DecideInput
-from tenancy.failopen import cache_get_or_none, cache_set_quietly
+from tenancy.failopen import cache_get_or_none, cache_set_quietly, publish_quietly
 from tenancy.identity import site_identity_get, user_hash_compute
 from tenancy.models import Site
 
@@ -162,8 +162,11 @@ def impression_record(request: Any, site_slug: str, placement: str, decided: Slo
         event["reason"] = decided["reason"]
     from delivery.tasks import events_record_task
 
-    events_record_task.delay(
-        site_id, {"visitor": {"id": visitor_id, "user_id": user_id}, "events": [event]}
+    # An impression is worth less than the page: a broker outage drops it with a log line.
+    publish_quietly(
+        events_record_task,
+        site_id,
+        {"visitor": {"id": visitor_id, "user_id": user_id}, "events": [event]},
     )
 
 

@@ -2,7 +2,7 @@
 import React, { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import { QueryBuilder } from "react-querybuilder";
 import { RAW_FIELD, fromRQB, keyForPath, newId, ruleKeys, toRQB } from "./adapter.js";
-import { ApiError, fetchAudience, fetchFields, fetchPreview, fetchSegment, fetchSegments } from "./api.js";
+import { ApiError, fetchAudience, fetchEventProperties, fetchFields, fetchPreview, fetchSegment, fetchSegments } from "./api.js";
 import { defaultValue, fieldOptions, operatorOptions, operatorsFor, OPERATORS_BY_TYPE } from "./config.js";
 import {
   ActionButton,
@@ -13,25 +13,42 @@ import {
   RuleWithFeedback,
 } from "./controls.jsx";
 import { ValueEditor, useStableEmptyGroup } from "./editors.jsx";
+import { N_, t, tn } from "./i18n.js";
 
 const COMBINATORS = [
-  { name: "all", value: "all", label: "ALL of these (and)" },
-  { name: "any", value: "any", label: "ANY of these (or)" },
-  { name: "none", value: "none", label: "NONE of these (not)" },
+  { name: "all", value: "all", label: N_("ALL of these (and)") },
+  { name: "any", value: "any", label: N_("ANY of these (or)") },
+  { name: "none", value: "none", label: N_("NONE of these (not)") },
 ];
 
 const TRANSLATIONS = {
-  addRule: { label: "+ Condition", title: "Add condition" },
-  addGroup: { label: "+ Group", title: "Add group" },
-  removeRule: { label: "✕", title: "Remove condition" },
-  removeGroup: { label: "✕", title: "Remove group" },
+  addRule: { label: N_("+ Condition"), title: N_("Add condition") },
+  addGroup: { label: N_("+ Group"), title: N_("Add group") },
+  removeRule: { label: "✕", title: N_("Remove condition") },
+  removeGroup: { label: "✕", title: N_("Remove group") },
 };
 const PROPERTY_TRANSLATIONS = {
-  addRule: { label: "+ Property filter", title: "Add property filter" },
-  addGroup: { label: "+ Filter group", title: "Add filter group" },
-  removeRule: { label: "✕", title: "Remove property filter" },
-  removeGroup: { label: "✕", title: "Remove filter group" },
+  addRule: { label: N_("+ Property filter"), title: N_("Add property filter") },
+  addGroup: { label: N_("+ Filter group"), title: N_("Add filter group") },
+  removeRule: { label: "✕", title: N_("Remove property filter") },
+  removeGroup: { label: "✕", title: N_("Remove filter group") },
 };
+
+// Translated once per language, when the builder first renders (the language is the page's).
+const translated = (table) =>
+  Object.fromEntries(Object.entries(table).map(([k, v]) => [k, { label: t(v.label), title: t(v.title) }]));
+let tables = null;
+function uiTables() {
+  if (!tables) {
+    tables = {
+      combinators: COMBINATORS.map((c) => ({ ...c, label: t(c.label) })),
+      translations: translated(TRANSLATIONS),
+      propertyTranslations: translated(PROPERTY_TRANSLATIONS),
+      propertyOperators: operatorOptions(OPERATORS_BY_TYPE.property),
+    };
+  }
+  return tables;
+}
 
 const CONTROLS = {
   actionElement: ActionButton,
@@ -43,7 +60,6 @@ const CONTROLS = {
 };
 const PROPERTY_CONTROLS = { ...CONTROLS, fieldSelector: PropertyFieldInput };
 const PROPERTY_FIELDS = [{ name: "properties.", value: "properties.", label: "properties." }];
-const PROPERTY_OPERATORS = operatorOptions(OPERATORS_BY_TYPE.property);
 
 const DEFAULT_DOCUMENT = JSON.stringify(
   { profile: { age: 25, gender: "female", city: "Detroit" }, context: { device_type: "mobile" }, events: [] },
@@ -85,19 +101,23 @@ function dropStaleProps(prev, next) {
   return fix(next);
 }
 
-function PropertyBuilder({ query, prefix, ctx, onChange }) {
+function PropertyBuilder({ query, prefix, ctx, suggestions, onChange }) {
   const empty = useStableEmptyGroup();
-  const nested = useMemo(() => ({ ...ctx, nested: true, prefix }), [ctx, prefix]);
+  const nested = useMemo(
+    () => ({ ...ctx, nested: true, prefix, propertySuggestions: suggestions || null }),
+    [ctx, prefix, suggestions],
+  );
+  const ui = uiTables();
   return (
     <QueryBuilder
       fields={PROPERTY_FIELDS}
       query={query || empty}
       onQueryChange={onChange}
-      combinators={COMBINATORS}
-      getOperators={() => PROPERTY_OPERATORS}
+      combinators={ui.combinators}
+      getOperators={() => ui.propertyOperators}
       getDefaultValue={(rule) => defaultValue("property", rule.operator)}
       controlElements={PROPERTY_CONTROLS}
-      translations={PROPERTY_TRANSLATIONS}
+      translations={ui.propertyTranslations}
       context={nested}
       resetOnFieldChange={false}
       resetOnOperatorChange
@@ -114,7 +134,7 @@ function ExplanationTree({ node }) {
   return (
     <li className={node.passed ? "pz-pass" : "pz-fail"}>
       <span aria-hidden="true">{node.passed ? "✓ " : "✗ "}</span>
-      <span className="pz-sr-only">{node.passed ? "passed: " : "failed: "}</span>
+      <span className="pz-sr-only">{node.passed ? t("passed: ") : t("failed: ")}</span>
       {node.summary || node.path || ""}
       {node.path && <code className="pz-path">{node.path}</code>}
       {children.length > 0 && (
@@ -151,16 +171,16 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, k
   const run = async () => {
     const tested = signature;
     const fail = (message) => setOutcome({ signature: tested, error: message });
-    if (!site) return fail("Choose a site first.");
+    if (!site) return fail(t("Choose a site first."));
     const body = { site: siteParam(site), criteria, segment_key: keyNow() };
     if (mode === "document") {
       try {
         body.document = JSON.parse(doc);
       } catch {
-        return fail("The visitor document is not valid JSON.");
+        return fail(t("The visitor document is not valid JSON."));
       }
     } else {
-      if (!userId.trim()) return fail("Enter a profile's user id.");
+      if (!userId.trim()) return fail(t("Enter a profile's user id."));
       body.user_id = userId.trim();
     }
     setBusy(true);
@@ -179,29 +199,26 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, k
 
   return (
     <details className="pz-panel pz-tester">
-      <summary>Test a visitor</summary>
+      <summary>{t("Test a visitor")}</summary>
       <fieldset className="pz-mode">
-        <legend>Test with</legend>
+        <legend>{t("Test with")}</legend>
         <label>
           <input type="radio" name={`${uid}-mode`} checked={mode === "document"} onChange={() => setMode("document")} />
-          a visitor document (JSON)
+          {t("a visitor document (JSON)")}
         </label>
         <label>
           <input type="radio" name={`${uid}-mode`} checked={mode === "profile"} onChange={() => setMode("profile")} />
-          a stored profile
+          {t("a stored profile")}
         </label>
       </fieldset>
       {mode === "document" ? (
         <label className="pz-block">
-          <span>
-            Visitor document (JSON with <code>profile</code>, <code>context</code>, <code>visitor</code> and{" "}
-            <code>events</code>)
-          </span>
+          <span>{t("Visitor document (JSON with profile, context, visitor and events)")}</span>
           <textarea rows={8} value={doc} spellCheck={false} onChange={(e) => setDoc(e.target.value)} />
         </label>
       ) : (
         <label className="pz-block">
-          <span>Profile user id</span>
+          <span>{t("Profile user id")}</span>
           <input type="text" value={userId} list={`${uid}-users`} onChange={(e) => setUserId(e.target.value)} />
           <datalist id={`${uid}-users`}>
             {sampleIds.map((id) => (
@@ -211,23 +228,23 @@ function VisitorTester({ cfg, root, site, criteria, sampleIds, onExplain, uid, k
         </label>
       )}
       <button type="button" className="button" onClick={run} disabled={busy}>
-        {busy ? "Testing…" : "Test visitor"}
+        {busy ? t("Testing…") : t("Test visitor")}
       </button>
       <div role="status" aria-live="polite" className="pz-tester-result">
         {error && <span className="pz-error">{error}</span>}
         {stale && (
           <span className="pz-muted" data-testid="pz-stale">
-            The criteria or the visitor changed since the last test: test again for a verdict.
+            {t("The criteria or the visitor changed since the last test: test again for a verdict.")}
           </span>
         )}
         {result && !error && (
           <strong className={result.matches ? "pz-pass" : "pz-fail"} data-testid="pz-match">
-            {result.matches ? "✓ Match: this visitor is in the segment" : "✗ No match: this visitor is not in the segment"}
+            {result.matches ? t("✓ Match: this visitor is in the segment") : t("✗ No match: this visitor is not in the segment")}
           </strong>
         )}
       </div>
       {result && result.explanation && (
-        <ul className="pz-explain" aria-label="Explanation per rule">
+        <ul className="pz-explain" aria-label={t("Explanation per rule")}>
           <ExplanationTree node={result.explanation} />
         </ul>
       )}
@@ -321,7 +338,7 @@ export function Builder({ root, textarea, cfg, initial }) {
         setLoadError("");
       })
       .catch((e) => {
-        if (e.name !== "AbortError") setLoadError(`Could not load the field catalog: ${e.message}`);
+        if (e.name !== "AbortError") setLoadError(t("Could not load the field catalog: {message}", { message: e.message }));
       });
     return () => ac.abort();
   }, [site, cfg]);
@@ -381,22 +398,43 @@ export function Builder({ root, textarea, cfg, initial }) {
   const generalErrors = errors.filter((e) => !ruleKeySet.has(e.key));
   const explainMap = useMemo(() => (explanation ? explanationMap(query, explanation) : null), [explanation, query]);
 
+  // Event property suggestions, one request per site and event name (failures are retried).
+  const suggestionCache = useRef(new Map());
+  const suggestProperties = useCallback(
+    (event) => {
+      if (!site || !cfg.eventPropertiesUrl) return Promise.resolve(null);
+      const key = JSON.stringify([site, event]);
+      const cache = suggestionCache.current;
+      if (!cache.has(key)) {
+        cache.set(
+          key,
+          fetchEventProperties(cfg, site, event).catch(() => {
+            cache.delete(key);
+            return null;
+          }),
+        );
+      }
+      return cache.get(key);
+    },
+    [site, cfg],
+  );
+
   const ctx = useMemo(
-    () => ({ uid, prefix: "", errors: errorMap, explain: explainMap, segments, currentKey, PropertyBuilder }),
-    [uid, errorMap, explainMap, segments, currentKey],
+    () => ({ uid, prefix: "", errors: errorMap, explain: explainMap, segments, currentKey, PropertyBuilder, suggestProperties }),
+    [uid, errorMap, explainMap, segments, currentKey, suggestProperties],
   );
 
   const count = audience.count;
   let status;
-  if (audience.state === "nosite") status = "Choose a site to see how many profiles match.";
-  else if (audience.state === "invalid") status = "Fix the highlighted conditions to see the audience.";
-  else if (audience.state === "error") status = `Could not count the audience: ${audience.message}`;
-  else if (count === undefined) status = "Counting matching profiles…";
+  if (audience.state === "nosite") status = t("Choose a site to see how many profiles match.");
+  else if (audience.state === "invalid") status = t("Fix the highlighted conditions to see the audience.");
+  else if (audience.state === "error") status = t("Could not count the audience: {message}", { message: audience.message });
+  else if (count === undefined) status = t("Counting matching profiles…");
   else
     status = (
       <>
-        <strong data-testid="pz-count">{count}</strong> matching {count === 1 ? "profile" : "profiles"}
-        {audience.state === "pending" && <span className="pz-muted"> (updating…)</span>}
+        <strong data-testid="pz-count">{count}</strong> {tn("matching profile", "matching profiles", count)}
+        {audience.state === "pending" && <span className="pz-muted"> {t("(updating…)")}</span>}
       </>
     );
 
@@ -404,7 +442,7 @@ export function Builder({ root, textarea, cfg, initial }) {
     <div
       className="pz-app"
       role="group"
-      aria-label="Criteria builder"
+      aria-label={t("Criteria builder")}
       onKeyDown={(e) => {
         // Enter in a builder input must not submit the whole admin form.
         if (e.key === "Enter" && e.target instanceof HTMLInputElement) e.preventDefault();
@@ -415,7 +453,7 @@ export function Builder({ root, textarea, cfg, initial }) {
           {status}
         </div>
         {audience.state !== "invalid" && audience.sample && audience.sample.length > 0 && (
-          <ul className="pz-sample" aria-label="Sample members">
+          <ul className="pz-sample" aria-label={t("Sample members")}>
             {audience.sample.map((m) => (
               <li key={m.user_id}>
                 <code>{m.user_id}</code> <span className="pz-muted">{traitsSummary(m.traits)}</span>
@@ -438,14 +476,14 @@ export function Builder({ root, textarea, cfg, initial }) {
         fields={fields}
         query={query}
         onQueryChange={(q) => setQuery((prev) => dropStaleProps(prev, q))}
-        combinators={COMBINATORS}
+        combinators={uiTables().combinators}
         getOperators={(field, misc) => operatorOptions(operatorsFor(typeOf(field, misc && misc.fieldData)))}
         getDefaultValue={(rule, misc) => {
           const fd = (misc && misc.fieldData) || fieldMap.get(rule.field);
           return defaultValue(typeOf(rule.field, fd), rule.operator, fd);
         }}
         controlElements={CONTROLS}
-        translations={TRANSLATIONS}
+        translations={uiTables().translations}
         context={ctx}
         resetOnOperatorChange
         enableMountQueryChange={false}
@@ -463,8 +501,8 @@ export function Builder({ root, textarea, cfg, initial }) {
         keyNow={keyNow}
       />
       <details className="pz-panel pz-json">
-        <summary>JSON (read-only)</summary>
-        <pre tabIndex={0} aria-label="Criteria as JSON (read-only)" data-testid="pz-json">
+        <summary>{t("JSON (read-only)")}</summary>
+        <pre tabIndex={0} aria-label={t("Criteria as JSON (read-only)")} data-testid="pz-json">
           {JSON.stringify(criteria, null, 2)}
         </pre>
       </details>

@@ -56,3 +56,6 @@ export const fetchPreview = (cfg, root, body, signal) =>
 
 export const fetchSegment = (cfg, pk, signal) =>
   request(`${cfg.segmentsUrl.replace(/\/?$/, "/")}${encodeURIComponent(pk)}/`, { signal });
+
+export const fetchEventProperties = (cfg, site, event, signal) =>
+  request(withQuery(cfg.eventPropertiesUrl, { site, event }), { signal });

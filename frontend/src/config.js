@@ -1,36 +1,37 @@
 // Fields, operators and default values by field type (docs/criteria.md).
 import { EVENT_FIELD, ROLLOUT_FIELD, SEGMENT_FIELD, NO_VALUE_OPS } from "./adapter.js";
+import { N_, builtinFieldLabel, t, valueLabel } from "./i18n.js";
 
 export const OPERATOR_LABELS = {
-  eq: "is",
-  neq: "is not",
-  in: "is one of",
-  not_in: "is none of",
-  lt: "less than",
-  lte: "at most",
-  gt: "greater than",
-  gte: "at least",
-  between: "between",
-  contains: "contains",
-  not_contains: "does not contain",
-  starts_with: "starts with",
-  ends_with: "ends with",
-  matches: "matches regex",
-  contains_any: "contains any of",
-  contains_all: "contains all of",
-  is_set: "is set",
-  is_not_set: "is not set",
-  is_true: "is true",
-  is_false: "is false",
-  within_last: "within the last",
-  more_than_ago: "more than … ago",
-  hour_between: "hour between",
-  day_of_week_in: "day of week is",
-  within_km: "within km of",
-  performed: "did",
-  member_of: "is a member of",
-  in_rollout: "is in rollout",
-  raw: "raw JSON",
+  eq: N_("is"),
+  neq: N_("is not"),
+  in: N_("is one of"),
+  not_in: N_("is none of"),
+  lt: N_("is less than"),
+  lte: N_("is at most"),
+  gt: N_("is greater than"),
+  gte: N_("is at least"),
+  between: N_("is between"),
+  contains: N_("contains"),
+  not_contains: N_("does not contain"),
+  starts_with: N_("starts with"),
+  ends_with: N_("ends with"),
+  matches: N_("matches the pattern"),
+  contains_any: N_("contains any of"),
+  contains_all: N_("contains all of"),
+  is_set: N_("is set"),
+  is_not_set: N_("is not set"),
+  is_true: N_("is true"),
+  is_false: N_("is false"),
+  within_last: N_("is within the last"),
+  more_than_ago: N_("is more than … ago"),
+  hour_between: N_("has its hour between"),
+  day_of_week_in: N_("falls on"),
+  within_km: N_("is within … km of"),
+  performed: N_("did"),
+  member_of: N_("is a member of"),
+  in_rollout: N_("is in rollout"),
+  raw: N_("raw JSON"),
 };
 
 const SET = ["is_set", "is_not_set"];
@@ -56,12 +57,12 @@ export const CASE_OPS = new Set(["eq", "neq", "in", "not_in", ...TEXT]);
 export const CASE_TYPES = new Set(["string", "property"]);
 
 export const PSEUDO_FIELDS = [
-  { name: EVENT_FIELD, label: "Did an event…", ftype: "event" },
-  { name: SEGMENT_FIELD, label: "Is in segment…", ftype: "segment" },
-  { name: ROLLOUT_FIELD, label: "Is in a % rollout…", ftype: "rollout" },
+  { name: EVENT_FIELD, label: N_("Did an event…"), ftype: "event" },
+  { name: SEGMENT_FIELD, label: N_("Is in segment…"), ftype: "segment" },
+  { name: ROLLOUT_FIELD, label: N_("Is in a % rollout…"), ftype: "rollout" },
 ];
 
-const GROUP_LABELS = { profile: "Profile", context: "Context", visitor: "Visitor" };
+const GROUP_LABELS = { profile: N_("Profile"), context: N_("Context"), visitor: N_("Visitor") };
 
 /** The site's catalog as RQB option groups: Profile, Context, Visitor, then behaviour. */
 export function fieldOptions(catalog) {
@@ -72,7 +73,8 @@ export function fieldOptions(catalog) {
     groups.get(root).push({
       name: f.path,
       value: f.path,
-      label: f.label || f.path,
+      // A built-in field's label in the page language; a site's own label as written.
+      label: (f.builtin && builtinFieldLabel(f.path)) || f.label || f.path,
       ftype: f.type,
       helpText: f.help_text || "",
       allowedValues: normaliseAllowed(f.allowed_values),
@@ -82,16 +84,19 @@ export function fieldOptions(catalog) {
   for (const [root, options] of groups) {
     if (!options.length) continue;
     options.sort((a, b) => a.name.localeCompare(b.name));
-    out.push({ label: GROUP_LABELS[root] || root, options });
+    out.push({ label: GROUP_LABELS[root] ? t(GROUP_LABELS[root]) : root, options });
   }
-  out.push({ label: "Behaviour and membership", options: PSEUDO_FIELDS.map((f) => ({ ...f, value: f.name })) });
+  const pseudo = PSEUDO_FIELDS.map((f) => ({ ...f, label: t(f.label), value: f.name }));
+  out.push({ label: t("Behaviour and membership"), options: pseudo });
   return out;
 }
 
 export function normaliseAllowed(values) {
   if (!Array.isArray(values)) return [];
   return values.map((v) =>
-    v !== null && typeof v === "object" ? { value: v.value ?? v.name, label: String(v.label ?? v.value ?? v.name) } : { value: v, label: String(v) },
+    v !== null && typeof v === "object"
+      ? { value: v.value ?? v.name, label: String(v.label ?? valueLabel(v.value ?? v.name)) }
+      : { value: v, label: valueLabel(v) },
   );
 }
 
@@ -103,7 +108,8 @@ export function operatorsFor(ftype) {
   return OPERATORS_BY_TYPE[ftype] || OPERATORS_BY_TYPE.string;
 }
 
-export const operatorOptions = (ops) => ops.map((op) => ({ name: op, value: op, label: OPERATOR_LABELS[op] || op }));
+export const operatorOptions = (ops) =>
+  ops.map((op) => ({ name: op, value: op, label: OPERATOR_LABELS[op] ? t(OPERATOR_LABELS[op]) : op }));
 
 /** A sensible starting value for a field type and operator (RQB resets values on change). */
 export function defaultValue(ftype, op, fieldData) {

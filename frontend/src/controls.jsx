@@ -2,6 +2,7 @@
 // that shows server errors and visitor-test results next to each rule.
 import React, { createContext } from "react";
 import { Rule } from "react-querybuilder";
+import { t } from "./i18n.js";
 
 export const RuleActions = createContext(null);
 
@@ -58,11 +59,11 @@ export function FieldSelector(props) {
       options={props.options}
       value={props.value}
       onChange={props.handleOnChange}
-      label="Field"
+      label={t("Field")}
       className={props.className}
       disabled={props.disabled}
       extra={errorAria(props.context, props.path)}
-      unknownLabel={(v) => (v === "__raw__" ? "Other (raw JSON)" : `${v} (not in catalog)`)}
+      unknownLabel={(v) => (v === "__raw__" ? t("Other (raw JSON)") : t("{field} (not in catalog)", { field: v }))}
     />
   );
 }
@@ -73,7 +74,7 @@ export function OperatorSelector(props) {
       options={props.options}
       value={props.value}
       onChange={props.handleOnChange}
-      label="Operator"
+      label={t("Operator")}
       className={props.className}
       disabled={props.disabled}
       extra={errorAria(props.context, props.path)}
@@ -87,28 +88,42 @@ export function CombinatorSelector(props) {
       options={props.options}
       value={props.value}
       onChange={props.handleOnChange}
-      label={props.context && props.context.nested ? "Property filters match" : "Group matches"}
+      label={props.context && props.context.nested ? t("Property filters match") : t("Group matches")}
       className={props.className}
       disabled={props.disabled}
     />
   );
 }
 
-/** Free-text property path for the filters of an event (properties.* are not in the catalog). */
+/** Free-text property path for the filters of an event (properties.* are not in the catalog),
+ * with the properties seen in the site's recent events of that name as suggestions. */
 export function PropertyFieldInput(props) {
+  const ctx = props.context || {};
+  const suggestions = (ctx.propertySuggestions && ctx.propertySuggestions.properties) || [];
+  const listId = suggestions.length ? `${ctx.uid}-props-${ruleKey(ctx, props.path).replace(/[>.]/g, "_")}` : undefined;
   return (
-    <input
-      type="text"
-      className={`${props.className || ""} pz-property`}
-      value={props.value === "~" ? "" : (props.value ?? "")}
-      placeholder="properties.name"
-      aria-label="Event property"
-      title="Event property"
-      spellCheck={false}
-      disabled={props.disabled}
-      onChange={(e) => props.handleOnChange(e.target.value)}
-      {...errorAria(props.context, props.path)}
-    />
+    <>
+      <input
+        type="text"
+        className={`${props.className || ""} pz-property`}
+        value={props.value === "~" ? "" : (props.value ?? "")}
+        placeholder="properties.name"
+        aria-label={t("Event property")}
+        title={t("Event property")}
+        spellCheck={false}
+        disabled={props.disabled}
+        list={listId}
+        onChange={(e) => props.handleOnChange(e.target.value)}
+        {...errorAria(props.context, props.path)}
+      />
+      {listId && (
+        <datalist id={listId} data-testid="pz-property-suggestions">
+          {suggestions.map((p) => (
+            <option key={p.path} value={p.path} label={t("seen in {n} of the last {total} events", { n: p.seen, total: ctx.propertySuggestions.events_read })} />
+          ))}
+        </datalist>
+      )}
+    </>
   );
 }
 
@@ -141,7 +156,7 @@ export function RuleWithFeedback(props) {
             className={`pz-verdict ${verdict.passed ? "pz-pass" : "pz-fail"}`}
             title={verdict.summary || ""}
           >
-            {verdict.passed ? "✓ passes" : "✗ fails"}
+            {verdict.passed ? t("✓ passes") : t("✗ fails")}
             {verdict.summary ? `: ${verdict.summary}` : ""}
           </span>
         )}

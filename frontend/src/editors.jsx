@@ -4,14 +4,15 @@ import React, { useContext, useEffect, useMemo, useState } from "react";
 import { EVENT_FIELD, RAW_FIELD, ROLLOUT_FIELD, SEGMENT_FIELD, NO_VALUE_OPS, newId } from "./adapter.js";
 import { CASE_OPS, CASE_TYPES } from "./config.js";
 import { RuleActions, errorAria } from "./controls.jsx";
+import { N_, t } from "./i18n.js";
 
-const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const DAYS = [N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun")];
 const COUNT_OPS = [
-  ["gte", "at least"],
-  ["gt", "more than"],
-  ["eq", "exactly"],
-  ["lte", "at most"],
-  ["lt", "fewer than"],
+  ["gte", N_("at least")],
+  ["gt", N_("more than")],
+  ["eq", N_("exactly")],
+  ["lte", N_("at most")],
+  ["lt", N_("fewer than")],
 ];
 
 const toNumber = (s) => (s === "" || s === "-" ? null : Number(s));
@@ -112,9 +113,9 @@ function ListInput({ value, onChange, kind, label, aria }) {
       className="pz-list"
       rows={Math.min(6, Math.max(2, text.split("\n").length))}
       value={text}
-      aria-label={`${label} (one per line)`}
-      title={`${label} (one per line)`}
-      placeholder="one value per line"
+      aria-label={t("{label} (one per line)", { label })}
+      title={t("{label} (one per line)", { label })}
+      placeholder={t("one value per line")}
       onChange={(e) => {
         setText(e.target.value);
         onChange(parse(e.target.value));
@@ -124,7 +125,7 @@ function ListInput({ value, onChange, kind, label, aria }) {
   );
 }
 
-function EnumSelect({ value, onChange, options, multiple, label, aria, unknown = "not allowed" }) {
+function EnumSelect({ value, onChange, options, multiple, label, aria, unknown = t("not allowed") }) {
   const known = new Set(options.map((o) => String(o.value)));
   const current = multiple ? (Array.isArray(value) ? value : []) : [value];
   const extra = current.filter((v) => v !== undefined && v !== null && v !== "" && !known.has(String(v)));
@@ -144,7 +145,7 @@ function EnumSelect({ value, onChange, options, multiple, label, aria, unknown =
       }}
       {...aria}
     >
-      {!multiple && !known.has(String(value)) && extra.length === 0 && <option value="">Choose…</option>}
+      {!multiple && !known.has(String(value)) && extra.length === 0 && <option value="">{t("Choose…")}</option>}
       {all.map((o) => (
         <option key={String(o.value)} value={String(o.value)}>
           {o.label}
@@ -173,15 +174,15 @@ function Scalar({ kind, value, onChange, label, aria, fieldData }) {
           label={label}
           aria={aria}
           options={[
-            { value: true, label: "true" },
-            { value: false, label: "false" },
+            { value: true, label: t("true") },
+            { value: false, label: t("false") },
           ]}
         />
       );
     case "enum":
       return <EnumSelect value={value} onChange={onChange} label={label} aria={aria} options={fieldData.allowedValues || []} />;
     case "property":
-      return <ParsedInput value={value} parse={parseAuto} format={formatAuto} onChange={onChange} label={label} aria={aria} placeholder="shoes, 50, true" />;
+      return <ParsedInput value={value} parse={parseAuto} format={formatAuto} onChange={onChange} label={label} aria={aria} placeholder={t("shoes, 50, true")} list={fieldData.valuesListId} />;
     default:
       return <TextInput value={value} onChange={onChange} label={label} aria={aria} />;
   }
@@ -196,13 +197,13 @@ function Pair({ kind, value, onChange, labels, aria, fieldData, min, max }) {
       {kind === "number" ? (
         <>
           <NumberInput value={pair[0]} onChange={set(0)} label={labels[0]} aria={aria} {...extra} />
-          <span aria-hidden="true"> and </span>
+          <span aria-hidden="true"> {t("and")} </span>
           <NumberInput value={pair[1]} onChange={set(1)} label={labels[1]} aria={aria} {...extra} />
         </>
       ) : (
         <>
           <Scalar kind={kind} value={pair[0]} onChange={set(0)} label={labels[0]} aria={aria} fieldData={fieldData} />
-          <span aria-hidden="true"> and </span>
+          <span aria-hidden="true"> {t("and")} </span>
           <Scalar kind={kind} value={pair[1]} onChange={set(1)} label={labels[1]} aria={aria} fieldData={fieldData} />
         </>
       )}
@@ -214,7 +215,7 @@ function DaysOfWeek({ value, onChange, aria }) {
   const chosen = new Set(Array.isArray(value) ? value : []);
   return (
     <fieldset className="pz-days" {...aria}>
-      <legend className="pz-sr-only">Days of the week</legend>
+      <legend className="pz-sr-only">{t("Days of the week")}</legend>
       {DAYS.map((name, i) => (
         <label key={name}>
           <input
@@ -227,7 +228,7 @@ function DaysOfWeek({ value, onChange, aria }) {
               onChange([...next].sort((a, b) => a - b));
             }}
           />
-          {name}
+          {t(name)}
         </label>
       ))}
     </fieldset>
@@ -239,10 +240,10 @@ function GeoRadius({ value, onChange, aria }) {
   const set = (k) => (n) => onChange({ ...v, [k]: n });
   return (
     <span className="pz-geo">
-      <NumberInput value={v.km} onChange={set("km")} label="Radius in km" aria={aria} min={0} step="any" />
-      <span aria-hidden="true"> km of </span>
-      <NumberInput value={v.lat} onChange={set("lat")} label="Latitude" aria={aria} min={-90} max={90} step="any" />
-      <NumberInput value={v.lng} onChange={set("lng")} label="Longitude" aria={aria} min={-180} max={180} step="any" />
+      <NumberInput value={v.km} onChange={set("km")} label={t("Radius in km")} aria={aria} min={0} step="any" />
+      <span aria-hidden="true"> {t("km of")} </span>
+      <NumberInput value={v.lat} onChange={set("lat")} label={t("Latitude")} aria={aria} min={-90} max={90} step="any" />
+      <NumberInput value={v.lng} onChange={set("lng")} label={t("Longitude")} aria={aria} min={-180} max={180} step="any" />
     </span>
   );
 }
@@ -251,13 +252,13 @@ function CaseToggle() {
   const ra = useContext(RuleActions);
   if (!ra || !ra.rule) return null;
   return (
-    <label className="pz-case" title="Match upper/lower case exactly">
+    <label className="pz-case" title={t("Match upper/lower case exactly")}>
       <input
         type="checkbox"
         checked={ra.rule.case_sensitive === true}
         onChange={(e) => ra.actions.onPropChange("case_sensitive", e.target.checked ? true : undefined, ra.path)}
       />
-      Case-sensitive
+      {t("Case-sensitive")}
     </label>
   );
 }
@@ -266,15 +267,15 @@ function SegmentPicker({ value, onChange, ctx, aria }) {
   const options = (ctx.segments || [])
     .filter((s) => s.key !== ctx.currentKey)
     .map((s) => ({ value: s.key, label: `${s.name} (${s.key})${s.status && s.status !== "active" ? ` · ${s.status}` : ""}` }));
-  return <EnumSelect value={value} onChange={onChange} options={options} label="Segment" aria={aria} unknown="unknown segment" />;
+  return <EnumSelect value={value} onChange={onChange} options={options} label={t("Segment")} aria={aria} unknown={t("unknown segment")} />;
 }
 
 function RolloutEditor({ value, onChange, aria }) {
   const v = value && typeof value === "object" ? value : {};
   return (
     <span className="pz-rollout">
-      <NumberInput value={v.rollout} onChange={(n) => onChange({ ...v, rollout: n })} label="Percent of visitors" aria={aria} min={0} max={100} step="any" />
-      <span aria-hidden="true">% salt </span>
+      <NumberInput value={v.rollout} onChange={(n) => onChange({ ...v, rollout: n })} label={t("Percent of visitors")} aria={aria} min={0} max={100} step="any" />
+      <span aria-hidden="true">{t("% salt")} </span>
       <TextInput
         value={v.salt ?? ""}
         onChange={(s) => {
@@ -283,8 +284,8 @@ function RolloutEditor({ value, onChange, aria }) {
           else next.salt = s;
           onChange(next);
         }}
-        label="Salt (optional; defaults to the segment key)"
-        placeholder="salt (optional)"
+        label={t("Salt (optional; defaults to the segment key)")}
+        placeholder={t("salt (optional)")}
       />
     </span>
   );
@@ -298,7 +299,7 @@ function RawEditor({ value, onChange, aria }) {
       <textarea
         rows={4}
         value={text}
-        aria-label="Criteria node as JSON"
+        aria-label={t("Criteria node as JSON")}
         aria-invalid={bad || undefined}
         onChange={(e) => {
           setText(e.target.value);
@@ -311,22 +312,45 @@ function RawEditor({ value, onChange, aria }) {
         }}
         {...aria}
       />
-      {bad && <span className="pz-rule-error">Not valid JSON</span>}
+      {bad && <span className="pz-rule-error">{t("Not valid JSON")}</span>}
     </span>
   );
+}
+
+/** The properties seen in the site's recent events of this name (debounced, cached by the
+ * builder per site and event), for the `where` filters' suggestions. */
+function usePropertySuggestions(ctx, eventName) {
+  const [suggestions, setSuggestions] = useState(null);
+  const suggest = ctx.suggestProperties;
+  useEffect(() => {
+    const name = (eventName || "").trim();
+    if (!name || !suggest) {
+      setSuggestions(null);
+      return undefined;
+    }
+    let live = true;
+    const timer = setTimeout(() => suggest(name).then((s) => live && setSuggestions(s)), 300);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [eventName, suggest]);
+  return suggestions;
 }
 
 function EventEditor({ value, onChange, ctx, ruleKeyText, aria }) {
   const v = value && typeof value === "object" ? value : {};
   const PropertyBuilder = ctx.PropertyBuilder;
+  const suggestions = usePropertySuggestions(ctx, v.event);
+  const seen = (suggestions && suggestions.properties) || [];
   const count = v.count && typeof v.count === "object" ? v.count : null;
   return (
     <div className="pz-event">
       <div className="pz-event-line">
-        <TextInput value={v.event ?? ""} onChange={(s) => onChange({ ...v, event: s })} label="Event name" placeholder="purchase" aria={aria} list={ctx.eventListId} />
+        <TextInput value={v.event ?? ""} onChange={(s) => onChange({ ...v, event: s })} label={t("Event name")} placeholder="purchase" aria={aria} />
         <select
-          aria-label="How often"
-          title="How often"
+          aria-label={t("How often")}
+          title={t("How often")}
           value={count ? count.op : ""}
           onChange={(e) => {
             const next = { ...v };
@@ -335,18 +359,18 @@ function EventEditor({ value, onChange, ctx, ruleKeyText, aria }) {
             onChange(next);
           }}
         >
-          <option value="">at least once</option>
+          <option value="">{t("at least once")}</option>
           {COUNT_OPS.map(([op, label]) => (
             <option key={op} value={op}>
-              {label}
+              {t(label)}
             </option>
           ))}
         </select>
         {count && (
-          <NumberInput value={count.value} onChange={(n) => onChange({ ...v, count: { ...count, value: n } })} label="Number of times" aria={aria} min={0} step={1} />
+          <NumberInput value={count.value} onChange={(n) => onChange({ ...v, count: { ...count, value: n } })} label={t("Number of times")} aria={aria} min={0} step={1} />
         )}
-        {count && <span aria-hidden="true">times</span>}
-        <span aria-hidden="true">in the last</span>
+        {count && <span aria-hidden="true">{t("times")}</span>}
+        <span aria-hidden="true">{t("in the last")}</span>
         <NumberInput
           value={v.within_days}
           onChange={(n) => {
@@ -355,21 +379,33 @@ function EventEditor({ value, onChange, ctx, ruleKeyText, aria }) {
             else next.within_days = n;
             onChange(next);
           }}
-          label="Within days (empty: ever)"
-          placeholder="ever"
+          label={t("Within days (empty: ever)")}
+          placeholder={t("ever")}
           aria={aria}
           min={1}
           step={1}
         />
-        <span aria-hidden="true">days</span>
+        <span aria-hidden="true">{t("days")}</span>
       </div>
-      <div className="pz-event-where" role="group" aria-label="Event property filters">
+      <div className="pz-event-where" role="group" aria-label={t("Event property filters")}>
         <PropertyBuilder
           query={v.where}
           prefix={ruleKeyText}
           ctx={ctx}
+          suggestions={suggestions}
           onChange={(where) => onChange({ ...v, where })}
         />
+        {seen.length > 0 && (
+          <p className="pz-muted pz-suggested" data-testid="pz-seen-properties">
+            {t("Properties seen in recent “{event}” events:", { event: v.event.trim() })}{" "}
+            {seen.slice(0, 8).map((p, i) => (
+              <React.Fragment key={p.path}>
+                {i > 0 && ", "}
+                <code>{p.name}</code>
+              </React.Fragment>
+            ))}
+          </p>
+        )}
       </div>
     </div>
   );
@@ -387,13 +423,17 @@ export function ValueEditor(props) {
   if (NO_VALUE_OPS.has(operator)) return null;
 
   const kind = ctx.nested ? "property" : fieldData.ftype || inferKind(value);
+  // Inside an event's filters: the frequent values seen for this property, as suggestions.
+  const seenValues = (ctx.nested && ctx.propertySuggestions && (ctx.propertySuggestions.properties || []).find((p) => p.path === field)?.values) || [];
+  const valuesListId = seenValues.length ? `${ctx.uid}-values-${ruleKeyText.replace(/[>.]/g, "_")}` : undefined;
+  const fd = valuesListId ? { ...fieldData, valuesListId } : fieldData;
   const caseToggle = CASE_TYPES.has(kind) && CASE_OPS.has(operator) ? <CaseToggle /> : null;
   const name = ctx.nested ? field : fieldData.label || field;
-  const label = `Value for ${name}`;
+  const label = t("Value for {name}", { name });
   let editor;
   switch (operator) {
     case "between":
-      editor = <Pair kind={kind} value={value} onChange={handleOnChange} labels={[`${name} from`, `${name} to`]} aria={aria} fieldData={fieldData} />;
+      editor = <Pair kind={kind} value={value} onChange={handleOnChange} labels={[t("{name} from", { name }), t("{name} to", { name })]} aria={aria} fieldData={fieldData} />;
       break;
     case "in":
     case "not_in":
@@ -413,14 +453,14 @@ export function ValueEditor(props) {
       const days = value && typeof value === "object" ? value.days : null;
       editor = (
         <span className="pz-days-window">
-          <NumberInput value={days} onChange={(n) => handleOnChange({ ...(value || {}), days: n })} label="Number of days" aria={aria} min={0} step={1} />
-          <span aria-hidden="true">days{operator === "more_than_ago" ? " ago" : ""}</span>
+          <NumberInput value={days} onChange={(n) => handleOnChange({ ...(value || {}), days: n })} label={t("Number of days")} aria={aria} min={0} step={1} />
+          <span aria-hidden="true">{operator === "more_than_ago" ? t("days ago") : t("days")}</span>
         </span>
       );
       break;
     }
     case "hour_between":
-      editor = <Pair kind="number" value={value} onChange={handleOnChange} labels={["From hour (0–23)", "To hour (0–23)"]} aria={aria} min={0} max={23} />;
+      editor = <Pair kind="number" value={value} onChange={handleOnChange} labels={[t("From hour (0–23)"), t("To hour (0–23)")]} aria={aria} min={0} max={23} />;
       break;
     case "day_of_week_in":
       editor = <DaysOfWeek value={value} onChange={handleOnChange} aria={aria} />;
@@ -438,12 +478,19 @@ export function ValueEditor(props) {
         );
       break;
     default:
-      editor = <Scalar kind={kind} value={value} onChange={handleOnChange} label={label} aria={aria} fieldData={fieldData} />;
+      editor = <Scalar kind={kind} value={value} onChange={handleOnChange} label={label} aria={aria} fieldData={fd} />;
   }
   return (
     <span className="pz-value">
       {editor}
       {caseToggle}
+      {valuesListId && (
+        <datalist id={valuesListId} data-testid="pz-value-suggestions">
+          {seenValues.map((x) => (
+            <option key={`${typeof x}:${x}`} value={formatAuto(x)} />
+          ))}
+        </datalist>
+      )}
     </span>
   );
 }

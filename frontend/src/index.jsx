@@ -6,6 +6,7 @@ import React from "react";
 import { createRoot } from "react-dom/client";
 import * as adapter from "./adapter.js";
 import { Builder } from "./Builder.jsx";
+import { setLanguage, setServerLabels } from "./i18n.js";
 
 function readConfig(el) {
   const d = el.dataset;
@@ -14,6 +15,7 @@ function readConfig(el) {
     segmentsUrl: d.segmentsUrl || "/api/v1/segments/",
     audienceUrl: d.audienceUrl || "/api/v1/segments/audience",
     previewUrl: d.previewUrl || "/api/v1/segments/preview",
+    eventPropertiesUrl: d.eventPropertiesUrl || "",
     siteField: d.siteField || "site",
     site: d.site || "",
     segmentKey: d.segmentKey || "",
@@ -34,6 +36,14 @@ export function mount(el) {
     return;
   }
   el.dataset.pzMounted = "1";
+  // The widget's language (the request's) wins over <html lang>; its labels are the words
+  // for enum values and built-in fields in that language.
+  if (el.dataset.lang) setLanguage(el.dataset.lang);
+  try {
+    setServerLabels(el.dataset.labels ? JSON.parse(el.dataset.labels) : null);
+  } catch {
+    setServerLabels(null);
+  }
   const container = document.createElement("div");
   container.className = "pz-builder-root";
   el.appendChild(container);

@@ -13,8 +13,12 @@ from typing import Any
 
 from django import forms
 from django.template import loader
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, reverse
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
+
+from segments.criteria import BUILTIN_FIELDS
+from segments.criteria.labels import VALUE_LABELS
 
 # The segments API the builder calls (session auth), relative to the script prefix.
 API_ENDPOINTS: dict[str, str] = {
@@ -23,6 +27,17 @@ API_ENDPOINTS: dict[str, str] = {
     "audience_url": "api/v1/segments/audience",
     "preview_url": "api/v1/segments/preview",
 }
+
+
+def builder_labels() -> dict[str, dict[str, str]]:
+    """Words the builder shows for codes, in the active language: enum values (a site's own
+    values without an entry read humanized by the bundle) and the built-in fields' labels."""
+    return {
+        "values": {code: translation.gettext(text) for code, text in VALUE_LABELS.items()},
+        "fields": {
+            path: translation.gettext(spec["label"]) for path, spec in BUILTIN_FIELDS.items()
+        },
+    }
 
 
 class CriteriaBuilderWidget(forms.Widget):
@@ -58,6 +73,11 @@ class CriteriaBuilderWidget(forms.Widget):
     def builder_config(self) -> dict[str, str]:
         prefix = get_script_prefix()
         config = {key: prefix + path for key, path in API_ENDPOINTS.items()}
+        config["event_properties_url"] = reverse("admin:segments_event_properties")
+        # The page language picks the bundle's own strings; enum values and built-in field
+        # labels come translated from here (segments.criteria.labels, one source of words).
+        config["lang"] = translation.get_language() or "en"
+        config["labels"] = json.dumps(builder_labels(), ensure_ascii=False, sort_keys=True)
         config["site_field"] = self.site_field
         config["site"] = "" if self.site_id is None else str(self.site_id)
         config["segment_key"] = self.segment_key or ""

@@ -29,6 +29,7 @@ from segments.criteria.compile_memory import compile_node
 from segments.criteria.errors import CriteriaError
 from segments.criteria.explain import explain as _explain
 from segments.criteria.guards import MAX_DEPTH, MAX_IN_VALUES, MAX_NODES, MAX_PATTERN
+from segments.criteria.labels import Labels
 from segments.criteria.nodes import StaticSegment
 from segments.criteria.parse import Parser
 from segments.criteria.types import VisitorDocument
@@ -43,6 +44,7 @@ __all__ = [
     "TYPES",
     "CriteriaError",
     "FieldSpec",
+    "Labels",
     "Rule",
     "RuleSet",
     "SqlCompiler",
@@ -119,9 +121,14 @@ class Rule:
             fn = self.ready()._fn
         return fn(doc, _now_ts(self.uses_now, now, self._now))
 
-    def explain(self, doc: VisitorDocument, now: datetime | None = None) -> dict[str, Any]:
-        """The tree with `passed`, a `summary` and the actual values, for previews."""
-        return _explain(self._compiled, doc, _now_ts(self.uses_now, now, self._now))
+    def explain(
+        self, doc: VisitorDocument, now: datetime | None = None, *, labels: Labels | None = None
+    ) -> dict[str, Any]:
+        """The tree with `passed`, a `summary` and the actual values, for previews.
+
+        `labels`: the field labels and language of the sentences (default: English, with
+        the built-in labels only; see segments.criteria.labels)."""
+        return _explain(self._compiled, doc, _now_ts(self.uses_now, now, self._now), labels)
 
     def to_q(self, now: datetime | None = None) -> Any:
         """A Django Q over `segments.models.Profile` selecting exactly the matching profiles."""

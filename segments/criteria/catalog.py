@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from segments.criteria.labels import gettext_noop
 from segments.criteria.types import FieldType
 
 TYPES: frozenset[FieldType] = frozenset(get_args(FieldType))
@@ -23,56 +24,72 @@ def _f(
     return {"type": type_, "label": label, "help_text": help_text, "allowed_values": list(allowed)}
 
 
+# Labels are msgids (translated where shown); help texts stay English.
 BUILTIN_FIELDS: dict[str, dict[str, Any]] = {
     # Profile traits, stored per person and/or sent inline.
-    "profile.age": _f("number", "Age", "Age in years."),
-    "profile.gender": _f("enum", "Gender", "", ("female", "male", "non_binary", "unknown")),
-    "profile.city": _f("string", "City", "Home city."),
-    "profile.region": _f("string", "Region", "Home region or state."),
-    "profile.country": _f("string", "Country", "Home country (ISO code or name)."),
-    "profile.birth_date": _f("date", "Birth date", "YYYY-MM-DD."),
-    "profile.signup_date": _f("date", "Signup date", "YYYY-MM-DD."),
-    "profile.interests": _f("list", "Interests", "A list of interest tags."),
-    "profile.loyalty_tier": _f(
-        "enum", "Loyalty tier", "", ("bronze", "silver", "gold", "platinum")
+    "profile.age": _f("number", gettext_noop("Age"), "Age in years."),
+    "profile.gender": _f(
+        "enum", gettext_noop("Gender"), "", ("female", "male", "non_binary", "unknown")
     ),
-    "profile.lifetime_value": _f("number", "Lifetime value", "Total spend."),
+    "profile.city": _f("string", gettext_noop("City"), "Home city."),
+    "profile.region": _f("string", gettext_noop("Region"), "Home region or state."),
+    "profile.country": _f("string", gettext_noop("Country"), "Home country (ISO code or name)."),
+    "profile.birth_date": _f("date", gettext_noop("Birth date"), "YYYY-MM-DD."),
+    "profile.signup_date": _f("date", gettext_noop("Signup date"), "YYYY-MM-DD."),
+    "profile.interests": _f("list", gettext_noop("Interests"), "A list of interest tags."),
+    "profile.loyalty_tier": _f(
+        "enum", gettext_noop("Loyalty tier"), "", ("bronze", "silver", "gold", "platinum")
+    ),
+    "profile.lifetime_value": _f("number", gettext_noop("Lifetime value"), "Total spend."),
     # Request context.
     "context.device_type": _f(
-        "enum", "Device type", "", ("desktop", "mobile", "tablet", "tv", "car", "other")
+        "enum",
+        gettext_noop("Device type"),
+        "",
+        ("desktop", "mobile", "tablet", "tv", "car", "other"),
     ),
-    "context.os": _f("string", "Operating system"),
-    "context.os_version": _f("version", "OS version", "Compared as a version: 17.10 > 17.9."),
-    "context.app_version": _f("version", "App version", "Compared as a version: 3.10 > 3.9."),
-    "context.browser": _f("string", "Browser"),
-    "context.language": _f("string", "Language", "e.g. en-US."),
-    "context.country": _f("string", "Country (request)"),
-    "context.region": _f("string", "Region (request)"),
-    "context.city": _f("string", "City (request)"),
-    "context.location": _f("geo", "Location", '{"lat": .., "lng": ..}'),
+    "context.os": _f("string", gettext_noop("Operating system")),
+    "context.os_version": _f(
+        "version", gettext_noop("OS version"), "Compared as a version: 17.10 > 17.9."
+    ),
+    "context.app_version": _f(
+        "version", gettext_noop("App version"), "Compared as a version: 3.10 > 3.9."
+    ),
+    "context.browser": _f("string", gettext_noop("Browser")),
+    "context.language": _f("string", gettext_noop("Language"), "e.g. en-US."),
+    "context.country": _f("string", gettext_noop("Country (request)")),
+    "context.region": _f("string", gettext_noop("Region (request)")),
+    "context.city": _f("string", gettext_noop("City (request)")),
+    "context.location": _f("geo", gettext_noop("Location"), '{"lat": .., "lng": ..}'),
     "context.weather": _f(
-        "enum", "Weather", "", ("clear", "clouds", "rain", "snow", "storm", "fog")
+        "enum", gettext_noop("Weather"), "", ("clear", "clouds", "rain", "snow", "storm", "fog")
     ),
     "context.local_time": _f(
         "datetime",
-        "Local time",
+        gettext_noop("Local time"),
         "ISO 8601 with the visitor's UTC offset, e.g. 2026-11-22T19:05-05:00.",
     ),
-    "context.referrer": _f("string", "Referrer"),
-    "context.landing_page": _f("string", "Landing page"),
-    "context.utm_source": _f("string", "UTM source"),
-    "context.utm_medium": _f("string", "UTM medium"),
-    "context.utm_campaign": _f("string", "UTM campaign"),
-    "context.channel": _f("enum", "Channel", "", ("web", "app", "email", "push", "kiosk")),
-    "context.in_car": _f("boolean", "In a car"),
+    "context.referrer": _f("string", gettext_noop("Referrer")),
+    "context.landing_page": _f("string", gettext_noop("Landing page")),
+    "context.utm_source": _f("string", gettext_noop("UTM source")),
+    "context.utm_medium": _f("string", gettext_noop("UTM medium")),
+    "context.utm_campaign": _f("string", gettext_noop("UTM campaign")),
+    "context.channel": _f(
+        "enum", gettext_noop("Channel"), "", ("web", "app", "email", "push", "kiosk")
+    ),
+    "context.in_car": _f("boolean", gettext_noop("In a car")),
     # The visitor.
-    "visitor.id": _f("string", "Visitor id", "The id rollouts bucket by."),
-    "visitor.user_id": _f("string", "User id", "The site's id of a known person."),
-    "visitor.is_known": _f("boolean", "Is known", "The visitor has a stored profile."),
-    "visitor.visit_count": _f("number", "Visit count"),
-    "visitor.first_seen": _f("datetime", "First seen"),
-    "visitor.last_seen": _f("datetime", "Last seen"),
-    "visitor.consent": _f("boolean", "Consent", "The person consented to personalization."),
+    "visitor.id": _f("string", gettext_noop("Visitor id"), "The id rollouts bucket by."),
+    "visitor.user_id": _f("string", gettext_noop("User id"), "The site's id of a known person."),
+    "visitor.is_known": _f(
+        "boolean", gettext_noop("Is known"), "The visitor has a stored profile."
+    ),
+    "visitor.visit_count": _f("number", gettext_noop("Visit count")),
+    "visitor.first_seen": _f("datetime", gettext_noop("First seen")),
+    "visitor.last_seen": _f("datetime", gettext_noop("Last seen")),
+    "visitor.consent": _f(
+        "boolean", gettext_noop("Consent"), "The person consented to personalization."
+    ),
 }
 
 

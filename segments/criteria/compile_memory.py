@@ -14,6 +14,7 @@ import re2
 
 from segments.bucketing import hash_unit
 from segments.criteria import values as V
+from segments.criteria.counters import count_since, spec_of
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.parse import re2_options
 from segments.criteria.types import ConditionType, CountOperator
@@ -218,14 +219,28 @@ def count_test(op: CountOperator, v: Any) -> Callable[[int], bool]:
 
 
 def event_counter(e: EventNode, where: Fn | None) -> Callable[[Any, Any], int]:
-    """How many of the document's events count for this node."""
+    """How many of the document's events count for this node.
+
+    When the document carries this node's counter (`doc["counters"]`, see
+    segments.criteria.counters), the stored events are read from it, capped at the
+    counter's `keep` (which decides the count test exactly), and only the inline events
+    (the first `inline` of `events`) are scanned on top."""
     name, secs = e.name, e.within_seconds
+    spec = spec_of(e)
+    key = spec.key if spec is not None else None
 
     def count(d: Any, now: Any) -> int:
         events = d.get("events")
         n = 0
+        cutoff = now - secs if secs is not None else None
+        counters = d.get("counters")
+        if counters.__class__ is dict and key is not None:
+            stamps = counters["specs"].get(key)
+            if stamps is not None:
+                n = count_since(stamps, cutoff)
+                if events.__class__ is list:
+                    events = events[: counters["inline"]]
         if events.__class__ is list:
-            cutoff = now - secs if secs is not None else None
             for ev in events:
                 if ev.__class__ is not dict or ev.get("name") != name:
                     continue

@@ -43,31 +43,3 @@ DAY_NAMES = {
     for name in names
 }
 DURATION_UNITS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0, "weeks": 604800.0}
-
-LABELS = {
-    "eq": "is",
-    "neq": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "lt": "is less than",
-    "lte": "is at most",
-    "gt": "is greater than",
-    "gte": "is at least",
-    "between": "is between",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "matches": "matches the pattern",
-    "contains_any": "contains any of",
-    "contains_all": "contains all of",
-    "is_set": "is set",
-    "is_not_set": "is not set",
-    "is_true": "is true",
-    "is_false": "is false",
-    "within_last": "is within the last",
-    "more_than_ago": "is more than ... ago:",
-    "hour_between": "local hour is between",
-    "day_of_week_in": "day of week is one of",
-    "within_km": "is within km of",
-}

@@ -1,4 +1,5 @@
 from segments.models.catalog import Field, FieldType
+from segments.models.counters import CounterSpec, CounterState
 from segments.models.people import Event, EventKind, Profile, ReasonKind, VisitorLink
 from segments.models.segment import (
     Segment,
@@ -10,6 +11,8 @@ from segments.models.segment import (
 )
 
 __all__ = [
+    "CounterSpec",
+    "CounterState",
     "Event",
     "EventKind",
     "Field",

@@ -13,6 +13,16 @@ class Profile(models.Model):
     last_context = models.JSONField(default=dict, blank=True)
     # Recent events kept on the row so a known visitor's decide needs one query at most.
     recent_events = models.JSONField(default=list, blank=True, editable=False)
+    # Behavioural counters (segments.criteria.counters): per counter spec key, the
+    # timestamps of the person's most recent matching events, newest first. Decide reads
+    # them in the same query instead of scanning events.
+    # (A database default too, so raw inserts and COPY that predate the column still work.)
+    counters = models.JSONField(
+        default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),
+        blank=True,
+        editable=False,
+    )
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
     visit_count = models.PositiveIntegerField(default=0)

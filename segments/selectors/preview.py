@@ -9,9 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import translation
+
+from segments.criteria import Labels
 from segments.criteria.types import VisitorDocument
 from segments.documents import merge_documents, profile_document
 from segments.models import Profile
+from segments.selectors.catalog import site_field_catalog
 from segments.selectors.definitions import criteria_compile, site_segment_rules
 from segments.selectors.members import matching_profiles, profile_for_user_id
 from tenancy.models import Site
@@ -60,8 +64,9 @@ def criteria_preview(
     segment_key: str | None = None,
 ) -> Preview:
     """Does a visitor document (or a stored profile's) match? With the engine's explanation."""
+    catalog = site_field_catalog(site=site)
     rule = criteria_compile(
-        site=site, tree=criteria, in_memory=True, segment_key=segment_key or None
+        site=site, tree=criteria, in_memory=True, segment_key=segment_key or None, catalog=catalog
     )
     if user_id:
         profile = profile_for_user_id(site=site, user_id=user_id)
@@ -72,7 +77,10 @@ def criteria_preview(
             doc = merge_documents(doc, document)
     else:
         doc = document or {}
-    return Preview(matches=bool(rule.matches(doc)), explanation=rule.explain(doc), document=doc)
+    # The sentences in the request's language, with the site's own field labels.
+    labels = Labels.from_catalog(catalog=catalog, translator=translation)
+    explanation = rule.explain(doc, labels=labels)
+    return Preview(matches=bool(rule.matches(doc)), explanation=explanation, document=doc)
 
 
 def segments_matching(

@@ -20,6 +20,7 @@ from segments.models import (
     StaticSource,
 )
 from segments.selectors.definitions import criteria_compile, criteria_segment_refs, segment_rule
+from segments.services.counters import counter_specs_sync
 from tenancy.models import Site
 from tenancy.services import site_config_bump
 
@@ -28,9 +29,12 @@ SNAPSHOT_BATCH = 5000
 
 
 def segment_config_changed(*, segment: Segment, was_active: bool = False) -> None:
-    """Tell delivery to rebuild the site's snapshot when an active segment changed."""
+    """Tell delivery to rebuild the site's snapshot when an active segment changed, and
+    bring the site's behavioural counters in line with its active segments (a new event
+    condition's counter is backfilled in the background)."""
     if was_active or segment.status == SegmentStatus.ACTIVE:
         site_config_bump(site_id=segment.site_id)
+        counter_specs_sync(site_id=segment.site_id)
 
 
 def _user(user: AbstractBaseUser | None) -> AbstractBaseUser | None:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -90,6 +91,13 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
     return [{"path": path, "message": str(detail), "code": getattr(detail, "code", "invalid")}]
 
 
+def in_use_message(exc: ProtectedError | RestrictedError) -> str:
+    users = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+    names = sorted(f"{type(obj)._meta.verbose_name} '{obj}'" for obj in users)
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"The object is in use by {shown}: remove those first."
+
+
 def error_response(
     code: str, message: str, http_status: int, fields: list | None = None
 ) -> Response:
@@ -101,6 +109,11 @@ def error_response(
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
+    if response is None and isinstance(exc, ProtectedError | RestrictedError):
+        # A delete refused because a higher layer's object still points here (e.g. an
+        # experiment's arm at a variant): a conflict to resolve, not a server error.
+        set_rollback()
+        return error_response("conflict", in_use_message(exc), status.HTTP_409_CONFLICT)
     if response is None:
         return unexpected_error_response(exc, context)
     if isinstance(exc, exceptions.ValidationError):

@@ -150,6 +150,8 @@ def test_export_covers_every_table_that_names_the_person(person, api_client, ser
 
 def test_erasure_leaves_no_trace_in_any_table(person, api_client, server_key, site):
     rollup_rows = VariantDay.objects.count(), MetricDay.objects.count()
+    # The person's behavioural counters (the "buyers" segment counts purchases) go too.
+    assert Profile.objects.get(site=site, user_id=person).counters
     r = api_client.delete(
         "/api/v1/profiles/erase-me-42", HTTP_AUTHORIZATION=f"Api-Key {server_key}"
     )
@@ -203,7 +205,15 @@ def test_retention_purges_old_events_and_people(site, settings):
         reason="default",
         impressions=5,
     )
+    recent.counters = {
+        "k": [(now - timedelta(days=d)).timestamp() for d in (1, 45)],
+        "old-only": [(now - timedelta(days=50)).timestamp()],
+    }
+    recent.save()
     purge = retention_purge(site=site, now=now)
+    # Counters age out with the events: only the day-1 timestamp is left.
+    recent.refresh_from_db()
+    assert recent.counters == {"k": [(now - timedelta(days=1)).timestamp()]}
     assert purge.events == 3 and purge.profiles == 1 and purge.visitor_links == 1
     assert sorted(Event.objects.values_list("name", flat=True)) == ["e1", "e29"]
     assert list(Profile.objects.values_list("user_id", flat=True)) == ["recent"]

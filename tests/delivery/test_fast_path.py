@@ -73,14 +73,15 @@ def test_lean_profile_read_matches_the_orm(site):
         first_seen=seen,
         last_seen=seen,
     )
-    got = profile_for_decide(site_id=site.pk, user_id="u-lean")
+    Profile.objects.filter(user_id="u-lean").update(counters={"abc": [1.5, 0.25]})
+    got = profile_for_decide(site_id=site.pk, user_id="u-lean", with_counters=True)
     orm = Profile.objects.filter(user_id="u-lean").values(
-        "traits", "recent_events", "visit_count", "first_seen", "last_seen", "consent"
+        "traits", "recent_events", "visit_count", "first_seen", "last_seen", "consent", "counters"
     )[0]
     assert got == orm
     assert got["first_seen"] == seen and got["first_seen"].tzinfo is not None
     lean = profile_for_decide(site_id=site.pk, user_id="u-lean", with_events=False)
-    assert lean == {**orm, "recent_events": []}
+    assert lean == {**orm, "recent_events": [], "counters": {}}
     assert profile_for_decide(site_id=site.pk, user_id="nobody") is None
 
 

@@ -89,3 +89,25 @@ def test_renders_in_the_request_language(config, site, settings):
     assert "<p>Bienvenue</p>" in render('{% personalize "home_hero" %}', french)
     german = RequestFactory().get("/", HTTP_ACCEPT_LANGUAGE="de")
     assert "<p>Welcome</p>" in render('{% personalize "home_hero" %}', german)
+
+
+def test_a_broker_outage_drops_the_impression_and_still_renders(
+    config, site, settings, monkeypatch, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    from delivery.tasks import events_record_task
+    from tenancy import failopen
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("[Errno 111] Connection refused")
+
+    settings.PERSONALIZE_SITE = site.slug
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(events_record_task, "delay", broker_down)
+    request = RequestFactory().get("/")
+    request.COOKIES["pz_vid"] = "anon-outage"
+    html = render('{% personalize "home_hero" %}', request)
+    assert 'data-variant="hero-default"' in html
+    assert "dropped" in caplog.text and "events_record" in caplog.text
+    assert not failopen.broker_breaker.closed()  # the next pages skip the broker for a while

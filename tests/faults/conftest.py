@@ -1,9 +1,12 @@
 """Fault tests: real services, really stopped. Each test owns its redis-server (never the
-shared one), its gunicorn server and, for database faults, a TCP proxy in front of
-PostgreSQL that can be cut. A fresh database (PostgreSQL when DATABASE_URL says so, else a
-SQLite file) is migrated and seeded once per session by subprocesses.
+shared one), its gunicorn server, its Celery workers (on a queue of its own, against the
+broker of CELERY_TEST_BROKER_URL; test_worker_faults.py) and, for database faults, a TCP
+proxy in front of PostgreSQL that can be cut. A fresh database (PostgreSQL when
+DATABASE_URL says so, else a SQLite file) is migrated and seeded once per session by
+subprocesses.
 
-They need redis-server and gunicorn; without them they skip locally and fail in CI."""
+They need redis-server, gunicorn and a broker; without them they skip locally and fail in
+CI."""
 
 from __future__ import annotations
 

@@ -130,3 +130,18 @@ def test_a_rerun_points_old_demo_image_paths_at_the_shipped_images(settings, key
             image = node.get("props", {}).get("image")
             if image:
                 assert (static / image.removeprefix("/static/")).is_file(), image
+
+
+@pytest.mark.django_db
+def test_a_kept_admin_whose_password_changed_is_not_printed_as_admin_admin(
+    settings, keys_file, capsys
+):
+    from django.contrib.auth import get_user_model
+
+    settings.DEBUG = True
+    get_user_model().objects.create_superuser("admin", "a@example.com", "a-real-password")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "admin / admin" not in out
+    assert "Admin login:   admin / (your own password" in out
+    assert get_user_model().objects.get(username="admin").check_password("a-real-password")

@@ -23,6 +23,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS("Demo site ready: " + creds.site.slug))
         if creds.username:
-            self.stdout.write(f"  Admin login:   {creds.username} / {creds.password}")
+            password = creds.password or "(your own password: the existing user was kept)"
+            self.stdout.write(f"  Admin login:   {creds.username} / {password}")
         self.stdout.write(f"  Delivery key:  {creds.delivery_key}")
         self.stdout.write(f"  Server key:    {creds.server_key}")

@@ -1,0 +1,1 @@
+"""Reads of the experiments app: `experiments` (lists, conflicts, setup warnings)."""

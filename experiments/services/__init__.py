@@ -1,0 +1,5 @@
+"""Writes of the experiments app, one module per question: `validation` (whether a setup is
+consistent: arms, slot, layer slices, conflicts), `experiments` (create, update, start, pause,
+resume, stop, weights and coverage), `layers` and `holdout`. Every change that delivery sees
+bumps the site's configuration version. Import from the module:
+`from experiments.services.experiments import experiment_start`."""
