@@ -21,8 +21,8 @@ from types import CodeType
 from typing import Any
 
 from segments.criteria import values as V
-from segments.criteria.compile_memory import Compiled, _test
-from segments.criteria.nodes import Condition, Group, SegmentRef, StaticSegment
+from segments.criteria.compile_memory import Compiled, _test, count_test
+from segments.criteria.nodes import Condition, EventNode, Group, SegmentRef, StaticSegment
 
 _ROOT_VARS = {"profile": "_p", "context": "_c", "visitor": "_v"}
 _CMP = {"eq": "==", "neq": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
@@ -154,7 +154,26 @@ class _Gen:
                     inline = inline.replace(name, f"({name} := {conv})", 1)
                 self.pending.clear()
                 return inline
+        if isinstance(node, EventNode):
+            # A visitor with no events (most anonymous ones) counts 0 of everything: the
+            # answer is the count test's on 0, without calling the counter. Stored counters
+            # (`counters`, when the document has them) are left to the counter.
+            zero = count_test(node.count_op, node.count_value)(0)
+            return f"({zero} if {self.no_events()} else {self.const(c.fn)}(d, now))"
         return f"{self.const(c.fn)}(d, now)"
+
+    def no_events(self) -> str:
+        """An expression: the document has no event to count and no stored counters."""
+        test = (
+            "(((_e := d.get('events')).__class__ is not list or not _e)"
+            " and d.get('counters').__class__ is not dict)"
+        )
+        if not self.hoist:
+            return test
+        if "_noev" not in self.derived.values():
+            self.derived[("noev", -1)] = "_noev"
+            self.prelude.append(f"_noev = {test}")
+        return "_noev"
 
     def condition(self, c: Condition) -> str | None:
         if c.root not in _ROOT_VARS or len(c.keys) != 1:

@@ -224,3 +224,28 @@ def test_a_prepared_time_reads_as_its_text():
         assert parse_when(read) == parse_when(text)
         assert parse_when(read) is parse_when(read)  # read once
         assert read == datetime.fromisoformat(text) and read.isoformat() == text
+
+
+def test_event_conditions_on_a_visitor_without_events_answer_as_the_counter():
+    from segments.criteria import compile_rules
+
+    counts = [
+        None,
+        *({"op": op, "value": v} for op in ("gte", "gt", "eq", "lte", "lt") for v in (0, 1)),
+    ]
+    counts.append({"op": "between", "value": [0, 2]})
+    docs = [
+        {"visitor": {"id": "v"}, "events": []},
+        {"visitor": {"id": "v"}},
+        {"visitor": {"id": "v"}, "events": "junk"},
+        {"visitor": {"id": "v"}, "events": [{"name": "purchase", "timestamp": "2026-11-22"}]},
+    ]
+    for count in counts:
+        node = {"event": "purchase", **({"count": count} if count else {})}
+        for tree in (node, {"all": [node, {"field": "context.city", "op": "is_not_set"}]}):
+            rule = compile_criteria(tree)
+            rule_set = compile_rules({"a": tree, "b": {"none": [tree]}})
+            for doc in docs:
+                expected = rule.explain(doc)["passed"]  # the closures: the counter runs
+                assert rule.matches(doc) is expected, (count, doc)
+                assert rule_set.matching(doc) == (["a"] if expected else ["b"])
