@@ -65,7 +65,7 @@ builder:
 # The builder's strings live in frontend/src/locale/fr.json (then `make builder`).
 I18N_IGNORE := -i .venv -i node_modules -i frontend -i static -i staticfiles -i tests -i benchmarks -i deploy -i docs
 messages: install
-	DEBUG=$${DEBUG:-true} $(PY) manage.py makemessages -l fr --no-location $(I18N_IGNORE)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py makemessages -l fr --no-location --no-obsolete $(I18N_IGNORE)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py compilemessages -l fr $(I18N_IGNORE)
 
 clean:

@@ -36,6 +36,13 @@ class PreviewRow:
     reason: dict
     content: str
     language: str = ""  # the language served (a translation's, or the site's default)
+    content_kind: str = ""  # placements: html, text, image or json; screens: "design"
+    raw: Any = None  # the body or design itself, for the admin's rendered preview
+
+    @property
+    def rendered_as(self) -> str:
+        """How the admin shows it: a sandboxed iframe (html), or the visual mock."""
+        return "iframe" if self.content_kind == "html" else "mock"
 
     @property
     def reason_text(self) -> str:
@@ -53,6 +60,18 @@ class PreviewResult:
     skipped: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     document: dict[str, Any] | None = None
+
+    def mock_data(self) -> dict[str, Any]:
+        """What the admin's visual mock draws (static/personalize/design-mock.js): the
+        placements' content by key (a design's Placement blocks show them) and the designs."""
+        return {
+            "placements": {
+                row.slot_key: {"content": {"kind": row.content_kind, "body": row.raw}}
+                for row in self.rows
+                if row.slot_kind == "placement"
+            },
+            "screens": {row.slot_key: row.raw for row in self.rows if row.slot_kind == "screen"},
+        }
 
 
 def _load(site: Site, source: str) -> tuple[PublishedSite, dict[str, str]]:
@@ -82,6 +101,8 @@ def _rows(
                     reason=res.reason,
                     content=content if isinstance(content, str) else pretty(content),
                     language=res.language,
+                    content_kind=payload.get("kind", "") if kind == "placement" else "design",
+                    raw=content,
                 )
             )
     return rows

@@ -23,14 +23,15 @@ ReasonKind = Literal["segment", "experiment", "holdout", "optimized", "default"]
 
 class Reason(TypedDict):
     """Why a visitor got a variant. `kind` says which of the optional keys are present:
-    "segment": `segment`; "experiment" and "holdout": `experiment`, `phase`, `arm`;
-    "optimized": `policy`, `model_version`; "default": none. Build them with the
+    "segment": `segment`; "experiment": `experiment`, `phase` (a number), `arm`; "holdout"
+    (the site's global holdout: defaults only): none; "optimized": `policy`,
+    `model_version`; "default": none. Build them with the
     constructors below (`segment_reason`, `default_reason`), never as dict literals."""
 
     kind: ReasonKind
     segment: NotRequired[str]
     experiment: NotRequired[str]
-    phase: NotRequired[str]
+    phase: NotRequired[int]
     arm: NotRequired[str]
     policy: NotRequired[str]
     model_version: NotRequired[str]
@@ -44,6 +45,17 @@ def segment_reason(segment: str) -> Reason:
 def default_reason() -> Reason:
     """No targeted variant applied: the slot's default."""
     return {"kind": "default"}
+
+
+def experiment_reason(experiment: str, phase: int, arm: str) -> Reason:
+    """The visitor is in `arm` of `experiment` (in its phase `phase`); a control arm serves
+    what personalization chose, under this reason."""
+    return {"kind": "experiment", "experiment": experiment, "phase": phase, "arm": arm}
+
+
+def holdout_reason() -> Reason:
+    """The visitor is in the site's global holdout: the default, whatever matched."""
+    return {"kind": "holdout"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ slots reach; `explain` adds every active segment, evaluated in one pass by a
 `segments.criteria.RuleSet`. Each
 variant's entries exist per language it is translated into: a decision resolves the
 visitor's language chain once, then picks an entry per slot with a dict lookup.
+Running experiments (`experiments.assignment`) are compiled into the snapshot with their
+arms' entries; after targeting, an experiment on a slot may override it, and a visitor in
+the site's global holdout gets every slot's default instead (no rule runs).
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from content.published import PublishedSite, PublishedSlot, PublishedVariant
 from content.resolution import (
     Reason,
     default_reason,
+    experiment_reason,
+    holdout_reason,
     language_chain,
     segment_reason,
 )
+from experiments.assignment import Assigned, CompiledExperiment, CompiledHoldout, assign
 from segments import criteria
 from segments.criteria.nodes import EventNode, Group, SegmentRef
 from segments.criteria.types import VisitorDocument, VisitorFacts
@@ -69,11 +75,23 @@ class TraceStep(TypedDict):
     default: NotRequired[bool]  # the default variant (reached when nothing matched)
 
 
+class ExperimentExplanation(TypedDict):
+    """The experiment arm that overrode a slot's personalization (`explain`)."""
+
+    experiment: str
+    phase: int
+    arm: str
+    control: bool  # control arms serve what personalization chose (the trace)
+    probability: float  # the arm's share of the units in the experiment
+    sticky: bool  # from the visitor's stored or echoed assignment, not the hash
+
+
 class SlotExplanation(TypedDict):
     variant: str
     language: str
     reason: Reason
     trace: list[TraceStep]
+    experiment: NotRequired[ExperimentExplanation]
 
 
 class Explanation(TypedDict):
@@ -86,6 +104,7 @@ class Explanation(TypedDict):
     context: dict[str, Any]
     placements: dict[str, SlotExplanation]
     screens: dict[str, SlotExplanation]
+    holdout: bool  # in the site's global holdout: defaults everywhere, no experiment
 
 
 class UnknownKeys(TypedDict, total=False):
@@ -103,6 +122,9 @@ class DecideAnswer(TypedDict):
     placements: dict[str, SlotDecision]
     screens: dict[str, SlotDecision]
     unknown: NotRequired[UnknownKeys]
+    # {experiment key: "phase:arm"} for the experiments decided here: clients echo them
+    # back as `visitor.assignments` so their arm survives weight changes within a phase.
+    assignments: NotRequired[dict[str, str]]
     explain: NotRequired[Explanation]
 
 
@@ -144,6 +166,56 @@ def _entries(
     return base, localized
 
 
+@dataclass(frozen=True, slots=True)
+class SlotExperiment:
+    """A running experiment of one slot, precompiled: per arm serving a variant its entries
+    (default language, others); per control arm, the experiment-reason copy of every
+    entry of the slot, keyed by the id() of the entry personalization chose."""
+
+    experiment: CompiledExperiment
+    variants: Mapping[str, tuple[SlotDecision, Localized]]
+    controls: Mapping[str, Mapping[int, SlotDecision]]
+
+
+def _variant(slot: PublishedSlot, key: str) -> PublishedVariant | None:
+    for variant in (*slot.targeted, slot.default):
+        if variant.key == key:
+            return variant
+    return None
+
+
+def _slot_entries(slot: CompiledSlot) -> list[SlotDecision]:
+    return [
+        *(t[3] for t in slot.targeted),
+        *(e for t in slot.targeted for e in t[4].values()),
+        slot.default,
+        *slot.default_localized.values(),
+    ]
+
+
+def compile_slot_experiment(
+    experiment: CompiledExperiment,
+    published: PublishedSlot,
+    compiled: CompiledSlot,
+    default_language: str,
+) -> SlotExperiment:
+    """Raises ValueError when an arm's variant is not in the slot's live revision."""
+    variants: dict[str, tuple[SlotDecision, Localized]] = {}
+    controls: dict[str, dict[int, SlotDecision]] = {}
+    for arm in experiment.arms:
+        reason = experiment_reason(experiment.key, experiment.phase, arm.key)
+        if arm.variant is None:
+            controls[arm.key] = {id(e): {**e, "reason": reason} for e in _slot_entries(compiled)}
+            continue
+        variant = _variant(published, arm.variant)
+        if variant is None:
+            raise ValueError(
+                f"arm {arm.key!r} serves variant {arm.variant!r}, which is not published"
+            )
+        variants[arm.key] = _entries(experiment.slot_kind, variant, reason, default_language)
+    return SlotExperiment(experiment=experiment, variants=variants, controls=controls)
+
+
 def compile_slot(slot: PublishedSlot, kind: SlotKind, default_language: str = "en") -> CompiledSlot:
     targeted = tuple(
         (
@@ -172,8 +244,19 @@ class Snapshot:
     timezone: str = "UTC"
     broken_segments: Mapping[str, str] = field(default_factory=dict)  # key -> compile error
     built_at: datetime | None = None
+    experiments: tuple[CompiledExperiment, ...] = ()  # running, in evaluation order
+    holdout: CompiledHoldout | None = None  # the site's global holdout, when enabled
+    # Experiments that cannot run (an arm's variant is not live, the slot is not published).
+    broken_experiments: Mapping[str, str] = field(default_factory=dict)
     placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
+    # Per slot key, its running experiments (those of a layer take disjoint slices).
+    placement_experiments: Mapping[str, tuple[SlotExperiment, ...]] = field(init=False, repr=False)
+    screen_experiments: Mapping[str, tuple[SlotExperiment, ...]] = field(init=False, repr=False)
+    # Per slot key, its default entries under the holdout reason: (default language, others).
+    holdout_table: Mapping[tuple[SlotKind, str], tuple[SlotDecision, Localized]] = field(
+        init=False, repr=False
+    )
     # `"slot key":{entry}` as UTF-8 JSON for every response entry, serialised once (keyed
     # by the entry's id(): an entry belongs to exactly one slot).
     fragments: Mapping[int, bytes] = field(init=False, repr=False)
@@ -190,15 +273,63 @@ class Snapshot:
         for table in (placements, screens):
             for slot in table.values():
                 key = to_json(slot.key)
-                for entry in (
-                    *(t[3] for t in slot.targeted),
-                    *(e for t in slot.targeted for e in t[4].values()),
-                    slot.default,
-                    *slot.default_localized.values(),
-                ):
+                for entry in _slot_entries(slot):
                     fragments[id(entry)] = f"{key}:{to_json(entry)}".encode()
+        experiments: dict[SlotKind, dict[str, list[SlotExperiment]]] = {
+            "placement": {},
+            "screen": {},
+        }
+        broken = dict(self.broken_experiments)
+        kept: list[CompiledExperiment] = []
+        for experiment in self.experiments:
+            kind = experiment.slot_kind
+            published = (
+                self.published.placements if kind == "placement" else self.published.screens
+            ).get(experiment.slot_key)
+            compiled = (placements if kind == "placement" else screens).get(experiment.slot_key)
+            if published is None or compiled is None:
+                broken[experiment.key] = f"{kind} {experiment.slot_key!r} is not published"
+                continue
+            try:
+                compiled_experiment = compile_slot_experiment(
+                    experiment, published, compiled, language
+                )
+            except ValueError as error:
+                broken[experiment.key] = str(error)
+                continue
+            kept.append(experiment)
+            experiments[kind].setdefault(experiment.slot_key, []).append(compiled_experiment)
+            key = to_json(experiment.slot_key)
+            for entry, localized in compiled_experiment.variants.values():
+                for e in (entry, *localized.values()):
+                    fragments[id(e)] = f"{key}:{to_json(e)}".encode()
+            for copies in compiled_experiment.controls.values():
+                for e in copies.values():
+                    fragments[id(e)] = f"{key}:{to_json(e)}".encode()
+        holdout_table: dict[tuple[SlotKind, str], tuple[SlotDecision, Localized]] = {}
+        if self.holdout is not None:
+            for kind, table, source in (
+                ("placement", placements, self.published.placements),
+                ("screen", screens, self.published.screens),
+            ):
+                for slot_key in table:
+                    entries = _entries(kind, source[slot_key].default, holdout_reason(), language)
+                    holdout_table[(kind, slot_key)] = entries
+                    for e in (entries[0], *entries[1].values()):
+                        fragments[id(e)] = f"{to_json(slot_key)}:{to_json(e)}".encode()
         object.__setattr__(self, "placement_table", placements)
         object.__setattr__(self, "screen_table", screens)
+        object.__setattr__(
+            self,
+            "placement_experiments",
+            {k: tuple(v) for k, v in experiments["placement"].items()},
+        )
+        object.__setattr__(
+            self, "screen_experiments", {k: tuple(v) for k, v in experiments["screen"].items()}
+        )
+        object.__setattr__(self, "experiments", tuple(kept))
+        object.__setattr__(self, "broken_experiments", broken)
+        object.__setattr__(self, "holdout_table", holdout_table)
         object.__setattr__(self, "fragments", fragments)
 
     def language_chain(self, language: Any) -> tuple[str, ...]:
@@ -443,6 +574,75 @@ def membership(
     return is_member
 
 
+def _localized(entry: SlotDecision, localized: Localized, chain: tuple[str, ...]) -> SlotDecision:
+    if chain and localized:
+        for language in chain:
+            found = localized.get(language)
+            if found is not None:
+                return found
+    return entry
+
+
+def _holdout_entries(
+    snapshot: Snapshot,
+    kind: SlotKind,
+    table: Mapping[str, CompiledSlot],
+    keys: tuple[str, ...] | list[str] | None,
+    chain: tuple[str, ...],
+) -> dict[str, SlotDecision]:
+    """Every requested slot's default, under the holdout reason: no rule runs."""
+    slots = table if keys is None else [k for k in keys if k in table]
+    out: dict[str, SlotDecision] = {}
+    for key in slots:
+        entry, localized = snapshot.holdout_table[(kind, key)]
+        out[key] = _localized(entry, localized, chain)
+    return out
+
+
+# (slot kind, slot key) -> the assignment that overrode it.
+Assignments = dict[tuple[SlotKind, str], Assigned]
+
+
+def _apply_experiments(
+    snapshot: Snapshot,
+    body: DecideAnswer,
+    unit: str,
+    sticky: Mapping[str, str],
+    in_audience: Callable[[str], bool],
+    chain: tuple[str, ...],
+) -> Assignments:
+    """Let running experiments override the personalized entries of their slots: the first
+    experiment of a slot that assigns the unit an arm wins (experiments sharing a slot are
+    in one layer, with disjoint slices, so at most one can)."""
+    out: Assignments = {}
+    for kind, decided, by_slot in (
+        ("placement", body["placements"], snapshot.placement_experiments),
+        ("screen", body["screens"], snapshot.screen_experiments),
+    ):
+        if not by_slot:
+            continue
+        for slot_key, entry in list(decided.items()):
+            for compiled in by_slot.get(slot_key, ()):
+                experiment = compiled.experiment
+                got = assign(
+                    experiment, unit, in_audience=in_audience, sticky=sticky.get(experiment.key)
+                )
+                if got is None:
+                    continue
+                if got.arm.variant is None:  # control: personalization's choice, relabelled
+                    copies = compiled.controls[got.arm.key]
+                    decided[slot_key] = copies.get(id(entry)) or {
+                        **entry,
+                        "reason": experiment_reason(experiment.key, experiment.phase, got.arm.key),
+                    }
+                else:
+                    base, localized = compiled.variants[got.arm.key]
+                    decided[slot_key] = _localized(base, localized, chain)
+                out[(kind, slot_key)] = got
+                break
+    return out
+
+
 def decide(
     snapshot: Snapshot,
     doc: VisitorDocument,
@@ -451,34 +651,68 @@ def decide(
     placements: tuple[str, ...] | list[str] | None = None,
     screens: tuple[str, ...] | list[str] | None = None,
     explain: bool = False,
+    assignments: Mapping[str, str] | None = None,
+    exposures: list[Assigned] | None = None,
 ) -> DecideAnswer:
     """The decide response body (minus `visitor_id`) for one visitor document.
 
     Both `placements` and `screens` None: everything. Only one of them given: just those
     (the other kind is not decided). Unknown keys are listed under `unknown`.
+
+    Experiments hash the document's `visitor.id` (the bucketing unit). `assignments`
+    ({experiment key: "phase:arm"}, stored on the profile or echoed by the client) keep a
+    unit's arm within a phase; `exposures`, when given, receives every assignment made.
+    A unit in the site's global holdout gets every slot's default (reason "holdout").
     """
     if placements is not None and screens is None:
         screens = ()
     elif screens is not None and placements is None:
         placements = ()
-    # Explain keeps evaluating lazily: its `segments` list what the slots reached plus
-    # every active segment, not every targeted one.
-    every_slot = placements is None and not explain
-    seen = _targeted_membership(snapshot, doc, now) if every_slot else {}
     rules = snapshot.rules
     context = doc.get("context")
     chain = snapshot.language_chain(context.get("language")) if context else ()
-    programs = snapshot.resolution_programs if seen and not chain else None
+    visitor = doc.get("visitor")
+    unit = visitor.get("id") if visitor else None
+    if type(unit) is not str:
+        unit = None
+    held = snapshot.holdout is not None and unit is not None and snapshot.holdout.holds(unit)
+    assigned: Assignments = {}
     body: DecideAnswer
-    if programs is not None:  # every slot, every targeted segment known, default language
-        body = {"placements": programs[0](seen, now), "screens": programs[1](seen, now)}
-    else:
+    if held:
+        seen: dict[str, bool] = {}
         body = {
-            "placements": _resolve(
-                snapshot.placement_table, placements, rules, seen, doc, now, chain
+            "placements": _holdout_entries(
+                snapshot, "placement", snapshot.placement_table, placements, chain
             ),
-            "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now, chain),
+            "screens": _holdout_entries(snapshot, "screen", snapshot.screen_table, screens, chain),
         }
+    else:
+        # Every slot: the targeted segments in one pass. Explain keeps evaluating lazily:
+        # its `segments` list what the slots reached plus every active segment, not every
+        # targeted one.
+        every_slot = placements is None and not explain
+        seen = _targeted_membership(snapshot, doc, now) if every_slot else {}
+        programs = snapshot.resolution_programs if seen and not chain else None
+        if programs is not None:  # every slot, every targeted segment known, default language
+            body = {"placements": programs[0](seen, now), "screens": programs[1](seen, now)}
+        else:
+            body = {
+                "placements": _resolve(
+                    snapshot.placement_table, placements, rules, seen, doc, now, chain
+                ),
+                "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now, chain),
+            }
+        if unit is not None and snapshot.experiments:
+
+            def in_audience(key: str) -> bool:
+                hit = seen.get(key)
+                if hit is None:
+                    hit = seen[key] = _rule_hit(rules, key, doc, now)
+                return hit
+
+            assigned = _apply_experiments(
+                snapshot, body, unit, assignments or {}, in_audience, chain
+            )
     unknown: UnknownKeys = {}
     if placements:
         missing = [k for k in placements if k not in snapshot.placement_table]
@@ -490,8 +724,14 @@ def decide(
             unknown["screens"] = missing
     if unknown:
         body["unknown"] = unknown
+    if assigned:
+        body["assignments"] = {a.experiment.key: a.token for a in assigned.values()}
+        if exposures is not None:
+            exposures.extend(assigned.values())
     if explain:
-        body["explain"] = explain_decision(snapshot, doc, seen, body, now, chain)
+        body["explain"] = explain_decision(
+            snapshot, doc, seen, body, now, chain, assigned=assigned, held=held
+        )
     return body
 
 
@@ -514,6 +754,16 @@ def _targeted_membership(
     for key in hits:
         seen[key] = True
     return seen
+
+
+def _personalized(slot: CompiledSlot, seen: Mapping[str, bool], now: datetime) -> str:
+    """The variant personalization chose for `slot` (what `_resolve` picked)."""
+    for segment, starts, ends, entry, _ in slot.targeted:
+        if (starts is not None and now < starts) or (ends is not None and now >= ends):
+            continue
+        if seen.get(segment):
+            return entry["variant"]
+    return slot.default["variant"]
 
 
 def _trace(
@@ -567,9 +817,13 @@ def explain_decision(
     body: DecideAnswer,
     now: datetime,
     chain: tuple[str, ...] = (),
+    *,
+    assigned: Assignments | None = None,
+    held: bool = False,
 ) -> Explanation:
     """Segments matched (every active one is evaluated), the languages looked for and, per
-    slot, the variants tried."""
+    slot, the variants tried, and the experiment arm that overrode it (name, phase, arm,
+    probability). In the holdout, the trace is the default alone (no rule ran for it)."""
     _evaluate_active_segments(snapshot, doc, seen, now)
     out: Explanation = {
         "segments": sorted(compress(seen, seen.values())),  # the matched keys
@@ -582,18 +836,39 @@ def explain_decision(
         },
         "placements": {},
         "screens": {},
+        "holdout": held,
     }
-    for explained, decided, table in (
-        (out["placements"], body["placements"], snapshot.placement_table),
-        (out["screens"], body["screens"], snapshot.screen_table),
+    assigned = assigned or {}
+    for kind, explained, decided, table in (
+        ("placement", out["placements"], body["placements"], snapshot.placement_table),
+        ("screen", out["screens"], body["screens"], snapshot.screen_table),
     ):
         for key, entry in decided.items():
+            slot = table[key]
+            got = assigned.get((kind, key))
+            if held:
+                trace: list[TraceStep] = [
+                    {"variant": slot.default["variant"], "segment": None, "default": True}
+                ]
+            else:
+                # The trace is personalization's path, also under an arm that replaced it.
+                chosen = entry["variant"] if got is None else _personalized(slot, seen, now)
+                trace = _trace(slot, chosen, seen, now)
             explained[key] = {
                 "variant": entry["variant"],
                 "language": entry["language"],
                 "reason": entry["reason"],
-                "trace": _trace(table[key], entry["variant"], seen, now),
+                "trace": trace,
             }
+            if got is not None:
+                explained[key]["experiment"] = {
+                    "experiment": got.experiment.key,
+                    "phase": got.experiment.phase,
+                    "arm": got.arm.key,
+                    "control": got.arm.variant is None,
+                    "probability": got.probability,
+                    "sticky": got.sticky,
+                }
     return out
 
 
@@ -661,13 +936,15 @@ def visitor_document(
     """The document rules evaluate: {"visitor", "profile", "context", "events"}.
 
     Inline profile traits override stored ones; inline events (recent events the app
-    sent with the request) are counted together with the stored ones. The rollout unit
-    (`visitor.id`) is the user id for a known visitor and the anonymous id otherwise, so a
-    person keeps their rollout bucket across devices; the anonymous id stays readable as
-    `visitor.anonymous_id`.
+    sent with the request) are counted together with the stored ones. The bucketing unit
+    rollouts and experiments hash (`visitor.id`) is the stored person's `bucketing_id` (the
+    anonymous id they were first seen with), else the anonymous id, else the user id: so a
+    visitor who signs in keeps their anonymous buckets, on every device. The anonymous id
+    stays readable as `visitor.anonymous_id`.
     """
+    unit = (stored.get("bucketing_id") if stored is not None else None) or visitor_id or user_id
     visitor: dict[str, Any] = {  # VisitorFacts, plus `anonymous_id`
-        "id": user_id or visitor_id,
+        "id": unit,
         "is_known": stored is not None,
         "consent": consent,
     }

@@ -12,9 +12,11 @@ core in `API_MIDDLEWARE` once and sends matching paths there. View middleware
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -61,3 +63,43 @@ class ApiFastPathMiddleware:
         if API_PATHS.match(request.path_info):
             return self.lean(request)
         return self.get_response(request)
+
+
+class PersonalizeCookiesMiddleware:
+    """For server-rendered pages without the JS client: keeps the visitor id the template
+    tag made up (`pz_vid`) and the experiment assignments its decide answered (`pz_asg`)
+    in cookies, so the next page decides for the same visitor with the same arms. Adds
+    nothing when the tag did not run, the cookies already hold the same values, or the
+    visitor withheld consent (`pz_consent=0`)."""
+
+    max_age = 365 * 24 * 3600
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if request.COOKIES.get("pz_consent") == "0":
+            return response
+        visitor_cookie = getattr(settings, "PERSONALIZE_VISITOR_COOKIE", "pz_vid")
+        made_up = request.__dict__.get("_personalize_vid")
+        if made_up and request.COOKIES.get(visitor_cookie) != made_up:
+            self._set(response, visitor_cookie, made_up)
+        assignments = request.__dict__.get("personalize_assignments")
+        if assignments:
+            cookie = getattr(settings, "PERSONALIZE_ASSIGNMENTS_COOKIE", "pz_asg")
+            # As the JS client writes it (encodeURIComponent of compact JSON).
+            value = quote(json.dumps(assignments, separators=(",", ":"), sort_keys=True))
+            if request.COOKIES.get(cookie) != value and len(value) <= 4000:
+                self._set(response, cookie, value)
+        return response
+
+    def _set(self, response: HttpResponseBase, name: str, value: str) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=self.max_age,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=False,  # the JS client, when on the page, reads and writes them too
+        )

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 from django.db import connection
 from django.db.models import Q
 
+from experiments.models import Assignment
 from segments.models import Event, Profile, StaticMember, VisitorLink
 
 DECIDE_PROFILE_COLUMNS = (
@@ -21,6 +22,8 @@ DECIDE_PROFILE_COLUMNS = (
     "last_seen",
     "consent",
     "counters",
+    "bucketing_id",
+    "experiment_assignments",
 )
 
 
@@ -34,6 +37,8 @@ class DecideProfile(TypedDict):
     last_seen: datetime
     consent: bool
     counters: dict[str, list[float]]  # behavioural counters (delivery.counters)
+    bucketing_id: str  # the unit rollouts and experiments hash; "" until fixed
+    experiment_assignments: dict[str, str]  # {experiment key: "phase:arm"}
 
 
 class ProfileFields(TypedDict):
@@ -76,6 +81,18 @@ class ProfileExport(ProfileFields):
     visitor_ids: list[LinkedVisitor]
     events: list[ExportedEvent]
     static_segments: list[str]  # keys of the static segments that list the person
+    bucketing_id: str  # the id rollouts and experiments hash for the person
+    behaviour_counters: dict[str, list[float]]  # per counter key: recent matching times
+    experiment_assignments: list[ExportedAssignment]
+
+
+class ExportedAssignment(TypedDict):
+    experiment: str
+    phase: int
+    arm: str
+    unit_id: str
+    probability: float
+    first_exposed_at: str
 
 
 _DECIDE_PROFILE_SQL = (
@@ -118,7 +135,17 @@ def profile_for_decide(
         row = cursor.fetchone()
     if row is None:
         return None
-    traits, recent_events, visit_count, first_seen, last_seen, consent, counters = row
+    (
+        traits,
+        recent_events,
+        visit_count,
+        first_seen,
+        last_seen,
+        consent,
+        counters,
+        unit,
+        assigned,
+    ) = row
     return {
         "traits": _json(traits) or {},
         "recent_events": _json(recent_events) or [],
@@ -127,6 +154,8 @@ def profile_for_decide(
         "last_seen": _aware(last_seen),
         "consent": bool(consent),
         "counters": _json(counters) or {},
+        "bucketing_id": unit or "",
+        "experiment_assignments": _json(assigned) or {},
     }
 
 
@@ -198,4 +227,25 @@ def profile_export(*, site_id: int, user_id: str) -> ProfileExport | None:
             .values_list("segment__key", flat=True)
             .distinct()
         ),
+        "bucketing_id": profile.bucketing_id,
+        "behaviour_counters": profile.counters,
+        "experiment_assignments": [
+            {
+                "experiment": a["experiment__key"],
+                "phase": a["phase"],
+                "arm": a["arm_key"],
+                "unit_id": a["unit_id"],
+                "probability": a["probability"],
+                "first_exposed_at": _iso(a["first_exposed_at"]),
+            }
+            # The same units erasure deletes (delivery.services.profile_erase).
+            for a in Assignment.objects.filter(
+                site_id=site_id,
+                unit_id__in={*linked_ids, user_id, profile.bucketing_id} - {""},
+            )
+            .order_by("first_exposed_at", "pk")
+            .values(
+                "experiment__key", "phase", "arm_key", "unit_id", "probability", "first_exposed_at"
+            )
+        ],
     }

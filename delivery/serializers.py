@@ -57,6 +57,15 @@ class VisitorSerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Anonymous visitors only."
     )
+    assignments = serializers.DictField(
+        child=serializers.CharField(max_length=110),
+        required=False,
+        allow_null=True,
+        help_text='The `assignments` decide answered before, echoed: {experiment key: "phase:arm"} '
+        "(at most 100). Keeps the visitor's arm when an experiment's weights change within a "
+        "phase. Entries for another phase, an unknown arm or an experiment that is not running "
+        "on this site are ignored; a known person's stored assignments win.",
+    )
 
 
 class InlineEventSerializer(serializers.Serializer):
@@ -104,7 +113,7 @@ class ReasonSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text=f"One of: {', '.join(get_args(ReasonKind))}.")
     segment = serializers.CharField(required=False)
     experiment = serializers.CharField(required=False)
-    phase = serializers.CharField(required=False)
+    phase = serializers.IntegerField(required=False, help_text="Experiments: the phase.")
     arm = serializers.CharField(required=False)
     policy = serializers.CharField(required=False)
     model_version = serializers.CharField(required=False)
@@ -140,8 +149,18 @@ class DecideResponseSerializer(serializers.Serializer):
         required=False,
         help_text="Requested keys that are not published.",
     )
+    assignments = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='{experiment key: "phase:arm"} for the experiments this decide placed the '
+        "visitor in (absent when none): keep them and send them back as "
+        "`visitor.assignments`.",
+    )
     explain = serializers.DictField(
-        required=False, help_text="With `explain`: segments matched and traces."
+        required=False,
+        help_text="With `explain`: segments matched, `holdout` (in the site's global holdout), "
+        "and per slot the trace and, under an experiment, `experiment` (experiment, phase, "
+        "arm, control, probability, sticky).",
     )
 
 
@@ -187,8 +206,8 @@ class EventSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text='Why it was shown, as decide answered: {"kind": "segment", "segment": key}, '
-        '{"kind": "experiment", "experiment": key, "arm": key}, {"kind": "holdout", '
-        '"holdout": key}, {"kind": "optimized", "policy": key} or {"kind": "default"} '
+        '{"kind": "experiment", "experiment": key, "phase": n, "arm": key}, {"kind": '
+        '"holdout"}, {"kind": "optimized", "policy": key} or {"kind": "default"} '
         "(needs `slot`).",
     )
 
@@ -252,6 +271,19 @@ class ProfileExportSerializer(ProfileSerializer):
     events = serializers.ListField(child=serializers.DictField())
     static_segments = serializers.ListField(
         child=serializers.CharField(), help_text="Keys of the static segments listing the person."
+    )
+    bucketing_id = serializers.CharField(
+        help_text="The id rollouts and experiments hash for the person (the anonymous id "
+        "they first signed in with)."
+    )
+    behaviour_counters = serializers.DictField(
+        help_text="Behavioural counters: per counter key, the times of the recent events "
+        "an event condition counts."
+    )
+    experiment_assignments = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Experiment arms recorded for the person's ids: experiment, phase, arm, "
+        "unit_id, probability, first_exposed_at.",
     )
 
 

@@ -34,7 +34,15 @@ from delivery.validation import (
     ProfileInput,
     raise_errors,
 )
-from delivery.visit_buffer import VisitRecord, visit_add, visit_unchanged
+from delivery.visit_buffer import (
+    ExposureRecord,
+    VisitRecord,
+    exposure_add,
+    visit_add,
+    visit_unchanged,
+)
+from experiments.assignment import Assigned
+from experiments.models import Assignment, Experiment
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from segments.services.counters import counters_ingest, counters_recompute
 from tenancy.failopen import publish_quietly
@@ -124,6 +132,11 @@ def decide_for_visitor(
     )
     if plan is not None and stored is not None and plan.ready:
         doc["counters"] = counters_doc(plan, stored, data.events)  # type: ignore[typeddict-unknown-key]
+    # A person's stored assignments win over what a device echoes (another device may hold
+    # an older answer); both only count for the experiment's current phase (the engine).
+    kept = stored["experiment_assignments"] if stored is not None else {}
+    sticky = {**data.assignments, **kept} if kept else data.assignments
+    exposures: list[Assigned] = []
     body: engine.DecideAnswer = {"visitor_id": data.visitor_id or data.user_id}
     body.update(
         engine.decide(
@@ -133,9 +146,22 @@ def decide_for_visitor(
             placements=data.placements,
             screens=data.screens,
             explain=data.explain,
+            assignments=sticky,
+            exposures=exposures,
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
+    if exposures and data.consent and not withdrawn:
+        records = _exposures_new(
+            site_id=site_id,
+            unit=doc["visitor"]["id"],
+            user_id=user_id,
+            exposures=exposures,
+            kept=kept,
+            now=now,
+        )
+        if records:
+            followups = (partial(_exposures_add, records),)
     if (
         user_id is not None
         and data.consent
@@ -149,6 +175,7 @@ def decide_for_visitor(
         )
     ):
         followups = (
+            *followups,
             partial(
                 visit_add,
                 site_id=site_id,
@@ -159,6 +186,135 @@ def decide_for_visitor(
             ),
         )
     return Decision(body=body, snapshot=snapshot, followups=followups)
+
+
+# --- experiment exposures ---------------------------------------------------------------------
+
+
+def _exposures_new(
+    *,
+    site_id: int,
+    unit: str,
+    user_id: str | None,
+    exposures: list[Assigned],
+    kept: dict[str, str],
+    now: datetime,
+) -> list[ExposureRecord]:
+    """The exposures worth recording: an anonymous visitor's hashed (not echoed) ones, since
+    an echoed arm was recorded when first answered; a known person's every arm their
+    profile does not hold yet (so it follows them to other devices)."""
+    at = now.isoformat()
+    return [
+        {
+            "site_id": site_id,
+            "experiment": a.experiment.key,
+            "phase": a.experiment.phase,
+            "unit_id": unit,
+            "arm": a.arm.key,
+            "probability": a.probability,
+            "at": at,
+            "user_id": user_id,
+        }
+        for a in exposures
+        if (kept.get(a.experiment.key) != a.token if user_id is not None else not a.sticky)
+    ]
+
+
+def _exposures_add(records: list[ExposureRecord]) -> None:
+    for record in records:
+        exposure_add(record)
+
+
+def exposures_record(*, exposures: list[ExposureRecord]) -> int:
+    """Record first exposures: one Assignment per (experiment, phase, unit), the first one
+    written wins (later ones, from other processes or an echo, change nothing); known people
+    keep the recorded arm on their profile. Exposures of experiments that are gone or of
+    another site are dropped. A few queries per site; returns the assignments created."""
+    created = 0
+    by_site: dict[int, list[ExposureRecord]] = {}
+    for record in exposures:
+        by_site.setdefault(record["site_id"], []).append(record)
+    for site_id, records in sorted(by_site.items()):
+        created += _site_exposures_record(site_id=site_id, records=records)
+    return created
+
+
+def _site_exposures_record(*, site_id: int, records: list[ExposureRecord]) -> int:
+    when = datetime.fromisoformat
+    ids = dict(
+        Experiment.objects.filter(
+            site_id=site_id, key__in={r["experiment"] for r in records}
+        ).values_list("key", "pk")
+    )
+    records = [r for r in records if r["experiment"] in ids]
+    if not records:
+        return 0
+    with transaction.atomic():
+        rows = {
+            (r["experiment"], r["phase"], r["unit_id"]): Assignment(
+                site_id=site_id,
+                experiment_id=ids[r["experiment"]],
+                phase=r["phase"],
+                unit_id=r["unit_id"],
+                arm_key=r["arm"],
+                probability=r["probability"],
+                first_exposed_at=when(r["at"]),
+            )
+            for r in sorted(records, key=lambda r: r["at"], reverse=True)  # earliest wins
+        }
+        created = _insert_ignoring_conflicts(Assignment, list(rows.values()))
+        people = [r for r in records if r["user_id"]]
+        if people:
+            _profiles_assignments_keep(site_id=site_id, records=people, experiment_ids=ids)
+    return created
+
+
+def _profiles_assignments_keep(
+    *, site_id: int, records: list[ExposureRecord], experiment_ids: dict[str, int]
+) -> None:
+    """Copy each person's recorded arms (the database's, not the decide's: the first
+    recorded wins) onto their profile, for the phase recorded."""
+    units = {r["unit_id"] for r in records}
+    recorded = {
+        (experiment_id, phase, unit): arm
+        for experiment_id, phase, unit, arm in Assignment.objects.filter(
+            experiment_id__in=set(experiment_ids.values()), unit_id__in=units
+        ).values_list("experiment_id", "phase", "unit_id", "arm_key")
+    }
+    tokens: dict[str, dict[str, str]] = {}
+    for r in records:
+        arm = recorded.get((experiment_ids[r["experiment"]], r["phase"], r["unit_id"]))
+        if arm is not None:
+            tokens.setdefault(r["user_id"] or "", {})[r["experiment"]] = f"{r['phase']}:{arm}"
+    # The person's first visit may still be on its way (another task): create the row as
+    # the visit would, bucketed by the unit they were exposed as.
+    units_of = {r["user_id"]: r["unit_id"] for r in records if r["user_id"]}
+    now = timezone.now()
+    Profile.objects.bulk_create(
+        [
+            Profile(
+                site_id=site_id,
+                user_id=u,
+                first_seen=now,
+                last_seen=now,
+                bucketing_id=units_of[u],
+            )
+            for u in tokens
+        ],
+        ignore_conflicts=True,
+    )
+    profiles = list(
+        Profile.objects.select_for_update()
+        .filter(site_id=site_id, user_id__in=list(tokens), consent=True)
+        .order_by("pk")
+        .only("pk", "user_id", "experiment_assignments")
+    )
+    for profile in profiles:
+        profile.experiment_assignments = {
+            **(profile.experiment_assignments or {}),
+            **tokens[profile.user_id],
+        }
+    Profile.objects.bulk_update(profiles, ["experiment_assignments"])
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -237,6 +393,7 @@ def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
                         user_id=u,
                         first_seen=when(people[u]["first_at"]),
                         last_seen=when(people[u]["first_at"]),
+                        bucketing_id=_bucketing_unit(people[u]),
                     )
                     for u in missing
                 ],
@@ -259,15 +416,27 @@ def _site_visits_record(*, site_id: int, people: dict[str, VisitRecord]) -> int:
     return len(locked)
 
 
+def _bucketing_unit(visit: VisitRecord) -> str:
+    """The bucketing id a person's first recorded visit fixes: the anonymous id they decided
+    with (the unit their anonymous decides hashed), else their user id."""
+    return next((v for v in visit["visitor_ids"] if v), visit["user_id"])
+
+
 def _visits_update_pg(
     *, site_id: int, people: dict[str, VisitRecord], user_ids: list[str], now: datetime
 ) -> None:
     """One UPDATE … FROM (VALUES …) for the whole batch."""
-    rows = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s::jsonb)"] * len(user_ids))
+    rows = ", ".join(["(%s, %s::timestamptz, %s::timestamptz, %s::jsonb, %s)"] * len(user_ids))
     params: list[Any] = []
     for u in user_ids:
         visit = people[u]
-        params += [u, visit["first_at"], visit["last_at"], json.dumps(visit["context"])]
+        params += [
+            u,
+            visit["first_at"],
+            visit["last_at"],
+            json.dumps(visit["context"]),
+            _bucketing_unit(visit),
+        ]
     table = Profile._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -275,8 +444,9 @@ def _visits_update_pg(
             "visit_count = p.visit_count + CASE WHEN p.visit_count = 0 "
             "OR v.first_at - p.last_seen >= %s THEN 1 ELSE 0 END, "
             "last_seen = GREATEST(p.last_seen, v.last_at), last_context = v.context, "
+            "bucketing_id = CASE WHEN p.bucketing_id = '' THEN v.unit ELSE p.bucketing_id END, "
             "updated_at = %s "
-            f"FROM (VALUES {rows}) AS v(user_id, first_at, last_at, context) "
+            f"FROM (VALUES {rows}) AS v(user_id, first_at, last_at, context, unit) "
             "WHERE p.site_id = %s AND p.user_id = v.user_id AND p.consent",
             [VISIT_GAP, now, *params, site_id],
         )
@@ -288,11 +458,13 @@ def _visits_update_orm(
     when = datetime.fromisoformat
     profiles = list(
         Profile.objects.filter(site_id=site_id, user_id__in=user_ids).only(
-            "pk", "user_id", "visit_count", "last_seen"
+            "pk", "user_id", "visit_count", "last_seen", "bucketing_id"
         )
     )
     for profile in profiles:
         visit = people[profile.user_id]
+        if not profile.bucketing_id:
+            profile.bucketing_id = _bucketing_unit(visit)
         first, last = when(visit["first_at"]), when(visit["last_at"])
         if profile.visit_count == 0 or first - profile.last_seen >= VISIT_GAP:
             profile.visit_count += 1
@@ -300,7 +472,7 @@ def _visits_update_orm(
         profile.last_context = visit["context"]
         profile.updated_at = now
     Profile.objects.bulk_update(
-        profiles, ["visit_count", "last_seen", "last_context", "updated_at"]
+        profiles, ["visit_count", "last_seen", "last_context", "bucketing_id", "updated_at"]
     )
 
 
@@ -352,6 +524,8 @@ def _link(*, site_id: int, profile: Profile, visitor_ids: Iterable[str]) -> None
     ids = [v for v in dict.fromkeys(visitor_ids) if v]
     if not ids:
         return
+    # A person not bucketed yet takes the first anonymous id linked to them as their unit.
+    Profile.objects.filter(pk=profile.pk, bucketing_id="").update(bucketing_id=ids[0])
     existing = dict(
         VisitorLink.objects.filter(site_id=site_id, visitor_id__in=ids).values_list(
             "visitor_id", "profile_id"
@@ -530,6 +704,27 @@ def _events_copy(
     return len(inserted), sorted({p for p in inserted if p is not None})
 
 
+def _insert_ignoring_conflicts(model: Any, rows: list[Any]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: how many rows this statement stored."""
+    if not rows:
+        return 0
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk and not f.generated]
+    ops = connections[model.objects.db].ops
+    size = max(min(500, ops.bulk_batch_size(fields, rows)), 1)
+    stored = 0
+    for start in range(0, len(rows), size):
+        stored += len(
+            model.objects._insert(
+                rows[start : start + size],
+                fields=fields,
+                returning_fields=[opts.pk],
+                on_conflict=OnConflict.IGNORE,
+            )
+        )
+    return stored
+
+
 def _events_insert_new(rows: list[Event]) -> int:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: how many rows *this* statement stored.
     A concurrent retry of the same batch may have stored some since the check above; the
@@ -678,12 +873,14 @@ class Erasure:
     events: int
     visitor_links: int
     static_memberships: int
+    assignments: int = 0
 
 
 def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
     """Delete everything held about a person on a site: the profile, their events (also the
-    ones recorded under linked anonymous ids or under the user id itself), the links and
-    their static-segment memberships. None when there is no such person."""
+    ones recorded under linked anonymous ids or under the user id itself), the links,
+    their static-segment memberships and their experiment assignments (under the same ids
+    and their bucketing id). None when there is no such person."""
     with transaction.atomic():
         profile = (
             Profile.objects.select_for_update().filter(site_id=site_id, user_id=user_id).first()
@@ -700,6 +897,8 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
             .filter(Q(profile=profile) | Q(visitor_id__in=[*linked, user_id]))
             .delete()
         )
+        units = {*linked, user_id, profile.bucketing_id} - {""}
+        assignments, _ = Assignment.objects.filter(site_id=site_id, unit_id__in=units).delete()
         links, _ = VisitorLink.objects.filter(site_id=site_id, profile=profile).delete()
         statics, _ = StaticMember.objects.filter(
             segment__in=Segment.objects.filter(site_id=site_id), user_id=user_id
@@ -707,4 +906,10 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
         profile.delete()
         if statics:
             site_config_bump(site_id=site_id)  # snapshots hold static member lists
-    return Erasure(profiles=1, events=events, visitor_links=links, static_memberships=statics)
+    return Erasure(
+        profiles=1,
+        events=events,
+        visitor_links=links,
+        static_memberships=statics,
+        assignments=assignments,
+    )

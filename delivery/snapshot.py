@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
+from experiments.assignment import CompiledExperiment, CompiledHoldout, compile_arms
+from experiments.models import Experiment, ExperimentPhase, ExperimentStatus, GlobalHoldout
 from segments.models import Segment, SegmentStatus
 from segments.selectors.definitions import site_segment_rules
 from tenancy.failopen import cache_add_quietly, cache_get_or_none
@@ -126,12 +128,16 @@ def _snapshot_build(site_id: int) -> Snapshot:
             "key", flat=True
         )
     )
+    experiments, broken_experiments = experiments_compile(site_id=site_id)
+    audiences = {e.audience for e in experiments if e.audience}
     # A segment that does not compile is reported in `broken`, never raised.
-    rules, broken = site_segment_rules(site=site_id, keys={*active, *published.segment_keys})
+    rules, broken = site_segment_rules(
+        site=site_id, keys={*active, *published.segment_keys, *audiences}
+    )
     # Rules generate their evaluation code on first use; decide evaluates the segments the
-    # slots target, so those are generated now, in the build, not in a visitor's request
-    # (the rest serve explain through the snapshot's RuleSet).
-    for key in published.segment_keys:
+    # slots target and the experiments' audiences, so those are generated now, in the
+    # build, not in a visitor's request (the rest serve explain through its RuleSet).
+    for key in {*published.segment_keys, *audiences}:
         rule = rules.get(key)
         if rule is not None:
             rule.ready()
@@ -144,11 +150,75 @@ def _snapshot_build(site_id: int) -> Snapshot:
         timezone=site["timezone"] or "UTC",
         broken_segments=broken,
         built_at=timezone.now(),
+        experiments=experiments,
+        holdout=holdout_compile(site_id=site_id),
+        broken_experiments=broken_experiments,
     )
     # Compiled here, not in a visitor's request.
     snapshot.targeted_rule_set  # noqa: B018
     snapshot.resolution_programs  # noqa: B018
     return snapshot
+
+
+def experiments_compile(*, site_id: int) -> tuple[tuple[CompiledExperiment, ...], dict[str, str]]:
+    """The site's running experiments as the engine runs them (two queries), ordered by key,
+    and the ones that cannot run with the reason (the engine adds those whose arm variant
+    is not live). Weights are the current phase's (a bandit moves them within the phase),
+    else the arms' own."""
+    rows = list(
+        Experiment.objects.filter(site_id=site_id, status=ExperimentStatus.RUNNING)
+        .select_related("layer", "placement", "screen", "audience")
+        .prefetch_related("arms__content_variant", "arms__design_variant")
+        .order_by("key")
+    )
+    phases = {
+        (p.experiment_id, p.number): p.weights
+        for p in ExperimentPhase.objects.filter(experiment__in=rows)
+    }
+    out: list[CompiledExperiment] = []
+    broken: dict[str, str] = {}
+    for row in rows:
+        weights = phases.get((row.pk, row.phase)) or {}
+        arms = []
+        for arm in row.arms.all():
+            weight = weights.get(arm.key, arm.weight)
+            if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
+                weight = arm.weight
+            variant = None if arm.is_control else arm.variant
+            arms.append((arm.key, float(weight), variant.key if variant is not None else None))
+        slot = row.placement if row.placement_id else row.screen
+        try:
+            if slot is None:
+                raise ValueError("no placement or screen")
+            out.append(
+                CompiledExperiment(
+                    key=row.key,
+                    phase=row.phase,
+                    slot_kind="placement" if row.placement_id else "screen",
+                    slot_key=slot.key,
+                    arms=compile_arms(arms),
+                    seed=row.seed or row.key,
+                    coverage=row.coverage,
+                    audience=row.audience.key if row.audience_id else None,
+                    layer_seed=(row.layer.seed or row.layer.key) if row.layer_id else None,
+                    layer_start=row.layer_start if row.layer_id else 0.0,
+                    layer_end=row.layer_end if row.layer_id else 1.0,
+                )
+            )
+        except ValueError as error:  # no arms, zero weights: nobody is assigned
+            broken[row.key] = str(error)
+    return tuple(out), broken
+
+
+def holdout_compile(*, site_id: int) -> CompiledHoldout | None:
+    row = (
+        GlobalHoldout.objects.filter(site_id=site_id, enabled=True, share__gt=0)
+        .values("seed", "share")
+        .first()
+    )
+    if row is None:
+        return None
+    return CompiledHoldout(seed=row["seed"] or "holdout", share=min(row["share"], 0.5))
 
 
 def _cache_limits() -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """Delivery's Celery tasks: it owns the writes that must stay off the request path (known
-visitors' visits, many per task, handed over by `delivery.visit_buffer`; the recent events
+visitors' visits and experiment exposures, many per task, handed over by
+`delivery.visit_buffer`; the recent events
 copied onto a profile after an ingest); each task calls the service that does the work."""
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def visit_record_task(
     visit_record(
         site_id=site_id, user_id=user_id, visitor_id=visitor_id, context=context, seen_at=when
     )
+
+
+@shared_task(ignore_result=True)
+def exposures_record_task(exposures: list[dict[str, Any]]) -> None:
+    """First exposures to experiments, many per task (handed over by the visit buffer)."""
+    from delivery.services import exposures_record
+
+    exposures_record(exposures=exposures)  # type: ignore[arg-type]
 
 
 @shared_task(ignore_result=True)

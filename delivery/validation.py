@@ -9,6 +9,7 @@ as the API's error envelope; `serializers.py` documents the same shapes for Open
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypedDict
@@ -236,7 +237,48 @@ DECIDE_KEYS = frozenset(
 INLINE_EVENT_KEYS = frozenset({"name", "properties", "timestamp"})
 VISITOR_KEYS = frozenset(
     {"id", "user_id", "user_hash", "consent", "visit_count", "first_seen", "last_seen"}
+    | {"assignments"}
 )
+# `visitor.assignments`: the {experiment key: "phase:arm"} decide answered, echoed back.
+MAX_ASSIGNMENTS = 100
+MAX_ASSIGNMENT_KEY = 100
+ASSIGNMENT_KEY_RE = re.compile(r"[-a-zA-Z0-9_]+")
+ASSIGNMENT_VALUE_RE = re.compile(r"[0-9]{1,9}:[-a-zA-Z0-9_]{1,100}")
+
+
+def assignment_ok(key: Any, token: Any) -> bool:
+    """Whether one `visitor.assignments` entry is well formed (the template tag's cookie)."""
+    return (
+        isinstance(key, str)
+        and len(key) <= MAX_ASSIGNMENT_KEY
+        and ASSIGNMENT_KEY_RE.fullmatch(key) is not None
+        and isinstance(token, str)
+        and ASSIGNMENT_VALUE_RE.fullmatch(token) is not None
+    )
+
+
+def _assignments(value: Any, errors: Errors) -> dict[str, str]:
+    """Well-formed echoed assignments; whether they still apply (the experiment running, in
+    that phase, with that arm, on this site) is the engine's business: stale ones are
+    ignored there, since a client cannot know an experiment moved on."""
+    if value is None:
+        return {}
+    path = "visitor.assignments"
+    if not isinstance(value, dict):
+        errors.add(path, 'An object such as {"hero-test": "1:treatment"}.')
+        return {}
+    if len(value) > MAX_ASSIGNMENTS:
+        errors.add(path, f"At most {MAX_ASSIGNMENTS} experiments.")
+        return {}
+    out: dict[str, str] = {}
+    for key, token in value.items():
+        if len(key) > MAX_ASSIGNMENT_KEY or not ASSIGNMENT_KEY_RE.fullmatch(key):
+            errors.add(f"{path}.{key[:MAX_ASSIGNMENT_KEY]}", "Not an experiment key.")
+        elif not isinstance(token, str) or not ASSIGNMENT_VALUE_RE.fullmatch(token):
+            errors.add(f"{path}.{key}", 'Must be "phase:arm", as decide answered it.')
+        else:
+            out[key] = token
+    return out
 
 
 class VisitorExtra(TypedDict, total=False):
@@ -270,6 +312,7 @@ class DecideInput:
     explain: bool
     events: tuple[InlineEvent, ...] = ()  # inline recent events, counted with stored ones
     user_hash: str | None = None  # proof of user_id from the site's server (tenancy.identity)
+    assignments: dict[str, str] = field(default_factory=dict)  # echoed {experiment: "phase:arm"}
 
 
 def _event_fields(
@@ -325,6 +368,7 @@ def validate_decide(
     visitor_id = user_id = user_hash = None
     consent = True
     extra: VisitorExtra = {}
+    assignments: dict[str, str] = {}
     if not isinstance(visitor, dict):
         errors.add("visitor", "Required: an object with an `id` (and optionally `user_id`).")
     else:
@@ -335,6 +379,7 @@ def validate_decide(
         if visitor_id is None and user_id is None and not errors.items:
             errors.add("visitor.id", "Send an anonymous `id`, a `user_id`, or both.")
         consent = _bool(visitor.get("consent"), "visitor.consent", errors, True)
+        assignments = _assignments(visitor.get("assignments"), errors)
         count = visitor.get("visit_count")
         if count is not None:
             if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 2**31:
@@ -372,6 +417,7 @@ def validate_decide(
         explain=explain,
         events=events,
         user_hash=user_hash,
+        assignments=assignments,
     )
 
 
@@ -419,7 +465,7 @@ ATTRIBUTED_KINDS = frozenset({EventKind.IMPRESSION, EventKind.CLICK, EventKind.C
 REASON_KEYS: dict[str, tuple[str, ...]] = {
     "segment": ("segment",),
     "experiment": ("experiment", "arm"),
-    "holdout": ("holdout",),
+    "holdout": (),  # the site's global holdout; an older named holdout is kept (below)
     "optimized": ("policy",),
     "default": (),
 }
@@ -474,6 +520,8 @@ def _attribution(raw: dict[str, Any], kind: Any, path: str, errors: Errors) -> A
         )
         return Attribution()
     names = REASON_KEYS[reason["kind"]]  # other keys are ignored: decide may add some
+    if reason["kind"] == "holdout" and reason.get("holdout") is not None:
+        names = ("holdout",)
     parts = [
         _id(reason.get(n), f"{path}.reason.{n}", errors, required=True, max_length=MAX_NAME_LENGTH)
         for n in names

@@ -489,7 +489,8 @@ class ProfileView(DeliveryAPIView):
         summary="Erase a person completely",
         description=(
             "Secret server key only. Deletes the profile, every event recorded for the person "
-            "(also under linked anonymous ids), the links and static-segment memberships."
+            "(also under linked anonymous ids), the links, static-segment memberships and "
+            "experiment assignments."
         ),
         parameters=[USER_ID],
         request=None,

@@ -12,6 +12,11 @@ this process within that interval: it would change nothing but a timestamp that 
 design, exact to `TOUCH_INTERVAL` (the visit count itself stays exact, since a visit
 starts only after `VISIT_GAP` of silence). `PERSONALIZE_VISIT_FLUSH_SECONDS = 0` writes
 in the caller instead (tests, one-off scripts).
+
+Experiment exposures ride the same buffer (`exposure_add`): first exposures of a unit to an
+experiment phase, deduplicated per process (a bounded memo) and handed to
+`exposures_record_task` by the same flush, so an anonymous decide stays free of SQL; the
+database's unique (experiment, phase, unit) keeps only the first across processes.
 """
 
 from __future__ import annotations
@@ -46,7 +51,23 @@ class VisitRecord(TypedDict):
     last_at: str  # ISO 8601: the latest decide (becomes last_seen)
 
 
+class ExposureRecord(TypedDict):
+    """A unit first seen in an experiment arm (what `exposures_record` writes)."""
+
+    site_id: int
+    experiment: str  # key
+    phase: int
+    unit_id: str
+    arm: str
+    probability: float
+    at: str  # ISO 8601
+    user_id: str | None  # a known person: their profile keeps the assignment
+
+
 _pending: dict[tuple[int, str], VisitRecord] = {}
+_exposures: dict[tuple[int, str, int, str], ExposureRecord] = {}
+_exposed: set[tuple[int, str, int, str, str | None]] = set()  # recorded by this process
+_REMEMBERED_EXPOSURES = 200_000
 _linked: dict[tuple[int, str, str], datetime] = {}  # (site, user, anon id) -> recorded at
 _lock = threading.Lock()
 _wakeup = threading.Event()
@@ -122,17 +143,51 @@ def visit_add(
         _wakeup.set()
 
 
+def exposure_add(record: ExposureRecord) -> None:
+    """Buffer a first exposure; it is written within the flush interval. Repeats of one
+    (site, experiment, phase, unit, person) in this process are dropped here."""
+    seen = (
+        record["site_id"],
+        record["experiment"],
+        record["phase"],
+        record["unit_id"],
+        record["user_id"],
+    )
+    if seen in _exposed:
+        return
+    with _lock:
+        if len(_exposed) >= _REMEMBERED_EXPOSURES:
+            _exposed.clear()
+        _exposed.add(seen)
+        key = seen[:4]
+        if key not in _exposures or record["user_id"] is not None:
+            _exposures[key] = record  # type: ignore[index]
+        full = len(_exposures) >= MAX_BUFFERED
+    if flush_interval() <= 0:
+        visits_flush()
+        return
+    _ensure_thread()
+    if full:
+        _wakeup.set()
+
+
 def visits_flush() -> int:
-    """Hand every buffered visit to `visits_record_task` now; returns how many people."""
-    global _pending
+    """Hand every buffered visit to `visits_record_task` and every buffered exposure to
+    `exposures_record_task` now; returns how many people's visits."""
+    global _pending, _exposures
     with _lock:
         batch, _pending = list(_pending.values()), {}
-    if not batch:
-        return 0
-    from delivery.tasks import visits_record_task
+        exposures, _exposures = list(_exposures.values()), {}
+    if batch:
+        from delivery.tasks import visits_record_task
 
-    # Non-essential: a broker outage drops the batch with a log line, never fails a request.
-    publish_quietly(visits_record_task, batch)
+        # Non-essential: a broker outage drops the batch with a log line, never fails a
+        # request.
+        publish_quietly(visits_record_task, batch)
+    if exposures:
+        from delivery.tasks import exposures_record_task
+
+        publish_quietly(exposures_record_task, exposures)
     return len(batch)
 
 
@@ -145,6 +200,8 @@ def visits_forget() -> None:
     with _lock:
         _pending.clear()
         _linked.clear()
+        _exposures.clear()
+        _exposed.clear()
 
 
 def _run() -> None:
@@ -193,7 +250,7 @@ def _ensure_thread() -> None:
 
 @atexit.register
 def _flush_at_exit() -> None:
-    if _pending:
+    if _pending or _exposures:
         try:
             visits_flush()
         except Exception:  # the interpreter is going away: nothing more can be done

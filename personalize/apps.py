@@ -13,5 +13,9 @@ class PersonalizeConfig(AppConfig):
 
     def ready(self) -> None:
         from personalize.scheduler.embedded import embedded_scheduler_start
+        from segments.services.jobs import segment_jobs_run_on_threads
 
-        embedded_scheduler_start(argv=sys.argv, environ=os.environ)
+        if embedded_scheduler_start(argv=sys.argv, environ=os.environ):
+            # The same serving process runs segment upload/export jobs on threads, so
+            # their progress shows while they run (a worker does it with a broker).
+            segment_jobs_run_on_threads(enabled=True)

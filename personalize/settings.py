@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # answers locked-out logins
+    "delivery.middleware.PersonalizeCookiesMiddleware",  # the template tag's visitor and arms
     "delivery.middleware.ApiFastPathEnd",
 ]
 # The key-authenticated delivery endpoints use no session, messages, CSRF or admin auth.
@@ -246,6 +247,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tenancy.api.errors.document_error_responses",
         "delivery.schema.document_delivery_rules",
+        # Tags (delivery first) and the Api-Key scheme's description: delivery/schema.py.
+        "delivery.schema.group_operations_by_tag",
     ],
     # Several models have a `kind` or `status`; name each enum after its choices class.
     "ENUM_NAME_OVERRIDES": {
@@ -269,7 +272,6 @@ SPECTACULAR_SETTINGS = {
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": "`Api-Key <key>`: a site's delivery key or server key.",
             }
         }
     },
@@ -305,6 +307,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.counters_backfill_pending",
         "schedule": 300.0,
     },
+    # Week-old segment upload/export jobs and their files (segments/tasks.py).
+    "segments-purge-jobs": {"task": "segments.purge_jobs", "schedule": 3600.0 * 6},
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

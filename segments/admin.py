@@ -8,8 +8,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.urls import path
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -21,6 +29,9 @@ from segments.models import (
     Field,
     Profile,
     Segment,
+    SegmentJob,
+    SegmentJobKind,
+    SegmentJobStatus,
     SegmentKind,
     SegmentRevision,
     SegmentStatus,
@@ -28,9 +39,11 @@ from segments.models import (
 from segments.selectors.audience_sizes import segment_size_cached
 from segments.selectors.counters import segment_counter_progress
 from segments.selectors.event_properties import event_property_suggestions
-from segments.selectors.members import segment_count, segment_export_csv
+from segments.selectors.jobs import segment_job_file, segment_job_status, segment_jobs_for_user
+from segments.selectors.members import segment_count
 from segments.selectors.profile_search import profiles_search
 from segments.services.fields import field_create, field_delete, field_update, field_validate
+from segments.services.jobs import segment_export_job_create, segment_upload_job_create
 from segments.services.segments import (
     segment_archive,
     segment_create,
@@ -38,11 +51,7 @@ from segments.services.segments import (
     segment_snapshot,
     segment_update,
 )
-from segments.services.static import (
-    UploadError,
-    parse_user_ids_csv,
-    static_segment_upload_csv,
-)
+from segments.services.static import UploadError, parse_user_ids_csv
 from tenancy.admin_scoping import ScopedModelAdmin, SiteScopedAdminMixin, SiteScopedInlineMixin
 from tenancy.roles import Perm
 from tenancy.selectors import user_has_site_perm
@@ -174,11 +183,6 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
     search_fields = ["name", "key", "description"]
     inlines = [SegmentRevisionInline]
     actions = ["export_csv", "snapshot_segments", "archive_segments"]
-
-    def get_urls(self) -> list:
-        view = self.admin_site.admin_view(self.event_properties_view)
-        urls = [path("event-properties/", view, name="segments_event_properties")]
-        return urls + super().get_urls()
 
     def event_properties_view(self, request: HttpRequest) -> JsonResponse:
         """The builder's property suggestions for an event condition: JSON, only for a site
@@ -372,17 +376,124 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         _copy_saved(saved, obj)
         upload = data.get("members_csv")
         if upload and saved.kind == SegmentKind.STATIC:
-            result = static_segment_upload_csv(
-                segment=saved,
-                file=upload,
-                mode=data.get("upload_mode") or "replace",
-                changed_by=request.user,
-            )
-            messages.success(
-                request,
-                _("Uploaded: %(added)s added, %(removed)s removed, %(total)s members.")
-                % {"added": result.added, "removed": result.removed, "total": result.total},
-            )
+            try:
+                job = segment_upload_job_create(
+                    segment=saved,
+                    file=upload,
+                    mode=data.get("upload_mode") or "replace",
+                    created_by=request.user,
+                )
+            except UploadError as exc:  # the form checked the file; this is a last guard
+                messages.error(request, " ".join(exc.messages))
+            else:
+                # The response goes to the job's progress page (response_add/_change).
+                request._segment_job = job
+
+    def _job_redirect(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        job = getattr(request, "_segment_job", None)
+        if job is None:
+            return response
+        return HttpResponseRedirect(self._job_url(job, "job"))
+
+    def response_add(self, request: HttpRequest, obj: Segment, *args: Any) -> HttpResponse:
+        return self._job_redirect(request, super().response_add(request, obj, *args))
+
+    def response_change(self, request: HttpRequest, obj: Segment) -> HttpResponse:
+        return self._job_redirect(request, super().response_change(request, obj))
+
+    # --- upload and export jobs: a progress page that polls a JSON status ---
+
+    def get_urls(self) -> list:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "event-properties/",
+                wrap(self.event_properties_view),
+                name="segments_event_properties",
+            ),
+            path("<int:pk>/export/", wrap(self.export_view), name=f"{info}_export"),
+            path("<int:pk>/jobs/<int:job_id>/", wrap(self.job_view), name=f"{info}_job"),
+            path(
+                "<int:pk>/jobs/<int:job_id>/status/",
+                wrap(self.job_status_view),
+                name=f"{info}_job_status",
+            ),
+            path(
+                "<int:pk>/jobs/<int:job_id>/download/",
+                wrap(self.job_download_view),
+                name=f"{info}_job_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _job_url(self, job: SegmentJob, view: str) -> str:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return reverse(f"admin:{info}_{view}", args=[job.segment_id, job.pk])
+
+    def _readable_segment(self, request: HttpRequest, pk: int) -> Segment:
+        segment = self.get_queryset(request).filter(pk=pk).first()
+        if segment is None or not self.has_view_permission(request, segment):
+            raise Http404
+        return segment
+
+    def _job(self, request: HttpRequest, pk: int, job_id: int) -> SegmentJob:
+        segment = self._readable_segment(request, pk)
+        job = segment_jobs_for_user(user=request.user).filter(pk=job_id, segment=segment).first()
+        if job is None:
+            raise Http404
+        return job
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """GET: what the export holds and a button; POST: start the export job."""
+        segment = self._readable_segment(request, pk)
+        if request.method == "POST":
+            job = segment_export_job_create(segment=segment, created_by=request.user)
+            return HttpResponseRedirect(self._job_url(job, "job"))
+        return TemplateResponse(
+            request,
+            "admin/segments/segment/export.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": segment,
+                "title": f"Export the members of “{segment.name}”",
+            },
+        )
+
+    def job_view(self, request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
+        job = self._job(request, pk, job_id)
+        return TemplateResponse(
+            request,
+            "admin/segments/segment/job.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": job.segment,
+                "job": job,
+                "status": segment_job_status(job=job),
+                "status_url": self._job_url(job, "job_status"),
+                "title": f"{job.get_kind_display()} of “{job.segment.name}”",
+            },
+        )
+
+    def job_status_view(self, request: HttpRequest, pk: int, job_id: int) -> JsonResponse:
+        job = self._job(request, pk, job_id)
+        status = segment_job_status(job=job)
+        if status["download"]:
+            status["download_url"] = self._job_url(job, "job_download")
+        return JsonResponse(status)
+
+    def job_download_view(self, request: HttpRequest, pk: int, job_id: int) -> HttpResponse:
+        job = self._job(request, pk, job_id)
+        if job.kind != SegmentJobKind.EXPORT or job.status != SegmentJobStatus.DONE:
+            raise Http404
+        response = StreamingHttpResponse(
+            segment_job_file(job=job), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{job.file_name}"'
+        response["Content-Length"] = str(job.file_size)
+        return response
 
     def delete_model(self, request: HttpRequest, obj: Segment) -> None:
         try:
@@ -402,21 +513,9 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
         if queryset.count() != 1:
             messages.warning(request, _("Choose exactly one segment to export."))
             return None
-        segment = queryset.get()
-        try:
-            rows = segment_export_csv(segment=segment)
-            first = next(rows)
-        except CriteriaError as exc:
-            messages.error(request, f"{segment.key}: {exc}")
-            return None
-
-        def stream():
-            yield first
-            yield from rows
-
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="segment-{segment.key}.csv"'
-        return response
+        # A background job: its page shows the progress and offers the file when done.
+        job = segment_export_job_create(segment=queryset.get(), created_by=request.user)
+        return HttpResponseRedirect(self._job_url(job, "job"))
 
     @admin.action(
         description=gettext_lazy("Snapshot the selected dynamic segments"), permissions=["change"]

@@ -23,15 +23,16 @@ def event_document(event: Any) -> EventFact:
 def profile_document(profile: Any, events: Iterable[Any] | None = None) -> VisitorDocument:
     """{"visitor", "profile", "context", "events"} for a stored Profile.
 
-    The visitor id of a stored profile is its `user_id`, so rollouts over stored profiles
-    bucket by user id (the same unit `to_q()` hashes in SQL). `events` defaults to the
+    The visitor id of a stored profile is its bucketing id (the anonymous id the person was
+    first seen with) or else its `user_id`, so rollouts over stored profiles bucket by the
+    same unit as a decide and as `to_q()` in SQL. `events` defaults to the
     profile's stored events (one query); pass them in to avoid it.
     """
     if events is None:
         events = profile.events.all() if profile.pk else ()
     return {
         "visitor": {
-            "id": profile.user_id,
+            "id": getattr(profile, "bucketing_id", "") or profile.user_id,
             "user_id": profile.user_id,
             "is_known": True,
             "visit_count": profile.visit_count,

@@ -11,22 +11,54 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any, Literal
 
-from django.db.models import BooleanField, Count, Exists, Expression, F, OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+)
 
 from segments.criteria.nodes import Condition, EventNode, Group, Rollout, SegmentRef, StaticSegment
 from segments.criteria.types import FieldType
 from segments.criteria.values import MAX_REGEX_INPUT, NUMBER_TEXT, as_version, epoch_seconds
 from segments.models import Event, StaticMember
 
-# visitor.* fields are Profile columns.
+# visitor.* fields are Profile columns; `visitor.id`, the unit rollouts hash, is the
+# person's bucketing id (`BUCKETING_UNIT`), as in a decide.
 VISITOR_COLUMNS = {
-    "id": "user_id",
     "user_id": "user_id",
     "visit_count": "visit_count",
     "first_seen": "first_seen",
     "last_seen": "last_seen",
     "consent": "consent",
 }
+
+
+class BucketingUnit(Expression):
+    """The bucketing id once fixed, else the user id (segments.models.Profile.bucketing_id),
+    as SQL without parameters: the fragments that read it may repeat it."""
+
+    def __init__(self) -> None:
+        super().__init__(output_field=CharField())
+        self.sources = [F("bucketing_id"), F("user_id")]
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.sources
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        self.sources = list(exprs)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        (unit, p1), (user, p2) = (compiler.compile(s) for s in self.sources)
+        return f"COALESCE(NULLIF({unit}, ''), {user})", [*p1, *p2]
+
+
+BUCKETING_UNIT = BucketingUnit()
 ROOT_COLUMNS = {"profile": "traits", "context": "last_context", "properties": "properties"}
 
 # Every condition becomes one SQL boolean, wrapped in COALESCE(..., false) under a NOT, so
@@ -297,7 +329,8 @@ def _condition_q(c: Condition, now_ts: float, neg: bool) -> Q:
         if key == "is_known":  # every stored profile is a known visitor
             truth = {"is_true": True, "is_false": False, "is_set": True, "is_not_set": False}
             return _always(truth.get(c.op, (c.value is True) == (c.op == "eq")))
-        column, keys = F(VISITOR_COLUMNS[key]), None
+        column = BUCKETING_UNIT if key == "id" else F(VISITOR_COLUMNS[key])
+        keys = None
     else:
         column, keys = F(ROOT_COLUMNS[c.root]), c.keys
 
@@ -380,7 +413,7 @@ def _rollout_q(r: Rollout, neg: bool) -> Q:
     def build(vendor: str, src: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
         return f"personalize_hash_unit(%s, {src[0][0]}) < %s", [salt, limit]
 
-    return Q(SqlBool(build, F("user_id"), exact=neg))
+    return Q(SqlBool(build, BUCKETING_UNIT, exact=neg))
 
 
 def _node_q(node: Any, now: datetime, now_ts: float, neg: bool) -> Q:

@@ -45,3 +45,19 @@ def counters_backfill_pending() -> int:
     from segments.services.counters import counters_backfill_queue
 
     return counters_backfill_queue()
+
+
+@shared_task(name="segments.run_job", ignore_result=True)
+def segment_job_task(job_id: int) -> None:
+    """Run a segment upload or export job (segments.services.jobs)."""
+    from segments.services.jobs import segment_job_run
+
+    segment_job_run(job_id=job_id)
+
+
+@shared_task(name="segments.purge_jobs", ignore_result=True)
+def segment_jobs_purge_task() -> int:
+    """Delete week-old upload and export jobs with their files."""
+    from segments.services.jobs import segment_jobs_purge
+
+    return segment_jobs_purge()

@@ -6,6 +6,10 @@ render a placement's content. The visitor is the request's `pz_vid` cookie
 `request.personalize_user_id` (set it in your middleware) makes them a known visitor; the
 `pz_consent=0` cookie turns consent off. `{% personalize_user_hash user_id %}` signs a user
 id for the JS client (`userHash`), with the site's identity secret, on the server.
+Experiment assignments are echoed from the `pz_asg` cookie (PERSONALIZE_ASSIGNMENTS_COOKIE,
+JSON {experiment: "phase:arm"}, written by the JS client beside its localStorage copy);
+the assignments this request's decide answered are on `request.personalize_assignments`
+for a site that sets the cookie itself (delivery.middleware.PersonalizeCookiesMiddleware does).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from django import template
 from django.conf import settings
@@ -22,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from delivery import services
 from delivery.engine import DecideAnswer, SlotDecision
-from delivery.validation import DecideInput
+from delivery.validation import MAX_ASSIGNMENTS, DecideInput, assignment_ok
 from tenancy.failopen import cache_get_or_none, cache_set_quietly, publish_quietly
 from tenancy.identity import site_identity_get, user_hash_compute
 from tenancy.models import Site
@@ -54,6 +59,23 @@ def visitor_from_request(request: Any) -> tuple[str, str | None, bool]:
     return visitor_id, (str(user_id) if user_id else None), consent
 
 
+def assignments_from_request(request: Any) -> dict[str, str]:
+    """The echoed experiment assignments of the request's cookie. A cookie is not an API
+    body: what is malformed is dropped (never a 400), and the engine ignores what is stale."""
+    cookie = getattr(settings, "PERSONALIZE_ASSIGNMENTS_COOKIE", "pz_asg")
+    raw = (getattr(request, "COOKIES", {}) or {}).get(cookie)
+    if not raw or len(raw) > 8192:
+        return {}
+    try:  # the JS client writes it URL-encoded (encodeURIComponent)
+        value = json.loads(unquote(raw))
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    kept = [(k, v) for k, v in value.items() if assignment_ok(k, v)]
+    return dict(kept[:MAX_ASSIGNMENTS])
+
+
 def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
     """Every placement of the site decided for this request's visitor (memoised per request)."""
     memo = getattr(request, "_personalize_decisions", None)
@@ -69,6 +91,7 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
         return None
     visitor_id, user_id, consent = visitor_from_request(request)
     meta = getattr(request, "META", {}) or {}
+    echoed = assignments_from_request(request) if consent else {}
     data = DecideInput(
         visitor_id=visitor_id,
         user_id=user_id,
@@ -79,6 +102,7 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
         placements=None,  # everything: one decide serves every tag on the page
         screens=None,
         explain=False,
+        assignments=echoed,
     )
     decision = services.decide_for_visitor(
         site_id=site_id,
@@ -91,6 +115,11 @@ def decision_for_request(request: Any, site_slug: str) -> DecideAnswer | None:
     for job in decision.followups:  # a Celery publish (or inline when eager)
         job()
     memo[site_slug] = decision.body
+    if request is not None and decision.body.get("assignments"):
+        request.personalize_assignments = {
+            **getattr(request, "personalize_assignments", echoed),
+            **decision.body["assignments"],
+        }
     return decision.body
 
 

@@ -3,12 +3,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from segments.criteria.examples import example_tree
-from segments.models import Field, FieldType, Segment, SegmentKind, SegmentRevision, SegmentStatus
+from segments.models import (
+    Field,
+    FieldType,
+    Segment,
+    SegmentJob,
+    SegmentJobKind,
+    SegmentJobStatus,
+    SegmentKind,
+    SegmentRevision,
+    SegmentStatus,
+)
+from segments.selectors.jobs import segment_job_status
 from segments.selectors.preview import MAX_SAMPLE
 from segments.services.static import MAX_UPLOAD_BYTES, UPLOAD_MODES
 from tenancy.api.scoping import UserSitesField
@@ -126,13 +138,83 @@ class UploadRequestSerializer(serializers.Serializer):
         return value
 
 
-@extend_schema_serializer(component_name="SegmentUploadResult")
-class UploadResultSerializer(serializers.Serializer):
-    added = serializers.IntegerField()
-    removed = serializers.IntegerField()
-    total = serializers.IntegerField(help_text="Members after the upload.")
-    rows = serializers.IntegerField(help_text="Non-blank data rows read.")
-    duplicates = serializers.IntegerField()
+class SegmentJobResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField(required=False, help_text="Uploads: members added.")
+    removed = serializers.IntegerField(required=False, help_text="Uploads: members removed.")
+    total = serializers.IntegerField(required=False, help_text="Uploads: members after.")
+    rows = serializers.IntegerField(
+        required=False, help_text="Uploads: non-blank data rows read; exports: rows written."
+    )
+    duplicates = serializers.IntegerField(required=False, help_text="Uploads: repeated ids.")
+
+
+class SegmentJobErrorRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Line of the file (1 is the first line).")
+    message = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="SegmentJob")
+class SegmentJobSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Poll this URL for progress.")
+    download_url = serializers.SerializerMethodField(
+        help_text="Exports, once done: the CSV. Null otherwise."
+    )
+    progress = serializers.SerializerMethodField(
+        help_text="How far the current phase is, 0 to 1 (1 once done): ids matched while "
+        "matching, members written while saving, rows written while exporting."
+    )
+    result = SegmentJobResultSerializer()
+    error_rows = SegmentJobErrorRowSerializer(many=True)
+    unmatched_sample = serializers.ListField(
+        child=serializers.CharField(), help_text="Up to 20 uploaded ids with no stored profile."
+    )
+
+    class Meta:
+        model = SegmentJob
+        fields = [
+            "id",
+            "url",
+            "site",
+            "segment",
+            "segment_key",
+            "kind",
+            "mode",
+            "status",
+            "phase",
+            "processed",
+            "total",
+            "progress",
+            "matched",
+            "unmatched",
+            "unmatched_sample",
+            "result",
+            "error",
+            "error_rows",
+            "file_name",
+            "file_size",
+            "download_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, job: SegmentJob) -> str:
+        return self._absolute(reverse("segment-job-detail", args=[job.pk]))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, job: SegmentJob) -> str | None:
+        if job.kind != SegmentJobKind.EXPORT or job.status != SegmentJobStatus.DONE:
+            return None
+        return self._absolute(reverse("segment-job-download", args=[job.pk]))
+
+    @extend_schema_field(OpenApiTypes.FLOAT)
+    def get_progress(self, job: SegmentJob) -> float:
+        return segment_job_status(job=job)["percent"] / 100
 
 
 @extend_schema_serializer(component_name="SegmentSnapshot")

@@ -5,6 +5,7 @@ from segments.api.views import (
     FieldViewSet,
     SegmentAudienceSlashView,
     SegmentAudienceView,
+    SegmentJobViewSet,
     SegmentPreviewSlashView,
     SegmentPreviewView,
     SegmentViewSet,
@@ -13,6 +14,7 @@ from segments.api.views import (
 router = SimpleRouter()
 router.register("fields", FieldViewSet, basename="field")
 router.register("segments", SegmentViewSet, basename="segment")
+router.register("segment-jobs", SegmentJobViewSet, basename="segment-job")
 
 # Before the router, so `segments/preview` is never read as a segment id.
 urlpatterns = [

@@ -17,7 +17,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -35,20 +36,29 @@ from segments.api.serializers import (
     MemberSerializer,
     PreviewRequestSerializer,
     PreviewResponseSerializer,
+    SegmentJobSerializer,
     SegmentRevisionSerializer,
     SegmentSerializer,
     SegmentUpdateSerializer,
     SnapshotRequestSerializer,
     UploadRequestSerializer,
-    UploadResultSerializer,
 )
 from segments.criteria import CriteriaError
 from segments.criteria.examples import criteria_example
-from segments.models import Field, Profile, Segment
+from segments.models import (
+    Field,
+    Profile,
+    Segment,
+    SegmentJob,
+    SegmentJobKind,
+    SegmentJobStatus,
+)
 from segments.selectors.definitions import criteria_errors, segment_revisions
+from segments.selectors.jobs import segment_job_file
 from segments.selectors.members import segment_count, segment_export_csv, segment_members
 from segments.selectors.preview import criteria_audience, criteria_preview
 from segments.services.fields import field_create, field_delete, field_update
+from segments.services.jobs import segment_export_job_create, segment_upload_job_create
 from segments.services.segments import (
     segment_archive,
     segment_create,
@@ -56,7 +66,7 @@ from segments.services.segments import (
     segment_snapshot,
     segment_update,
 )
-from segments.services.static import UploadError, static_segment_upload_csv
+from segments.services.static import UploadError
 from tenancy.api.errors import Conflict
 from tenancy.api.parsers import StrictFormParser, StrictMultiPartParser
 from tenancy.api.scoping import SiteScopedViewSetMixin
@@ -270,13 +280,30 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Export members as CSV",
+        methods=["GET"],
+        summary="Export members as CSV (streamed)",
         description="Streams `user_id`, one column per profile field of the catalog, and "
-        "`other_traits` (JSON).",
+        "`other_traits` (JSON). For a large segment, `POST` starts the same export as a "
+        "background job instead.",
         responses={(200, "text/csv"): OpenApiResponse(description="CSV file")},
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
-    def export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+    @extend_schema(
+        methods=["POST"],
+        summary="Export members as CSV (background job)",
+        description="Starts the export as a job and answers 202 with it: poll its `url` "
+        "until `status` is `done`, then download `download_url`. Anyone who may read the "
+        "segment may export it.",
+        request=None,
+        responses={202: SegmentJobSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None)
+    def export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse | Response:
+        if request.method == "POST":
+            # Reading is enough to export: look up among readable segments, not writable.
+            segment = get_object_or_404(self.filter_queryset(self.get_queryset()), pk=pk)
+            with as_api_errors():
+                job = segment_export_job_create(segment=segment, created_by=request.user)
+            return _job_accepted(request, job)
         segment = self.get_object()
         with as_api_errors():
             # Compile now so an invalid segment is a 400, not a broken download.
@@ -298,11 +325,14 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         return self.get_paginated_response(SegmentRevisionSerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Upload user ids of a static segment (CSV)",
-        description="All or nothing: any invalid row rejects the file; "
-        "`fields[].path` is `file[<row>]`.",
+        summary="Upload user ids of a static segment (CSV, background job)",
+        description="Stores the file and answers 202 with the upload job: poll its `url` for "
+        "progress (`processed` of `total` ids checked against stored profiles; `matched`, "
+        "`unmatched` and a sample of unmatched ids). All or nothing: any invalid row fails "
+        "the job with `error_rows` and changes nothing. A dynamic segment, an unknown mode "
+        "or a file over the size limit is a 400 at once.",
         request={"multipart/form-data": UploadRequestSerializer},
-        responses={200: UploadResultSerializer, **ERROR_RESPONSES},
+        responses={202: SegmentJobSerializer, **ERROR_RESPONSES},
     )
     @action(detail=True, methods=["post"], parser_classes=[StrictMultiPartParser, StrictFormParser])
     def upload(self, request: Request, pk: str | None = None) -> Response:
@@ -310,13 +340,13 @@ class SegmentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
         serializer = UploadRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with as_api_errors():
-            result = static_segment_upload_csv(
+            job = segment_upload_job_create(
                 segment=segment,
                 file=serializer.validated_data["file"],
                 mode=serializer.validated_data["mode"],
-                changed_by=request.user,
+                created_by=request.user,
             )
-        return Response(UploadResultSerializer(result).data)
+        return _job_accepted(request, job)
 
     @extend_schema(
         summary="Freeze current members into a new static segment",
@@ -360,6 +390,54 @@ def in_use_message(segment: Segment, exc: RestrictedError | ProtectedError) -> s
         f"Segment '{segment.key}' is used by {shown}. "
         "Remove it from them (or archive the segment) first."
     )
+
+
+def _job_accepted(request: Request, job: SegmentJob) -> Response:
+    job.refresh_from_db()  # without a broker it has already run
+    data = SegmentJobSerializer(job, context={"request": request}).data
+    return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Upload and export jobs of your sites' segments, newest first"),
+    retrieve=extend_schema(
+        summary="A job's progress and outcome",
+        responses={200: SegmentJobSerializer, **ERROR_RESPONSES},
+    ),
+)
+class SegmentJobViewSet(SiteScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Segment upload and export jobs (kept a week), on the sites you may read."""
+
+    queryset = SegmentJob.objects.all()
+    serializer_class = SegmentJobSerializer
+    read_perm = Perm.VIEW
+    write_perm = Perm.MANAGE_SEGMENTS
+    lookup_value_regex = r"\d+"
+    filterset_fields = ["site", "segment", "kind", "status"]
+
+    @extend_schema(
+        summary="Download a finished export (CSV)",
+        responses={
+            (200, "text/csv"): OpenApiResponse(description="CSV file"),
+            404: OpenApiResponse(description="No such job on your sites, or no file yet."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
+        job = self.get_object()
+        if job.kind != SegmentJobKind.EXPORT or job.status != SegmentJobStatus.DONE:
+            raise NotFound("This job has no file to download (yet).")
+        return segment_job_download_response(job=job)
+
+
+def segment_job_download_response(*, job: SegmentJob) -> StreamingHttpResponse:
+    """The export's CSV as an attachment (the admin serves the same)."""
+    response = StreamingHttpResponse(
+        segment_job_file(job=job), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{job.file_name}"'
+    response["Content-Length"] = str(job.file_size)
+    return response
 
 
 def _chain(first: str, rest: Any):

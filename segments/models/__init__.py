@@ -1,5 +1,12 @@
 from segments.models.catalog import Field, FieldType
 from segments.models.counters import CounterSpec, CounterState
+from segments.models.jobs import (
+    SegmentJob,
+    SegmentJobChunk,
+    SegmentJobKind,
+    SegmentJobPhase,
+    SegmentJobStatus,
+)
 from segments.models.people import Event, EventKind, Profile, ReasonKind, VisitorLink
 from segments.models.segment import (
     Segment,
@@ -20,6 +27,11 @@ __all__ = [
     "Profile",
     "ReasonKind",
     "Segment",
+    "SegmentJob",
+    "SegmentJobChunk",
+    "SegmentJobKind",
+    "SegmentJobPhase",
+    "SegmentJobStatus",
     "SegmentKind",
     "SegmentRevision",
     "SegmentStatus",

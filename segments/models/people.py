@@ -27,6 +27,14 @@ class Profile(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
     visit_count = models.PositiveIntegerField(default=0)
     consent = models.BooleanField(default=True)
+    # The unit rollouts and experiments hash for this person: the anonymous id of the first
+    # decide recorded as them (or linked to them), else the user id; empty until then. So
+    # a visitor who signs in keeps the rollout buckets and experiment arms of their
+    # anonymous id, on every device.
+    bucketing_id = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # {experiment key: "phase:arm"} of the experiments the person was exposed to, read by
+    # decide in its one query so weight changes within a phase never move them.
+    experiment_assignments = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db.models import JSONField, OuterRef, QuerySet, Subquery
@@ -81,8 +81,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def segment_export_csv(*, segment: Segment) -> Iterator[str]:
-    """CSV lines: user_id, one column per profile field of the catalog, other traits as JSON."""
+def segment_export_csv(
+    *, segment: Segment, on_rows: Callable[[int], None] | None = None
+) -> Iterator[str]:
+    """CSV lines: user_id, one column per profile field of the catalog, other traits as JSON.
+
+    `on_rows(n)` is told the rows written so far at each flush (an export job's progress)."""
     trait_names = sorted(
         f.path.split(".", 1)[1]
         for f in site_field_catalog(site=segment.site_id)
@@ -111,6 +115,8 @@ def segment_export_csv(*, segment: Segment) -> Iterator[str]:
             ]
         )
         if index % 200 == 199:
+            if on_rows is not None:
+                on_rows(index + 1)
             yield flush()
     yield flush()
 

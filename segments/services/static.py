@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -41,82 +42,150 @@ class UploadError(ValidationError):
         self.rows = rows or []
 
 
-def _read_text(file: IO | bytes | str) -> str:
+CHUNK_BYTES = 256 * 1024
+
+
+def file_chunks(file: IO | bytes | str, *, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The file's bytes, a piece at a time (an uploaded file is never read whole)."""
     if isinstance(file, str):
-        raw = file.encode()
-    elif isinstance(file, bytes):
-        raw = file
-    else:
-        raw = file.read(MAX_UPLOAD_BYTES + 1)
-        if isinstance(raw, str):
-            raw = raw.encode()
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        file = file.encode()
+    if isinstance(file, bytes):
+        for start in range(0, len(file), size):
+            yield file[start : start + size]
+        return
+    if hasattr(file, "seek"):
+        file.seek(0)
+    while True:
+        piece = file.read(size)
+        if not piece:
+            return
+        yield piece.encode() if isinstance(piece, str) else piece
+
+
+def _text_lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Decoded lines (with their endings, as csv.reader wants them) of a stream of UTF-8
+    chunks, holding one chunk at a time; refuses more than MAX_UPLOAD_BYTES."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    pending = ""
+    first = True
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > MAX_UPLOAD_BYTES:
+            raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise UploadError(
+                f"The file is not UTF-8 text (byte {seen - len(chunk) + exc.start})."
+            ) from exc
+        if first and text:
+            text, first = text.removeprefix("\ufeff"), False
+        lines = (pending + text).splitlines(keepends=True)
+        pending = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
+        yield from lines
     try:
-        return raw.decode("utf-8-sig")
+        pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise UploadError(f"The file is not UTF-8 text (byte {exc.start}).") from exc
+        raise UploadError(f"The file is not UTF-8 text (byte {seen + exc.start}).") from exc
+    if pending:
+        yield pending
 
 
-def parse_user_ids_csv(*, file: IO | bytes | str) -> tuple[list[str], UploadResult]:
-    """User ids from a CSV: the `user_id` column if the first row is a header, else column 1."""
-    text = _read_text(file)
+def parse_user_ids_csv(
+    *, file: IO | bytes | str | Iterable[bytes]
+) -> tuple[list[str], UploadResult]:
+    """User ids from a CSV: the `user_id` column if the first row is a header, else column 1.
+
+    Streams the file: memory holds one chunk and the distinct ids (at most MAX_ROWS)."""
+    chunks = file if _is_chunk_iterable(file) else file_chunks(file)
     result = UploadResult()
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise UploadError(f"The file is not valid CSV: {exc}.") from exc
-    if not rows or not any(any(cell.strip() for cell in row) for row in rows):
-        raise UploadError("The file has no user ids.")
-    column, start = 0, 0
-    header = [cell.strip().lower() for cell in rows[0]]
-    if "user_id" in header:
-        column, start = header.index("user_id"), 1
-    if len(rows) - start > MAX_ROWS:
-        raise UploadError(f"The file has {len(rows) - start} rows; at most {MAX_ROWS}.")
+    reader = csv.reader(_text_lines(chunks))
     seen: set[str] = set()
     ids: list[str] = []
-    for number, row in enumerate(rows[start:], start=start + 1):
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines are fine
-        result.rows += 1
-        value = row[column].strip() if column < len(row) else ""
-        error = None
-        if not value:
-            error = "The user id is empty."
-        elif len(value) > MAX_USER_ID_LENGTH:
-            error = f"The user id is longer than {MAX_USER_ID_LENGTH} characters."
-        elif any(ord(ch) < 32 for ch in value):
-            error = "The user id contains control characters."
-        if error:
-            if len(result.errors) < MAX_REPORTED_ERRORS:
-                result.errors.append({"row": number, "message": error})
-            else:
-                result.errors[-1] = {"row": number, "message": "…and more errors."}
-            continue
-        if value in seen:
-            result.duplicates += 1
-            continue
-        seen.add(value)
-        ids.append(value)
+    column, data_rows = 0, 0
+    try:
+        for number, row in enumerate(reader, start=1):
+            if number == 1:
+                header = [cell.strip().lower() for cell in row]
+                if "user_id" in header:
+                    column = header.index("user_id")
+                    continue
+            data_rows += 1
+            if data_rows > MAX_ROWS:
+                raise UploadError(f"The file has more than {MAX_ROWS} rows; at most {MAX_ROWS}.")
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines are fine
+            result.rows += 1
+            value = row[column].strip() if column < len(row) else ""
+            error = None
+            if not value:
+                error = "The user id is empty."
+            elif len(value) > MAX_USER_ID_LENGTH:
+                error = f"The user id is longer than {MAX_USER_ID_LENGTH} characters."
+            elif any(ord(ch) < 32 for ch in value):
+                error = "The user id contains control characters."
+            if error:
+                if len(result.errors) < MAX_REPORTED_ERRORS:
+                    result.errors.append({"row": number, "message": error})
+                else:
+                    result.errors[-1] = {"row": number, "message": "…and more errors."}
+                continue
+            if value in seen:
+                result.duplicates += 1
+                continue
+            seen.add(value)
+            ids.append(value)
+    except csv.Error as exc:
+        raise UploadError(f"The file is not valid CSV: {exc}.") from exc
+    if not result.rows and not result.errors:
+        raise UploadError("The file has no user ids.")
     return ids, result
+
+
+def _is_chunk_iterable(file: object) -> bool:
+    return not isinstance(file, (str, bytes)) and not hasattr(file, "read")
+
+
+def static_segment_upload_check(*, segment: Segment, mode: str) -> None:
+    """Refuse an upload the segment or mode cannot take (before any file is read)."""
+    if segment.kind != SegmentKind.STATIC:
+        raise UploadError("Only a static segment takes uploaded user ids.")
+    if mode not in UPLOAD_MODES:
+        raise UploadError(f"mode must be one of {', '.join(UPLOAD_MODES)}.")
 
 
 def static_segment_upload_csv(
     *,
     segment: Segment,
-    file: IO | bytes | str,
+    file: IO | bytes | str | Iterable[bytes],
     mode: str = "replace",
     changed_by: AbstractBaseUser | None = None,
 ) -> UploadResult:
-    """Set (or add to) a static segment's members from a CSV of user ids.
+    """Set (or add to) a static segment's members from a CSV of user ids, in this process
+    (the admin and the API run it as a background job: segments.services.jobs).
 
     All or nothing: any invalid row rejects the upload with an UploadError listing the rows."""
-    if segment.kind != SegmentKind.STATIC:
-        raise UploadError("Only a static segment takes uploaded user ids.")
-    if mode not in UPLOAD_MODES:
-        raise UploadError(f"mode must be one of {', '.join(UPLOAD_MODES)}.")
+    static_segment_upload_check(segment=segment, mode=mode)
     ids, result = parse_user_ids_csv(file=file)
+    return static_segment_members_set(
+        segment=segment, ids=ids, result=result, mode=mode, changed_by=changed_by
+    )
+
+
+def static_segment_members_set(
+    *,
+    segment: Segment,
+    ids: list[str],
+    result: UploadResult,
+    mode: str,
+    changed_by: AbstractBaseUser | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UploadResult:
+    """Write parsed ids as the segment's members, in one transaction (all or nothing).
+    `progress(written, to_write)` is called after each batch of removals and inserts (the
+    transaction hides the rows themselves from other readers until it commits)."""
+    static_segment_upload_check(segment=segment, mode=mode)
     if result.errors:
         raise UploadError(
             f"{len(result.errors)} row(s) are invalid; nothing was changed.", rows=result.errors
@@ -129,18 +198,26 @@ def static_segment_upload_csv(
             StaticMember.objects.filter(segment=segment).values_list("user_id", flat=True)
         )
         wanted = set(ids)
-        if mode == "replace":
-            gone = existing - wanted
-            result.removed = len(gone)
-            gone_list = list(gone)
-            for i in range(0, len(gone_list), BATCH):
-                StaticMember.objects.filter(
-                    segment=segment, user_id__in=gone_list[i : i + BATCH]
-                ).delete()
+        gone_list = list(existing - wanted) if mode == "replace" else []
+        result.removed = len(gone_list)
         new = [
             StaticMember(segment=segment, user_id=u, added_at=now) for u in ids if u not in existing
         ]
-        StaticMember.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
+        to_write, written = len(gone_list) + len(new), 0
+        if progress:
+            progress(0, to_write)
+        for i in range(0, len(gone_list), BATCH):
+            chunk = gone_list[i : i + BATCH]
+            StaticMember.objects.filter(segment=segment, user_id__in=chunk).delete()
+            written += len(chunk)
+            if progress:
+                progress(written, to_write)
+        for i in range(0, len(new), BATCH):
+            chunk = new[i : i + BATCH]
+            StaticMember.objects.bulk_create(chunk, ignore_conflicts=True)
+            written += len(chunk)
+            if progress:
+                progress(written, to_write)
         result.added = len(new)
         result.total = StaticMember.objects.filter(segment=segment).count()
         if not segment.static_source:

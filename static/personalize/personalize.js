@@ -15,11 +15,19 @@
  * Consent: with `consent: false` (or pz.setConsent(false)) nothing is written to the browser
  * (no cookie, no localStorage), the visitor id lives only in memory for this page, decide
  * is told `consent: false` (the server stores nothing) and no events are sent.
+ *
+ * Experiments: decide answers `assignments` ({experiment: "phase:arm"}); the client keeps
+ * them in localStorage ("pz_assignments", and the "pz_asg" cookie the template tag reads)
+ * and echoes them as `visitor.assignments`, so a visitor keeps their arm when the
+ * experiment's weights change within a phase.
  */
 (function (global) {
   "use strict";
 
   var VID = "pz_vid";
+  var ASSIGNMENTS = "pz_assignments";
+  var MAX_ASSIGNMENTS = 100; // what decide accepts
+  var ASSIGNMENTS_COOKIE = "pz_asg";
   var YEAR = 365 * 24 * 3600;
 
   function randomId(prefix) {
@@ -104,8 +112,11 @@
     if (!this.consent) {
       // Forget everything this client stored.
       var s = storage();
-      if (s) { try { s.removeItem(VID); } catch (e) { /* ignore */ } }
-      if (global.document) document.cookie = VID + "=; path=/; max-age=0; SameSite=Lax";
+      if (s) { try { s.removeItem(VID); s.removeItem(ASSIGNMENTS); } catch (e) { /* ignore */ } }
+      if (global.document) {
+        document.cookie = VID + "=; path=/; max-age=0; SameSite=Lax";
+        document.cookie = ASSIGNMENTS_COOKIE + "=; path=/; max-age=0; SameSite=Lax";
+      }
     }
     return this;
   };
@@ -121,6 +132,27 @@
     writeCookie(VID, id, YEAR); // lets the server-side template tag see the same visitor
     this._memoryId = id;
     return id;
+  };
+
+  /** The experiment arms decide answered before ({experiment: "phase:arm"}), or {}. */
+  Client.prototype.assignments = function () {
+    var s = this.consent ? storage() : null;
+    try {
+      var kept = s && JSON.parse(s.getItem(ASSIGNMENTS) || "{}");
+      return kept && typeof kept === "object" && !Array.isArray(kept) ? kept : {};
+    } catch (e) { return {}; }
+  };
+
+  Client.prototype._keepAssignments = function (answer) {
+    var s = this.consent ? storage() : null;
+    if (!s || !answer || !answer.assignments) return;
+    // Newest answers win; the oldest entries go first beyond what decide accepts.
+    var merged = assign({}, this.assignments(), answer.assignments);
+    var keys = Object.keys(merged);
+    for (var i = 0; i < keys.length - MAX_ASSIGNMENTS; i++) delete merged[keys[i]];
+    try { s.setItem(ASSIGNMENTS, JSON.stringify(merged)); } catch (e) { /* private mode */ }
+    // The server-side template tag echoes them from this cookie.
+    writeCookie(ASSIGNMENTS_COOKIE, JSON.stringify(merged), YEAR);
   };
 
   Client.prototype._visitor = function (extra) {
@@ -181,7 +213,13 @@
     if (body.visitor.consent === false && opts.visitor && opts.visitor.consent === false) {
       body.visitor.id = randomId("anon-"); // a one-off id: nothing ties requests together
     }
-    return this._post("/decide", body);
+    var kept = body.visitor.consent === false ? {} : this.assignments();
+    if (Object.keys(kept).length && !body.visitor.assignments) body.visitor.assignments = kept;
+    var self = this;
+    return this._post("/decide", body).then(function (answer) {
+      if (body.visitor.consent !== false) self._keepAssignments(answer);
+      return answer;
+    });
   };
 
   /** POST /events. Each event gets an id so a retry is idempotent. No consent: nothing sent. */

@@ -53,6 +53,25 @@ def person(site, config, api_client, delivery_key, server_key, settings):
     """A known person seen on two devices, with attributed events, a server-rendered
     impression, a static-segment membership, and rollups built over all of it."""
     metric_create(site=site, key="bought", name="Bought", kind="conversion", event="purchase")
+    from delivery.snapshot import snapshot_forget
+    from experiments.models import Arm, Experiment, ExperimentPhase
+    from tenancy.services import site_config_bump
+
+    # A running experiment on the banner: the decides record the person's arms.
+    experiment = Experiment.objects.create(
+        site=site, key="erase-test", name="t", placement=config["banner"], status="running"
+    )
+    Arm.objects.create(experiment=experiment, key="control", is_control=True)
+    Arm.objects.create(
+        experiment=experiment,
+        key="treat",
+        content_variant=config["banner"].variants.get(key="adult-banner"),
+    )
+    ExperimentPhase.objects.create(
+        experiment=experiment, number=1, started_at=experiment.created_at, coverage=1.0
+    )
+    site_config_bump(site_id=site.pk)
+    snapshot_forget(site.pk)
     for anon in ("anon-erase-1", "anon-erase-2"):
         r = post(
             api_client,
@@ -133,6 +152,7 @@ def test_export_covers_every_table_that_names_the_person(person, api_client, ser
         "segments.VisitorLink",
         "segments.Event",
         "segments.StaticMember",
+        "experiments.Assignment",
     }, named
     body = api_client.get(
         "/api/v1/profiles/erase-me-42", HTTP_AUTHORIZATION=f"Api-Key {server_key}"
@@ -144,6 +164,10 @@ def test_export_covers_every_table_that_names_the_person(person, api_client, ser
         "anon-erase-3",
     }
     assert body["static_segments"] == ["vip"]
+    from experiments.models import Assignment
+
+    units = {a["unit_id"] for a in body["experiment_assignments"]}
+    assert units and units == set(Assignment.objects.values_list("unit_id", flat=True))
     attributed = [e for e in body["events"] if e["kind"] == "impression"]
     assert len(attributed) == 3
 

@@ -118,3 +118,43 @@ def test_successful_run_still_fills_the_page(client_page: Any, page_errors: list
     page.evaluate("() => Personalize.init({key: 'pk_test', timeout: 2000}).run()")
     expect(page.locator("[data-personalize=home_hero]")).to_have_text("Spring sale")
     assert page_errors == []
+
+
+def test_client_keeps_and_echoes_experiment_assignments(
+    client_page: Any, page_errors: list[str]
+) -> None:
+    page = client_page
+    sent: list[dict[str, Any]] = []
+    answers = [
+        {"placements": {}, "assignments": {"hero-test": "1:treat"}},
+        {"placements": {}, "assignments": {"cta-test": "2:control"}},
+        {"placements": {}},
+        {"placements": {}},
+    ]
+
+    def answer(route: Any, held: list[Any]) -> None:
+        sent.append(json.loads(route.request.post_data))
+        body = answers[len(sent) - 1]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.decide = answer
+    page.goto(f"{ORIGIN}/")
+    stored = page.evaluate(
+        """async () => {
+            const pz = Personalize.init({key: "pk_test"});
+            await pz.decide({});
+            await pz.decide({});
+            await pz.decide({});
+            const kept = localStorage.getItem("pz_assignments");
+            pz.setConsent(false);
+            await pz.decide({});
+            return {kept, after: localStorage.getItem("pz_assignments")};
+        }"""
+    )
+    assert "assignments" not in sent[0]["visitor"]
+    assert sent[1]["visitor"]["assignments"] == {"hero-test": "1:treat"}
+    assert sent[2]["visitor"]["assignments"] == {"hero-test": "1:treat", "cta-test": "2:control"}
+    assert json.loads(stored["kept"]) == {"hero-test": "1:treat", "cta-test": "2:control"}
+    # Without consent nothing is kept or echoed.
+    assert stored["after"] is None and "assignments" not in sent[3]["visitor"]
+    assert page_errors == []

@@ -463,3 +463,29 @@ def test_preview_renders_placements_in_a_sandboxed_frame(site):
     page = res.content.decode()
     assert '<iframe class="pz-rendered" sandbox=""' in page
     assert 'srcdoc="&lt;p&gt;umbrella&lt;/p&gt;"' in page
+
+
+def test_preview_draws_designs_as_a_mock_with_the_json_as_a_detail(site):
+    import json
+    import re
+
+    _demo_slots(site)
+    client = login(site, "viewer")
+    res = client.post(
+        reverse("admin:content_preview_visitor"),
+        {"site": site.pk, "source": "published", "document": '{"context": {"weather": "rain"}}'},
+    )
+    page = res.content.decode()
+    # the screen: a mock container the shared renderer draws into, no visible <pre> of JSON
+    assert 'data-screen-mock="home"' in page
+    assert "personalize/design-mock.js" in page and "content/admin/preview.js" in page
+    rows = re.findall(r'<tr class="preview-row".*?</tr>', page, flags=re.S)
+    assert len(rows) == 2
+    for row in rows:
+        outside_details = re.sub(r"<details.*?</details>", "", row, flags=re.S)
+        assert "<pre" not in outside_details  # source only inside the collapsed detail
+        assert '<details class="pz-source"><summary>Source</summary><pre>' in row
+    data = json.loads(re.search(r'id="pz-preview-data"[^>]*>(.*?)</script>', page, re.S)[1])
+    assert data["placements"]["home_hero"]["content"] == {"kind": "html", "body": "<p>umbrella</p>"}
+    assert isinstance(data["screens"]["home"], dict) and "root" in data["screens"]["home"]
+    assert "<script>" not in page.split('id="pz-preview-data"')[0].rsplit("<table", 1)[-1]

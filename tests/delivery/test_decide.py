@@ -188,13 +188,21 @@ def _half(unit: str) -> bool:
     return hash_unit("half", unit) < 0.5
 
 
-def test_rollout_unit_is_user_id_when_known_else_visitor_id(decide):
-    users = [f"u-{i}" for i in range(40)]
-    for user in users[:12]:
-        for anon in ("anon-x", "anon-y"):
+def test_rollout_unit_is_the_first_anonymous_id_of_a_person_else_visitor_id(decide):
+    """A person keeps the bucket of the anonymous id they first came with, on every device
+    (Profile.bucketing_id); someone who never came anonymously is bucketed by user id."""
+    users = [f"u-{i}" for i in range(12)]
+    for user in users:
+        first = f"anon-{user}-first"
+        for anon in (first, f"anon-{user}-phone", first):
             got = decide(
                 {"visitor": {"id": anon, "user_id": user}, "placements": ["banner"]}
             ).json()
+            assert (got["placements"]["banner"]["variant"] == "half-banner") is _half(first)
+    assert {_half(f"anon-{u}-first") for u in users} == {True, False}  # both buckets seen
+    for user in [f"direct-{i}" for i in range(12)]:
+        for _ in range(2):
+            got = decide({"visitor": {"user_id": user}, "placements": ["banner"]}).json()
             assert (got["placements"]["banner"]["variant"] == "half-banner") is _half(user)
     for anon in [f"anon-{i}" for i in range(12)]:
         got = decide({"visitor": {"id": anon}, "placements": ["banner"]}).json()

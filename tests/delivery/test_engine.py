@@ -173,13 +173,24 @@ def test_visitor_document():
         },
         visitor_extra={"visit_count": 99},
     )
+    # Not bucketed yet: the anonymous id is the unit (the visit record will fix it).
     assert (
-        known["visitor"]["id"] == "u"
+        known["visitor"]["id"] == "a"
         and known["visitor"]["user_id"] == "u"
         and known["visitor"]["is_known"]
     )
     assert known["visitor"]["visit_count"] == 4 and known["visitor"]["first_seen"] == NOW
     assert known["profile"] == {"age": 3, "city": "X"} and known["events"] == [{"name": "e"}]
+    stored = {"traits": {}, "visit_count": 1, "bucketing_id": "first-anon"}
+    for anon in ("a", None):
+        again = visitor_document(
+            visitor_id=anon, user_id="u", consent=True, inline_profile={}, context={}, stored=stored
+        )
+        assert again["visitor"]["id"] == "first-anon"  # on every device
+    direct = visitor_document(
+        visitor_id=None, user_id="u", consent=True, inline_profile={}, context={}, stored=None
+    )
+    assert direct["visitor"]["id"] == "u"
 
 
 def test_agrees_with_content_resolution():

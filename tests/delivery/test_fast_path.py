@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from delivery import engine
 from delivery.checks import eager_celery_refused
-from delivery.selectors import profile_for_decide
+from delivery.selectors import DECIDE_PROFILE_COLUMNS, profile_for_decide
 from segments.models import Profile
 
 
@@ -72,12 +72,12 @@ def test_lean_profile_read_matches_the_orm(site):
         visit_count=3,
         first_seen=seen,
         last_seen=seen,
+        bucketing_id="anon-lean",
+        experiment_assignments={"hero-test": "2:treatment"},
     )
     Profile.objects.filter(user_id="u-lean").update(counters={"abc": [1.5, 0.25]})
     got = profile_for_decide(site_id=site.pk, user_id="u-lean", with_counters=True)
-    orm = Profile.objects.filter(user_id="u-lean").values(
-        "traits", "recent_events", "visit_count", "first_seen", "last_seen", "consent", "counters"
-    )[0]
+    orm = Profile.objects.filter(user_id="u-lean").values(*DECIDE_PROFILE_COLUMNS)[0]
     assert got == orm
     assert got["first_seen"] == seen and got["first_seen"].tzinfo is not None
     lean = profile_for_decide(site_id=site.pk, user_id="u-lean", with_events=False)

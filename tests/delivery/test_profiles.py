@@ -162,3 +162,46 @@ def test_consent_withdrawal_clears_tracking_and_stops_it(
     )
     profile.refresh_from_db()
     assert profile.last_context == {} and profile.visit_count == 1
+
+
+def test_export_lists_bucketing_id_counters_and_experiment_arms(
+    api_client, server_key, site, other_site
+):
+    from django.utils import timezone
+
+    from experiments.models import Assignment, Experiment
+    from segments.models import Profile
+
+    put(api_client, "/api/v1/profiles/u-9", {"visitor_ids": ["anon-9"]}, server_key)
+    Profile.objects.filter(site=site, user_id="u-9").update(
+        bucketing_id="anon-9", counters={"k1": [1.0]}
+    )
+    from content.models import Placement
+
+    slot = Placement.objects.create(site=site, key="exp-slot", name="s", kind="text")
+    experiment = Experiment.objects.create(site=site, key="exp", name="e", placement=slot)
+    now = timezone.now()
+    Assignment.objects.create(
+        site=site,
+        experiment=experiment,
+        phase=1,
+        unit_id="anon-9",
+        arm_key="b",
+        probability=0.5,
+        first_exposed_at=now,
+    )
+    Assignment.objects.create(  # someone else's unit
+        site=site,
+        experiment=experiment,
+        phase=1,
+        unit_id="anon-other",
+        arm_key="a",
+        probability=0.5,
+        first_exposed_at=now,
+    )
+    body = api_client.get("/api/v1/profiles/u-9", **auth(server_key)).json()
+    assert body["bucketing_id"] == "anon-9" and body["behaviour_counters"] == {"k1": [1.0]}
+    assert [
+        (a["experiment"], a["phase"], a["arm"], a["unit_id"])
+        for a in body["experiment_assignments"]
+    ] == [("exp", 1, "b", "anon-9")]

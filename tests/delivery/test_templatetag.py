@@ -111,3 +111,88 @@ def test_a_broker_outage_drops_the_impression_and_still_renders(
     assert 'data-variant="hero-default"' in html
     assert "dropped" in caplog.text and "events_record" in caplog.text
     assert not failopen.broker_breaker.closed()  # the next pages skip the broker for a while
+
+
+def test_echoes_the_assignments_cookie_and_drops_what_is_malformed(config, site):
+    import json
+    from urllib.parse import quote
+
+    from delivery.snapshot import snapshot_forget
+    from experiments.assignment import assign
+    from experiments.models import Arm, Experiment, ExperimentPhase
+    from tenancy.services import site_config_bump
+
+    experiment = Experiment.objects.create(
+        site=site, key="tag-test", name="t", placement=config["banner"], status="running"
+    )
+    Arm.objects.create(experiment=experiment, key="control", is_control=True)
+    variant = config["banner"].variants.get(key="adult-banner")
+    Arm.objects.create(experiment=experiment, key="treat", content_variant=variant)
+    ExperimentPhase.objects.create(
+        experiment=experiment, number=1, started_at=experiment.created_at, coverage=1.0
+    )
+    site_config_bump(site_id=site.pk)
+    snapshot_forget(site.pk)
+    from delivery.snapshot import snapshot_get
+
+    compiled = snapshot_get(site.pk).experiments[0]
+    unit = next(
+        u for u in (f"anon-{i}" for i in range(100)) if assign(compiled, u).arm.key == "control"
+    )
+    request = RequestFactory().get("/")
+    request.COOKIES["pz_vid"] = unit
+    cookie = {"tag-test": "1:treat", "bad key": "1:x", "other": 3}
+    request.COOKIES["pz_asg"] = quote(json.dumps(cookie))  # as document.cookie writes it
+    html = render('{% personalize "banner" site="alpha" %}', request)
+    assert 'data-variant="adult-banner"' in html  # the echoed arm, not the hash's control
+    assert request.personalize_assignments == {"tag-test": "1:treat"}
+    for garbage in ("not json", "[1]", "%7B"):
+        request = RequestFactory().get("/")
+        request.COOKIES.update({"pz_vid": unit, "pz_asg": garbage})
+        html = render('{% personalize "banner" site="alpha" %}', request)
+        assert '"arm":"control"' in html.replace("&quot;", '"')
+
+
+def test_the_cookies_middleware_keeps_a_server_rendered_visitor_and_their_arm(config, site):
+    """Without the JS client, the visitor id the tag made up and the arm it answered come
+    back on the next page through cookies, so the same person keeps the same variant."""
+    from django.http import HttpResponse
+
+    from delivery.middleware import PersonalizeCookiesMiddleware
+    from delivery.snapshot import snapshot_forget
+    from experiments.models import Arm, Experiment, ExperimentPhase
+    from tenancy.services import site_config_bump
+
+    experiment = Experiment.objects.create(
+        site=site, key="mw-test", name="t", placement=config["banner"], status="running"
+    )
+    Arm.objects.create(experiment=experiment, key="control", is_control=True)
+    variant = config["banner"].variants.get(key="adult-banner")
+    Arm.objects.create(experiment=experiment, key="treat", content_variant=variant)
+    ExperimentPhase.objects.create(
+        experiment=experiment, number=1, started_at=experiment.created_at, coverage=1.0
+    )
+    site_config_bump(site_id=site.pk)
+    snapshot_forget(site.pk)
+
+    def page(request):
+        return HttpResponse(render('{% personalize "banner" site="alpha" %}', request))
+
+    middleware = PersonalizeCookiesMiddleware(page)
+    first = RequestFactory().get("/")
+    response = middleware(first)
+    visitor = response.cookies["pz_vid"].value
+    assert visitor == first._personalize_vid and visitor.startswith("srv-")
+    arm = first.personalize_assignments["mw-test"]
+    assert response.cookies["pz_asg"]["samesite"] == "Lax"
+
+    second = RequestFactory().get("/")
+    second.COOKIES.update({k: m.value for k, m in response.cookies.items()})
+    again = middleware(second)
+    assert second.personalize_assignments == {"mw-test": arm}
+    assert "pz_vid" not in again.cookies and "pz_asg" not in again.cookies  # nothing new
+    assert again.content == response.content  # same visitor, same arm, same variant
+
+    withheld = RequestFactory().get("/")
+    withheld.COOKIES["pz_consent"] = "0"
+    assert not middleware(withheld).cookies

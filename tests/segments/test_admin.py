@@ -81,15 +81,33 @@ def test_change_page_records_history_and_shows_count(site, marketer, admin_clien
     assert latest.changed_by == marketer and "Detroiters" in latest.summary
 
 
-def test_static_upload_in_admin(site, marketer, admin_client_for):
+def test_static_upload_in_admin(
+    site, marketer, admin_client_for, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    ProfileFactory(site=site, user_id="u-1")
     client = admin_client_for(marketer)
     data = form_data(site, key="vip", name="VIP", kind="static", criteria="")
     data["members_csv"] = SimpleUploadedFile("vip.csv", b"user_id\nu-1\nu-2\n")
-    response = client.post("/admin/segments/segment/add/", data)
+    with django_capture_on_commit_callbacks(execute=True):  # the job starts on commit
+        response = client.post("/admin/segments/segment/add/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     segment = Segment.objects.get(key="vip")
+    job = segment.jobs.get()
+    # to the job's progress page, whose status JSON says what happened
+    assert response["Location"] == f"/admin/segments/segment/{segment.pk}/jobs/{job.pk}/"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and b'data-status-url="' in page.content
+    assert b"segments/jobs/job_progress.js" in page.content and b"<script>" not in page.content
+    status = client.get(f"{response['Location']}status/").json()
+    assert (status["status"], status["percent"], status["matched"], status["unmatched"]) == (
+        "done",
+        100,
+        1,
+        1,
+    )
+    assert status["unmatched_sample"] == ["u-2"] and status["result"]["total"] == 2
     assert segment.kind == SegmentKind.STATIC and segment.static_members.count() == 2
     data = form_data(site, key="vip2", name="VIP2", kind="static", criteria="")
     data["members_csv"] = SimpleUploadedFile("vip.csv", b"user_id,name\n,bob\n")
@@ -98,14 +116,20 @@ def test_static_upload_in_admin(site, marketer, admin_client_for):
     assert "Row 2" in str(response.context["adminform"].form.errors["members_csv"])
 
 
-def test_actions(site, marketer, admin_client_for):
+def test_actions(site, marketer, admin_client_for, django_capture_on_commit_callbacks):
     ProfileFactory(site=site, user_id="u-1", traits={"city": "Detroit"})
     segment = segment_create(site=site, key="detroit", name="Detroit", criteria=DETROIT)
     client = admin_client_for(marketer)
     url = "/admin/segments/segment/"
-    response = client.post(url, {"action": "export_csv", "_selected_action": [segment.pk]})
-    assert response.status_code == 200
-    assert b"u-1" in b"".join(response.streaming_content)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "export_csv", "_selected_action": [segment.pk]})
+    job = segment.jobs.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/segments/segment/{segment.pk}/jobs/{job.pk}/"
+    status = client.get(f"{response['Location']}status/").json()
+    assert status["status"] == "done" and status["download_url"].endswith("/download/")
+    download = client.get(status["download_url"])
+    assert b"u-1" in b"".join(download.streaming_content)
     client.post(url, {"action": "snapshot_segments", "_selected_action": [segment.pk]})
     assert Segment.objects.filter(snapshot_of=segment).count() == 1
     client.post(url, {"action": "archive_segments", "_selected_action": [segment.pk]})
@@ -184,7 +208,9 @@ def test_change_form_tells_the_builder_its_site(site, marketer, admin_client_for
     assert widget.site_id == site.pk and widget.segment_key == "detroit"
 
 
-def test_static_change_page_and_upload(site, marketer, admin_client_for):
+def test_static_change_page_and_upload(
+    site, marketer, admin_client_for, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     segment = segment_create(site=site, key="vip", name="VIP", kind=SegmentKind.STATIC)
@@ -195,7 +221,9 @@ def test_static_change_page_and_upload(site, marketer, admin_client_for):
     data = form_data(site, key="vip", name="VIP", kind="static", upload_mode="append")
     data.pop("criteria")
     data["members_csv"] = SimpleUploadedFile("vip.csv", b"u-1\nu-2\n")
-    response = client.post(url, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
+    assert "/jobs/" in response["Location"]
     assert segment.static_members.count() == 2
     assert segment.criteria == {}

@@ -91,18 +91,26 @@ def test_count_with_behaviour(site, viewer_client):
     assert viewer_client.get(f"{URL}{segment.pk}/count/").json() == {"count": 1}
 
 
-def test_upload_and_snapshot(site, marketer_client):
+def test_upload_and_snapshot(site, marketer_client, django_capture_on_commit_callbacks):
     response = create(marketer_client, site, key="vip", name="VIP", kind="static", criteria=None)
     assert response.status_code == 201, response.content
     detail = f"{URL}{response.json()['id']}/"
     upload = SimpleUploadedFile("vip.csv", b"user_id\nu-1\nu-2\n", content_type="text/csv")
-    response = marketer_client.post(f"{detail}upload/", {"file": upload}, format="multipart")
-    assert response.status_code == 200, response.content
-    assert response.json()["added"] == 2 and response.json()["total"] == 2
+    with django_capture_on_commit_callbacks(execute=True):  # the job starts on commit
+        response = marketer_client.post(f"{detail}upload/", {"file": upload}, format="multipart")
+    # A job: 202 with where to poll (without a broker it runs when the request commits).
+    assert response.status_code == 202, response.content
+    assert response["Location"] == response.json()["url"]
+    job = marketer_client.get(response.json()["url"]).json()
+    assert job["status"] == "done"
+    assert job["result"]["added"] == 2 and job["result"]["total"] == 2
     bad = SimpleUploadedFile("vip.csv", b"user_id,n\nu-1,a\n,b\nu-3,c\n", content_type="text/csv")
-    response = marketer_client.post(f"{detail}upload/", {"file": bad}, format="multipart")
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"][0]["path"] == "file[3]"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = marketer_client.post(f"{detail}upload/", {"file": bad}, format="multipart")
+    assert response.status_code == 202
+    job = marketer_client.get(response.json()["url"]).json()
+    assert job["status"] == "failed"
+    assert job["error_rows"] == [{"row": 3, "message": "The user id is empty."}]
     assert StaticMember.objects.count() == 2
 
     ProfileFactory(site=site, user_id="d-1", traits={"city": "Detroit"})
