@@ -3,9 +3,12 @@ published slots precompiled into tables whose response entries and their JSON ar
 once, plus the compiled segment rules), the typed shapes of a decision (`Reason` and its
 constructors, `SlotDecision`, `DecideAnswer`, `Explanation`), the visitor document rules
 evaluate (`visitor_document`), `decide()` and the response encoding. `decide()` applies
-`content.resolution`'s rule (a test keeps the two in agreement): segment rules run lazily,
-at most once per decision, only for the segments the requested slots reach; `explain`
-adds every active segment, evaluated in one pass by a `segments.criteria.RuleSet`. Each
+`content.resolution`'s rule (a test keeps the two in agreement). A decide of every slot
+evaluates the targeted segments in one pass (`Snapshot.targeted_rule_set`) and picks the
+entries with a generated program (`Snapshot.resolution_programs`); a request naming its
+slots runs segment rules lazily, at most once per decision, only for the segments its
+slots reach; `explain` adds every active segment, evaluated in one pass by a
+`segments.criteria.RuleSet`. Each
 variant's entries exist per language it is translated into: a decision resolves the
 visitor's language chain once, then picks an entry per slot with a dict lookup.
 Running experiments (`experiments.assignment`) are compiled into the snapshot with their
@@ -20,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import compress
 from json.encoder import encode_basestring_ascii
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
@@ -36,7 +40,7 @@ from experiments.assignment import Assigned, CompiledExperiment, CompiledHoldout
 from segments import criteria
 from segments.criteria.nodes import EventNode, Group, SegmentRef
 from segments.criteria.types import VisitorDocument, VisitorFacts
-from segments.criteria.values import When, parse_when
+from segments.criteria.values import ReadTime, When, parse_when
 
 
 class Rule(Protocol):
@@ -364,6 +368,46 @@ class Snapshot:
             return None
 
     @cached_property
+    def targeted_rule_set(self) -> tuple[criteria.RuleSet, dict[str, bool]] | None:
+        """The segments the live slots target as one RuleSet, with every key mapped to
+        False (what a decision's `seen` starts from): a decide of every slot reaches most of
+        them, and one pass reading each field once was measured 1.4-1.5x faster than rule
+        by rule at 100 segments / 30 placements. None when a rule is not a criteria Rule or
+        the set does not compile: decide then evaluates rule by rule, with the same answers.
+        Built with the snapshot (`delivery.snapshot`), else on the first such decide."""
+        rules: dict[str, criteria.Rule] = {}
+        for key in sorted(self.published.segment_keys):
+            rule = self.rules.get(key)
+            if rule is None:
+                continue  # unknown or broken: never a member (decide looks it up lazily)
+            if not isinstance(rule, criteria.Rule):
+                return None
+            rules[key] = rule
+        if not rules:
+            return None
+        try:
+            return criteria.RuleSet(rules), dict.fromkeys(rules, False)
+        except Exception:  # a set that does not compile: rule by rule still answers
+            return None
+
+    @cached_property
+    def resolution_programs(self) -> tuple[Program, Program] | None:
+        """(placements, screens): `_resolve` over every slot of the table, written out as one
+        generated expression per table, for the decide of every slot in the default
+        language once `targeted_rule_set` has given every targeted segment's membership
+        (measured 2.7x faster than the loop). None without a targeted set or when the
+        code does not compile (very long variant lists): decide then loops."""
+        batch = self.targeted_rule_set
+        if batch is None:
+            return None
+        known = batch[1]
+        placements = _program(self.placement_table, known)
+        screens = _program(self.screen_table, known)
+        if placements is None or screens is None:
+            return None
+        return placements, screens
+
+    @cached_property
     def reads_events(self) -> bool:
         """Whether any rule counts events: when none does, a known visitor's decide need
         not load (nor decode) the profile's recent events. True when it cannot tell."""
@@ -372,6 +416,45 @@ class Snapshot:
             if parsed is None or _has_event(parsed.root):
                 return True
         return False
+
+
+# (segment membership of every targeted segment, now) -> {slot key: entry}
+Program = Callable[[Mapping[str, bool], datetime], dict[str, SlotDecision]]
+
+
+def _program(table: Mapping[str, CompiledSlot], known: Mapping[str, bool]) -> Program | None:
+    """`_resolve(table, None, …)` in the default language as one generated dict display:
+    per slot, `entry if <scheduled> and seen[segment] else …` down to the default, in the
+    slot's evaluation order. Segments not in `known` (no compiled rule) never match, as in
+    `_resolve`. Only generated names are written into the source: keys, entries and times
+    are bound as constants in the function's namespace."""
+    ns: dict[str, Any] = {}
+
+    def const(value: Any) -> str:
+        name = f"_k{len(ns)}"
+        ns[name] = value
+        return name
+
+    items: list[str] = []
+    for slot in table.values():
+        expr = const(slot.default)
+        for segment, starts, ends, entry, _ in reversed(slot.targeted):
+            if segment not in known:
+                continue
+            test = f"_s[{const(segment)}]"
+            if starts is not None:  # `_resolve` skips a variant while now < starts
+                test = f"{const(starts)} <= now and {test}"
+            if ends is not None:  # … and once now >= ends
+                test = f"now < {const(ends)} and {test}"
+            expr = f"({const(entry)} if {test} else {expr})"
+        items.append(f"{const(slot.key)}: {expr}")
+    source = "def _resolve_all(_s, now):\n    return {" + ", ".join(items) + "}\n"
+    try:
+        code = compile(source, "<slots>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # Python's nesting limits
+        return None
+    exec(code, ns)  # noqa: S102 - generated names only, see above
+    return ns["_resolve_all"]
 
 
 def _has_event(node: Any) -> bool:
@@ -409,10 +492,13 @@ def encode(snapshot: Snapshot, body: Mapping[str, Any]) -> bytes:
             text = encode_basestring_ascii(value) if type(value) is str else to_json(value)
             parts.append(b'"visitor_id":' + text.encode())
         elif key == "placements" or key == "screens":
-            inner = b",".join(
-                fragments.get(id(entry)) or f"{to_json(k)}:{to_json(entry)}".encode()
-                for k, entry in value.items()
-            )
+            try:  # every entry the snapshot's own: one C-level pass
+                inner = b",".join(map(fragments.__getitem__, map(id, value.values())))
+            except KeyError:  # an entry made for this decision (e.g. an override)
+                inner = b",".join(
+                    fragments.get(id(entry)) or f"{to_json(k)}:{to_json(entry)}".encode()
+                    for k, entry in value.items()
+                )
             parts.append(b'"' + key.encode() + b'":{' + inner + b"}")
         else:
             parts.append(f"{to_json(key)}:{to_json(value)}".encode())
@@ -589,7 +675,6 @@ def decide(
         screens = ()
     elif screens is not None and placements is None:
         placements = ()
-    seen: dict[str, bool] = {}
     rules = snapshot.rules
     context = doc.get("context")
     chain = snapshot.language_chain(context.get("language")) if context else ()
@@ -599,20 +684,31 @@ def decide(
         unit = None
     held = snapshot.holdout is not None and unit is not None and snapshot.holdout.holds(unit)
     assigned: Assignments = {}
+    body: DecideAnswer
     if held:
-        body: DecideAnswer = {
+        seen: dict[str, bool] = {}
+        body = {
             "placements": _holdout_entries(
                 snapshot, "placement", snapshot.placement_table, placements, chain
             ),
             "screens": _holdout_entries(snapshot, "screen", snapshot.screen_table, screens, chain),
         }
     else:
-        body = {
-            "placements": _resolve(
-                snapshot.placement_table, placements, rules, seen, doc, now, chain
-            ),
-            "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now, chain),
-        }
+        # Every slot: the targeted segments in one pass. Explain keeps evaluating lazily:
+        # its `segments` list what the slots reached plus every active segment, not every
+        # targeted one.
+        every_slot = placements is None and not explain
+        seen = _targeted_membership(snapshot, doc, now) if every_slot else {}
+        programs = snapshot.resolution_programs if seen and not chain else None
+        if programs is not None:  # every slot, every targeted segment known, default language
+            body = {"placements": programs[0](seen, now), "screens": programs[1](seen, now)}
+        else:
+            body = {
+                "placements": _resolve(
+                    snapshot.placement_table, placements, rules, seen, doc, now, chain
+                ),
+                "screens": _resolve(snapshot.screen_table, screens, rules, seen, doc, now, chain),
+            }
         if unit is not None and snapshot.experiments:
 
             def in_audience(key: str) -> bool:
@@ -644,6 +740,27 @@ def decide(
             snapshot, doc, seen, body, now, chain, assigned=assigned, held=held, labels=labels
         )
     return body
+
+
+def _targeted_membership(
+    snapshot: Snapshot, doc: VisitorDocument, now: datetime
+) -> dict[str, bool]:
+    """Membership of every targeted segment in one RuleSet pass, for a decide of every slot
+    (which reaches most of them; a page asking for a few slots evaluates its few lazily).
+    Empty when the snapshot has no such set or a rule of it raises (one raising rule would
+    lose every answer): `_resolve` then evaluates rule by rule, where it does not match."""
+    batch = snapshot.targeted_rule_set
+    if batch is None:
+        return {}
+    rule_set, seen = batch
+    try:
+        hits = rule_set.matching(doc, now)
+    except Exception:
+        return {}
+    seen = seen.copy()
+    for key in hits:
+        seen[key] = True
+    return seen
 
 
 def _personalized(slot: CompiledSlot, seen: Mapping[str, bool], now: datetime) -> str:
@@ -680,19 +797,22 @@ def _evaluate_active_segments(
     """Record in `seen` the membership of every active segment not evaluated yet: in one
     RuleSet pass when the snapshot has one, else (or when a rule of the set raises, which
     would lose the others' answers) rule by rule, where a failing rule does not match."""
-    missing = [k for k in snapshot.active_segments if k not in seen]
-    if not missing:
-        return
     rule_set = snapshot.active_rule_set
     if rule_set is not None:
         try:
-            hits: set[str] | None = set(rule_set.matching(doc, now))
+            hits: list[str] | None = rule_set.matching(doc, now)
         except Exception:  # one raising rule would lose every answer: go rule by rule
             hits = None
         if hits is not None:
-            for key in missing:
-                seen[key] = key in hits
+            # Dict operations rather than a Python loop per segment (thousands of them):
+            # every active segment False, then the pass's matches True, then what `seen`
+            # held already (the same rules' answers) back on top.
+            before = dict(seen)
+            seen.update(dict.fromkeys(snapshot.active_segments, False))
+            seen.update(dict.fromkeys(hits, True))
+            seen.update(before)
             return
+    missing = [k for k in snapshot.active_segments if k not in seen]
     for key in missing:
         seen[key] = _rule_hit(snapshot.rules, key, doc, now)
 
@@ -714,7 +834,7 @@ def explain_decision(
     probability). In the holdout, the trace is the default alone (no rule ran for it)."""
     _evaluate_active_segments(snapshot, doc, seen, now)
     out: Explanation = {
-        "segments": sorted(k for k, hit in seen.items() if hit),
+        "segments": sorted(compress(seen, seen.values())),  # the matched keys
         "languages": [*chain, snapshot.published.default_language],
         "snapshot_version": snapshot.version,
         "broken_segments": sorted(snapshot.broken_segments),
@@ -787,7 +907,8 @@ def _segment_explanation(
 def _when(value: Any) -> Any:
     if type(value) is str:
         try:
-            parsed = datetime.fromisoformat(value)
+            # A ReadTime: every rule testing this time reuses one reading of it.
+            parsed = ReadTime.fromisoformat(value)
         except ValueError:
             return value
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

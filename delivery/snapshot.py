@@ -136,7 +136,14 @@ def _snapshot_build(site_id: int) -> Snapshot:
     rules, broken = site_segment_rules(
         site=site_id, keys={*active, *published.segment_keys, *audiences}
     )
-    return Snapshot(
+    # Rules generate their evaluation code on first use; decide evaluates the segments the
+    # slots target and the experiments' audiences, so those are generated now, in the
+    # build, not in a visitor's request (the rest serve explain through its RuleSet).
+    for key in {*published.segment_keys, *audiences}:
+        rule = rules.get(key)
+        if rule is not None:
+            rule.ready()
+    snapshot = Snapshot(
         site_id=site_id,
         version=published.version,
         published=published,
@@ -151,6 +158,10 @@ def _snapshot_build(site_id: int) -> Snapshot:
         # One query more per build, so that an explaining decide needs none.
         field_labels=Labels.from_catalog(catalog=site_field_catalog(site=site_id)).fields,
     )
+    # Compiled here, not in a visitor's request.
+    snapshot.targeted_rule_set  # noqa: B018
+    snapshot.resolution_programs  # noqa: B018
+    return snapshot
 
 
 def experiments_compile(*, site_id: int) -> tuple[tuple[CompiledExperiment, ...], dict[str, str]]:

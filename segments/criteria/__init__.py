@@ -9,12 +9,22 @@ the segments app registers with `set_sql_compiler` when Django starts (`segments
 
 from __future__ import annotations
 
+import itertools
+import json
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from segments.criteria.catalog import BUILTIN_FIELDS, TYPES, FieldSpec, normalize_fields
-from segments.criteria.codegen import generate, generate_many
+from segments.criteria.catalog import (
+    BUILTIN_FIELDS,
+    TYPES,
+    FieldSpec,
+    FieldSpecs,
+    normalize_fields,
+)
+from segments.criteria.codegen import code_cache_clear, generate, generate_many
 from segments.criteria.compile_memory import compile_node
 from segments.criteria.errors import CriteriaError
 from segments.criteria.explain import explain as _explain
@@ -39,6 +49,7 @@ __all__ = [
     "RuleSet",
     "SqlCompiler",
     "StaticSegment",
+    "compile_cache_clear",
     "compile_criteria",
     "compile_rules",
     "set_sql_compiler",
@@ -75,19 +86,40 @@ class Rule:
         self.tree = tree
         self._parsed = parsed
         self._compiled = compile_node(parsed.root)
-        self._fn = generate(self._compiled)
+        # The generated function is made on the first `matches()` (or `ready()`): a site's
+        # snapshot holds every active segment, but decide evaluates only the ones its slots
+        # target, and explain evaluates them all through one RuleSet, which generates its
+        # own code from `_compiled`. Generating is idempotent, so a race between threads
+        # only generates twice.
+        self._fn: Any = None
         self._now = now
         self.uses_now: bool = parsed.uses_now
         self.has_rollout: bool = parsed.has_rollout
         self.referenced_segments: frozenset[str] = frozenset(parsed.referenced_segments)
-        if not self.uses_now:
-            # No clock needed: the generated function *is* matches(doc, now=None), saving
-            # a Python call per evaluation (the instance attribute shadows the method).
-            self.matches = self._fn  # type: ignore[method-assign]
+        self._deps: dict[str, Any] = {}  # see compile_criteria's cache
+
+    def ready(self) -> Rule:
+        """Generate the evaluation function now rather than on the first `matches()`."""
+        if self._fn is None:
+            try:
+                fn = generate(self._compiled)
+            except Exception:  # a generator gap: the closures evaluate the same tree
+                closure = self._compiled.fn
+                fn = lambda d, now=None: closure(d, now)  # noqa: E731
+            self._fn = fn
+            if not self.uses_now:
+                # No clock needed: the generated function *is* matches(doc, now=None),
+                # saving a Python call per evaluation (the instance attribute shadows the
+                # method).
+                self.matches = fn  # type: ignore[method-assign]
+        return self
 
     def matches(self, doc: VisitorDocument, now: datetime | None = None) -> bool:
         """Does the visitor document match? `now` overrides the rule's clock."""
-        return self._fn(doc, _now_ts(self.uses_now, now, self._now))
+        fn = self._fn
+        if fn is None:
+            fn = self.ready()._fn
+        return fn(doc, _now_ts(self.uses_now, now, self._now))
 
     def explain(
         self, doc: VisitorDocument, now: datetime | None = None, *, labels: Labels | None = None
@@ -122,8 +154,84 @@ def compile_criteria(
     now: a fixed clock for relative operators (default: the time of each evaluation).
     segment_key: the key of the segment being compiled (default salt of its rollouts).
     """
-    parsed = Parser(normalize_fields(fields), segments, segment_key).parse(tree)
-    return Rule(tree, parsed, now)
+    specs = normalize_fields(fields)
+    key = _rule_key(tree, specs, segment_key, now)
+    if key is not None:
+        with _rules_lock:
+            cached = _rules.get(key)
+        if cached is not None and _deps_unchanged(cached, segments):
+            return cached
+    parsed = Parser(specs, segments, segment_key).parse(tree)
+    rule = Rule(tree, parsed, now)
+    if key is not None:
+        # What the referenced segments (transitively) were: a later compile of the same
+        # tree reuses this rule only while they are still the same.
+        rule._deps = {k: (segments or {}).get(k) for k in parsed.referenced_segments}
+        with _rules_lock:
+            _rules[key] = rule
+    return rule
+
+
+# Compiled rules by fingerprint, per process: (the tree as JSON, the catalog's content, the
+# segment key, the clock), plus the referenced segments' definitions checked on a hit. A
+# rebuild of a site's snapshot after a publish that changed no segment, or one segment,
+# compiles only what changed. Held weakly: a rule stays here while a snapshot (or anything
+# else) uses it, so the cache holds no memory of its own beyond what the snapshot cache
+# bounds.
+_rules: weakref.WeakValueDictionary[tuple[Any, ...], Rule] = weakref.WeakValueDictionary()
+_rules_lock = threading.Lock()
+# The content of each catalog seen, as a small number (a FieldSpecs carries its own, since
+# it is normalised once per build and read-only); restarted when it grows large.
+_catalogs: dict[tuple[Any, ...], int] = {}
+_catalog_ids = itertools.count()
+_MAX_CATALOGS = 10_000
+
+
+def _catalog_id(specs: dict[str, FieldSpec]) -> int | None:
+    known = getattr(specs, "fingerprint", None)
+    if known is not None:
+        return known
+    try:
+        content = tuple(sorted(specs.items()))
+        with _rules_lock:
+            if len(_catalogs) >= _MAX_CATALOGS:
+                _catalogs.clear()
+            found = _catalogs.get(content)
+            if found is None:
+                found = _catalogs[content] = next(_catalog_ids)
+    except TypeError:  # an unhashable allowed value: not cached
+        return None
+    if type(specs) is FieldSpecs:
+        specs.fingerprint = found
+    return found
+
+
+def _rule_key(
+    tree: Any, specs: dict[str, FieldSpec], segment_key: str | None, now: datetime | None
+) -> tuple[Any, ...] | None:
+    catalog = _catalog_id(specs)
+    if catalog is None:
+        return None
+    try:
+        # JSON tells 1 from 1.0 and True, and -0.0 from 0.0; key order only costs a miss.
+        text = json.dumps(tree, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):  # not JSON: compiled, not cached
+        return None
+    return (text, catalog, segment_key, now)
+
+
+def _deps_unchanged(rule: Rule, segments: Mapping[str, Any] | None) -> bool:
+    segments = segments or {}
+    missing = object()
+    return all(segments.get(k, missing) == v for k, v in rule._deps.items())
+
+
+def compile_cache_clear() -> None:
+    """Forget every compiled rule and generated code (benchmarks measure cold builds)."""
+    with _rules_lock:
+        _rules.clear()
+        _catalogs.clear()
+    code_cache_clear()
 
 
 class RuleSet:

@@ -110,7 +110,10 @@ def _spec(path: str, raw: Any) -> FieldSpec:
 
 class FieldSpecs(dict[str, FieldSpec]):
     """A catalog `normalize_fields` already produced: passed again, it is used as is, so a
-    caller compiling many trees against one catalog normalises it once. Read-only."""
+    caller compiling many trees against one catalog normalises it once. Read-only (its
+    `fingerprint`, set on first use by the compiler's rule cache, names its content)."""
+
+    fingerprint: int | None = None
 
 
 def normalize_fields(fields: Any) -> dict[str, FieldSpec]:

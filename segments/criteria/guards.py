@@ -39,39 +39,113 @@ HARD_MAX_CONTAINERS = 20_000
 
 
 def precheck(tree: Any) -> None:
-    """Reject shapes no valid tree has, without recursion, before the engine walks them."""
+    """Reject shapes no valid tree has, without recursion, before the engine walks them.
+
+    Runs once per stored segment in every snapshot build, so it is kept cheap: a node's
+    JSON path is spelled out only for an error, and the serialised size is bounded from
+    above during the walk (the exact `json.dumps` runs only when that bound passes the
+    limit, or for a value whose JSON the bound cannot tell)."""
     if not isinstance(tree, dict):
         raise CriteriaError("$", 'Criteria must be a JSON object, e.g. {"all": []}.')
-    stack: list[tuple[Any, int, str]] = [(tree, 1, "$")]
+    if _plainly_within_bounds(tree):
+        return
+    # (node, depth, where): `where` is None for the root, else (parent's where, key or
+    # index, whether it is an index).
+    stack: list[tuple[Any, int, Any]] = [(tree, 1, None)]
     containers = 0
+    bound = 0  # at least the length of json.dumps(tree, default=str)
+    exact = False  # a value the bound does not cover: measure the JSON itself
     while stack:
-        node, depth, path = stack.pop()
+        node, depth, where = stack.pop()
         if isinstance(node, dict):
             for key in node:
-                problem = text_problem(key) if isinstance(key, str) else None
-                if problem:
-                    raise CriteriaError(path, f"A key is not storable: {problem}")
-            items: Any = ((f"{path}.{key}", child) for key, child in node.items())
+                if isinstance(key, str):
+                    problem = text_problem(key)
+                    if problem:
+                        raise CriteriaError(_path(where), f"A key is not storable: {problem}")
+                    bound += _text_bound(key) + 4  # ": " and ", "
+                else:
+                    exact = True
+            bound += 2
+            containers += 1
+            if depth > HARD_MAX_DEPTH:
+                raise CriteriaError(
+                    "$", f"The criteria are nested more than {HARD_MAX_DEPTH} levels deep."
+                )
+            if containers > HARD_MAX_CONTAINERS:
+                raise CriteriaError("$", "The criteria are far too large.")
+            stack.extend((child, depth + 1, (where, key, False)) for key, child in node.items())
         elif isinstance(node, list):
-            items = ((f"{path}[{index}]", child) for index, child in enumerate(node))
+            bound += 2 + 2 * len(node)  # "[]" and ", "
+            containers += 1
+            if depth > HARD_MAX_DEPTH:
+                raise CriteriaError(
+                    "$", f"The criteria are nested more than {HARD_MAX_DEPTH} levels deep."
+                )
+            if containers > HARD_MAX_CONTAINERS:
+                raise CriteriaError("$", "The criteria are far too large.")
+            stack.extend((child, depth + 1, (where, i, True)) for i, child in enumerate(node))
         else:
             problem = scalar_problem(node)
             if problem:
-                raise CriteriaError(path, problem)
-            continue
-        containers += 1
-        if depth > HARD_MAX_DEPTH:
+                raise CriteriaError(_path(where), problem)
+            if isinstance(node, str):
+                bound += _text_bound(node)
+            elif node is None or isinstance(node, bool | int | float):
+                # finite numbers within ±2**53 (scalar_problem): at most 24 characters
+                bound += 25
+            else:
+                exact = True
+    if exact or bound > MAX_CRITERIA_BYTES:
+        size = len(json.dumps(tree, default=str))
+        if size > MAX_CRITERIA_BYTES:
             raise CriteriaError(
-                "$", f"The criteria are nested more than {HARD_MAX_DEPTH} levels deep."
+                "$", f"The criteria are {size // 1024} KB; at most {MAX_CRITERIA_BYTES // 1024} KB."
             )
-        if containers > HARD_MAX_CONTAINERS:
-            raise CriteriaError("$", "The criteria are far too large.")
-        stack.extend((child, depth + 1, child_path) for child_path, child in items)
-    size = len(json.dumps(tree, default=str))
-    if size > MAX_CRITERIA_BYTES:
-        raise CriteriaError(
-            "$", f"The criteria are {size // 1024} KB; at most {MAX_CRITERIA_BYTES // 1024} KB."
-        )
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_DIGITS = re.compile("[0-9]{16}")  # a number that may pass ±2**53 (or any long digits)
+
+
+def _plainly_within_bounds(tree: dict[str, Any]) -> bool:
+    """The common case at C speed: the tree's JSON has no NUL, no lone surrogate, no NaN or
+    infinity (`allow_nan=False` raises), no number that may pass the limit (16 digits, or
+    an exponent such as 1e+16), at most HARD_MAX_DEPTH brackets (so no deeper nesting and
+    fewer containers than the limit), and a size under the limit even if every character
+    were escaped. False means "walk it", not "invalid": brackets, digits or escapes inside
+    strings only cost the exact walk."""
+    try:
+        text = _ENCODER.encode(tree)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    if text.count("{") + text.count("[") > HARD_MAX_DEPTH or "e+" in text:
+        return False
+    if "\\u0000" in text:  # a NUL (json writes control characters escaped)
+        return False
+    if text.isascii():
+        if len(text) > MAX_CRITERIA_BYTES:
+            return False
+    elif len(text) * 12 > MAX_CRITERIA_BYTES or _SURROGATE.search(text):
+        return False
+    # Counting is cheaper than searching for a run: fewer than 16 digits hold no run of 16.
+    return sum(map(text.count, "0123456789")) < 16 or _LONG_DIGITS.search(text) is None
+
+
+def _text_bound(text: str) -> int:
+    """At least the length of `text` as ASCII-escaped JSON: an ASCII character takes at
+    most 6 (a \\u00XX control), any other at most 12 (a surrogate pair)."""
+    return len(text) * (6 if text.isascii() else 12) + 2
+
+
+def _path(where: Any) -> str:
+    """The JSON path (`$.all[0].value`) of a node `precheck` reached by `where`."""
+    parts: list[str] = []
+    while where is not None:
+        where, key, index = where
+        parts.append(f"[{key}]" if index else f".{key}")
+    return "$" + "".join(reversed(parts))
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 MAX_REGEX_INPUT = 10_000  # longer strings never match a `matches` condition
@@ -111,11 +112,26 @@ class When(tuple):
     __slots__ = ()
 
 
+class ReadTime(datetime):
+    """A datetime that keeps its `parse_when` reading once made: a document prepared once
+    per decision holds its times as these, so the rules that test one field read it once,
+    not once each (`delivery.engine.prepare_document`). Otherwise an ordinary datetime."""
+
+    __slots__ = ("_when",)
+
+
 def parse_when(v: Any) -> When | None:
     """Read an ISO date/datetime string (or datetime/date object). Naive times are UTC.
-    A When (already read, e.g. by a caller that prepares a document once) is returned as is."""
+    A When (already read, e.g. by a caller that prepares a document once) is returned as is,
+    and a ReadTime's reading is made once."""
     if type(v) is When:
         return v
+    if type(v) is ReadTime:
+        try:
+            return v._when
+        except AttributeError:
+            when = v._when = _datetime_when(v)
+            return when
     if type(v) is str:
         m = WHEN_RE.fullmatch(v)
         if m is None:
@@ -140,11 +156,17 @@ def parse_when(v: Any) -> When | None:
         except ValueError:
             return None
     elif isinstance(v, datetime):
-        dt = v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+        return _datetime_when(v)
     elif isinstance(v, date):
         dt = datetime(v.year, v.month, v.day, tzinfo=UTC)
     else:
         return None
+    return _datetime_when(dt)
+
+
+def _datetime_when(dt: datetime) -> When:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
     wall = dt.date()
     day_epoch = (wall - _EPOCH.date()).days * _DAY
     return When(((dt - _EPOCH) / timedelta(seconds=1), day_epoch, dt.hour, wall.isoweekday()))
@@ -154,6 +176,10 @@ def as_version(v: Any) -> tuple[int, ...] | None:
     """ "17.10" → (17, 10); trailing zeros are dropped so "3.2" == "3.2.0"; suffixes ignored."""
     if type(v) is not str:
         return None
+    return _version_memo(v) if len(v) <= 64 else _version(v)
+
+
+def _version(v: str) -> tuple[int, ...] | None:
     m = VERSION_RE.fullmatch(v)
     if m is None:
         return None
@@ -161,6 +187,11 @@ def as_version(v: Any) -> tuple[int, ...] | None:
     while len(parts) > 1 and parts[-1] == 0:
         parts.pop()
     return tuple(parts)
+
+
+# A decide reads the same os/app version once per rule that tests it, and the versions seen
+# are few: memoised, bounded in count and (short strings only) in size.
+_version_memo = lru_cache(maxsize=4096)(_version)
 
 
 def version_cmp(a: Any, b: Any) -> int | None:
