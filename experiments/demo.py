@@ -24,6 +24,7 @@ from content.models import Placement
 from experiments.models import Assignment, Experiment, ExperimentPhase, GlobalHoldout
 from experiments.services.experiments import experiment_create, experiment_start
 from experiments.services.holdout import holdout_set
+from experiments.services.rollups import experiment_rollups_refresh
 from segments.bucketing import bucket_ranges, choose_bucket, hash_unit
 from segments.models import Event
 from tenancy.models import Site
@@ -153,6 +154,9 @@ def seed(site: Site, *, stdout: TextIO | None = None) -> None:
         Event.objects.bulk_create(events, batch_size=2000)
     today = now.astimezone(UTC).date()
     rollups_rebuild(site=site, since=today - timedelta(days=DAYS), until=today)
+    # The results page reads the experiment's own rollups: fill them now, so it tells
+    # its story on the first run (the scheduled refresh keeps them up to date after).
+    experiment_rollups_refresh(experiment=experiment, now=now)
     if stdout:
         stdout.write(
             f"  Experiments demo: '{KEY}' running with {len(assignments)} assigned visitors "

@@ -360,3 +360,116 @@ class GlobalHoldout(models.Model):
 
     def __str__(self) -> str:
         return f"Holdout of {self.site}"
+
+
+# --- results: rollups of each experiment's units, by the day of their first exposure --------
+
+
+class ExperimentCohort(models.Model):
+    """One cohort of an experiment phase: the units first exposed on `day` (UTC). Rebuilt as a
+    whole with its arms and metrics (`experiments.services.rollups`); `excluded_units` were
+    seen in more than one arm and are left out of every figure."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="cohorts")
+    phase = models.PositiveIntegerField()
+    day = models.DateField()
+    excluded_units = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["experiment", "phase", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "phase", "day"], name="unique_experiment_cohort"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id} phase {self.phase} on {self.day}"
+
+
+class ExperimentArmDay(models.Model):
+    """The units of one arm in one cohort, per bandit batch (batch 0 for fixed weights), with
+    the probability they had of getting the arm (the mean of the logged probabilities)."""
+
+    cohort = models.ForeignKey(ExperimentCohort, on_delete=models.CASCADE, related_name="arms")
+    arm_key = models.SlugField(max_length=100)
+    batch = models.PositiveIntegerField(default=0)
+    propensity = models.FloatField()
+    units = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "arm_key", "batch"], name="unique_experiment_arm_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.arm_key}: {self.units}"
+
+
+class ExperimentMetricDay(models.Model):
+    """One metric's sufficient statistics over one arm's units of a cohort (and batch): Σy,
+    Σy², and Σx, Σx², Σxy of the CUPED pre-period value or of a ratio's denominator."""
+
+    cohort = models.ForeignKey(ExperimentCohort, on_delete=models.CASCADE, related_name="metrics")
+    arm_key = models.SlugField(max_length=100)
+    batch = models.PositiveIntegerField(default=0)
+    metric = models.ForeignKey("analytics.Metric", on_delete=models.CASCADE, related_name="+")
+    n = models.PositiveIntegerField()
+    total = models.FloatField(default=0.0)
+    total_sq = models.FloatField(default=0.0)
+    has_covariate = models.BooleanField(default=False)
+    cov_total = models.FloatField(default=0.0)
+    cov_total_sq = models.FloatField(default=0.0)
+    cross_total = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "arm_key", "batch", "metric"], name="unique_experiment_metric_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort} {self.arm_key} {self.metric_id}: n={self.n}"
+
+
+class BanditBatch(models.Model):
+    """A bandit's weights from `started_at` on, within a phase: batch 0 is the phase's
+    opening weights, each batch update (`experiments.services.bandits`) adds the next."""
+
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="bandit_batches"
+    )
+    phase = models.PositiveIntegerField()
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    weights = models.JSONField(help_text="{arm_key: share}, summing to 1.")
+    probability_best = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "phase", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "phase", "number"], name="unique_bandit_batch"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment_id} phase {self.phase} batch {self.number}"
+
+
+class ExperimentRollupState(models.Model):
+    """Where an experiment's rollups stand: events received up to `watermark` are in."""
+
+    experiment = models.OneToOneField(
+        Experiment, on_delete=models.CASCADE, related_name="rollup_state"
+    )
+    watermark = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups of experiment {self.experiment_id} up to {self.watermark}"
