@@ -30,6 +30,25 @@
     return datasets;
   }
 
+  // The first days' intervals are very wide (few units); scaling the axis to them would
+  // flatten the rest. The axis fits the later two thirds of the days, and the early band is
+  // clipped at the edge of the chart.
+  function bandBounds(spec) {
+    var from = Math.floor(spec.labels.length / 3), lo = 0, hi = 0;
+    spec.series.forEach(function (s) {
+      [s.low, s.high, s.data].forEach(function (values) {
+        values.slice(from).forEach(function (v) {
+          if (v === null || v === undefined) return;
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        });
+      });
+    });
+    // Round outwards to a step of the range's order of magnitude, so the edges are round ticks.
+    var step = Math.pow(10, Math.floor(Math.log10((hi - lo) || 1))) / 2;
+    return {min: Math.floor(lo / step) * step, max: Math.ceil(hi / step) * step};
+  }
+
   function stackedDatasets(spec) {
     return spec.series.map(function (s, i) {
       var color = i === 0 ? "#417690" : PALETTE[(i - 1) % PALETTE.length];
@@ -51,7 +70,7 @@
         animation: false,
         interaction: {mode: "index", intersect: false},
         scales: band
-          ? {y: {ticks: percentTicks(spec)}}
+          ? {y: Object.assign({ticks: percentTicks(spec)}, bandBounds(spec))}
           : {x: {stacked: true}, y: {stacked: true, min: 0, max: 100, ticks: percentTicks(spec)}},
         plugins: {
           legend: {labels: {filter: function (item, data) { return !data.datasets[item.datasetIndex].bound; }}},

@@ -369,3 +369,33 @@ def test_lift_cards_per_visible_site(calls, experiment, site, other_site, viewer
 def test_no_holdout_hint(calls, experiment, viewer):
     page = viewer.get(LIST).content.decode()
     assert "has its global holdout on" in page
+
+
+def test_on_the_demo_experiments_real_data():
+    """No replaced selectors: seed_demo's experiment, from its rollups."""
+    from django.core.management import call_command
+
+    from experiments.models import Experiment
+    from experiments.results_display import GUIDANCE_LABELS
+    from experiments.selectors.results import experiment_report
+    from tenancy.models import Site
+
+    call_command("seed_demo", "--no-admin")
+    demo = Site.objects.get(slug="demo")
+    experiment = Experiment.objects.get(site=demo, key="offers-free-checking")
+    report = experiment_report(experiment=experiment)
+    client = client_for(user_with_role(demo, Role.VIEWER, username="demo-viewer"))
+    page = client.get(url(experiment)).content.decode()
+    assert str(GUIDANCE_LABELS[report.analysis.guidance]) in page
+    assert 'id="pz-results-table"' in page and 'data-chart="effect-chart"' in page
+    assert re.findall(r'data-arm="(free-checking)" data-metric="([\w-]+)"', page) == [
+        ("free-checking", "checked-out"),
+        ("free-checking", "revenue"),
+        ("free-checking", "orders"),
+    ]
+    rows = list(csv.DictReader(io.StringIO(client.get(url(experiment, format="csv")).text)))
+    primary = report.analysis.cell("free-checking", "checked-out")
+    assert [r["metric"] for r in rows] == ["checked-out", "revenue", "orders"]
+    assert float(rows[0]["effect"]) == pytest.approx(primary.effect)
+    listing = client.get(LIST).content.decode()
+    assert f'class="pz-guidance pz-guidance-{report.analysis.guidance}"' in listing
