@@ -308,6 +308,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Week-old segment upload/export jobs and their files (segments/tasks.py).
     "segments-purge-jobs": {"task": "segments.purge_jobs", "schedule": 3600.0 * 6},
+    # Experiments (experiments/tasks.py): results rollups; bandits' batch weight updates.
+    "experiments-refresh-rollups": {"task": "experiments.refresh_rollups", "schedule": 300.0},
+    "experiments-bandit-batches": {"task": "experiments.bandit_batches", "schedule": 3600.0},
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

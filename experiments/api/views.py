@@ -6,14 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from experiments.api.results import report_json
 from experiments.api.serializers import (
     ExperimentSerializer,
     ExperimentUpdateSerializer,
@@ -25,6 +33,7 @@ from experiments.api.serializers import (
 )
 from experiments.models import Experiment, Layer
 from experiments.selectors.experiments import holdout_for_site
+from experiments.selectors.results import experiment_report
 from experiments.services.experiments import (
     experiment_change_weights,
     experiment_create,
@@ -172,6 +181,40 @@ class ExperimentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
             weights=body.validated_data["weights"],
             keep_phase=body.validated_data["keep_phase"],
         )
+
+    @extend_schema(
+        summary="Results of a phase (JSON), from the experiment's rollups",
+        description="Per arm x metric: means, the effect with its interval (the analysis "
+        "method's: a confidence sequence when sequential), p-values before and after the "
+        "multiple-comparison correction, chance to win; the sample-ratio check (while it "
+        "fires `analysis.hidden` is true and `analysis.cells` is empty); the guidance; "
+        "daily cumulative effects of the primary metric and daily allocation; units left "
+        "out for being seen in two arms (`excluded_units`). Every role of the site reads it.",
+        parameters=[
+            OpenApiParameter(
+                "phase",
+                int,
+                description="The phase (default: the current one).",
+                required=False,
+            )
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="The results report."),
+            400: OpenApiResponse(description="`phase` is not one of the experiment's phases."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, pk: str | None = None) -> Response:
+        experiment = self.get_object()
+        raw = request.query_params.get("phase")
+        phase: int | None = None
+        if raw not in (None, ""):
+            if not raw.isdigit() or not experiment.phases.filter(number=int(raw)).exists():
+                raise serializers.ValidationError(
+                    {"phase": [f"Choose one of the experiment's phases (1 to {experiment.phase})."]}
+                )
+            phase = int(raw)
+        return Response(report_json(experiment_report(experiment=experiment, phase=phase)))
 
 
 @extend_schema_view(
