@@ -316,7 +316,7 @@ def test_another_site_is_a_404_and_anonymous_must_log_in(calls, experiment, othe
     assert outsider.get(url(experiment)).status_code == 404
     assert outsider.get(url(experiment, format="csv")).status_code == 404
     no_role = client_for(UserFactory(username="nobody", is_staff=True))
-    assert no_role.get(url(experiment)).status_code in (302, 403, 404)
+    assert no_role.get(url(experiment)).status_code == 404
     anonymous = Client().get(url(experiment))
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
     assert calls["phases"] == []
@@ -399,3 +399,14 @@ def test_on_the_demo_experiments_real_data():
     assert float(rows[0]["effect"]) == pytest.approx(primary.effect)
     listing = client.get(LIST).content.decode()
     assert f'class="pz-guidance pz-guidance-{report.analysis.guidance}"' in listing
+
+
+def test_a_bandit_names_its_estimator(calls, experiment, viewer):
+    from dataclasses import replace
+
+    report = build_report("keep_running")
+    calls["report"] = replace(
+        report, mode="bandit", analysis=replace(report.analysis, estimator="hajek")
+    )
+    page = viewer.get(url(experiment)).content.decode()
+    assert "inverse-propensity weighting (Hájek)" in page
