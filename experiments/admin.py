@@ -15,9 +15,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Metric
 from content.models import ContentVariant, Placement, Screen, ScreenVariant
+from experiments import admin_results
 from experiments.forms import ArmFormSet, ExperimentForm, ExperimentMetricFormSet, StopForm
 from experiments.models import (
     Arm,
@@ -137,7 +139,18 @@ class ExperimentAdmin(ScopedChoicesMixin, ScopedModelAdmin):
     write_perm = WRITE
     form = ExperimentForm
     inlines = [ArmInline, ExperimentMetricInline, ExperimentPhaseInline]
-    list_display = ("name", "key", "target", "status", "phase", "mode", "started_at", "site")
+    list_display = (
+        "name",
+        "key",
+        "target",
+        "status",
+        "phase",
+        "mode",
+        "running_days",
+        "primary_metric",
+        "guidance",
+        "site",
+    )
     list_filter = ("site", "status", "mode")
     search_fields = ("key", "name")
     actions = ["start_experiments", "pause_experiments", "resume_experiments", "stop_experiments"]
@@ -152,14 +165,47 @@ class ExperimentAdmin(ScopedChoicesMixin, ScopedModelAdmin):
     def target(self, obj: Experiment) -> str:
         return f"{obj.slot_kind} {obj.slot.key}" if obj.slot is not None else "—"
 
+    @admin.display(description=_("days running"))
+    def running_days(self, obj: Experiment) -> int | str:
+        days = admin_results.days_running(obj)
+        return "—" if days is None else days
+
+    @admin.display(description=_("primary metric"))
+    def primary_metric(self, obj: Experiment) -> str:
+        metric = admin_results.primary_metric(obj)
+        return "—" if metric is None else metric.name
+
+    @admin.display(description=_("results"))
+    def guidance(self, obj: Experiment) -> str:
+        badge = admin_results.guidance_badge(obj)
+        if badge is None:
+            return "—"
+        return format_html(
+            '<a class="pz-guidance pz-guidance-{}" href="{}">{}</a>',
+            badge["guidance"],
+            badge["url"],
+            badge["label"],
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Experiment]:
+        return super().get_queryset(request).prefetch_related("metrics__metric")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        return super().changelist_view(
+            request, {**admin_results.lift_cards(request), **(extra_context or {})}
+        )
+
     @admin.display(description="status")
     def lifecycle(self, obj: Experiment | None) -> str:
         if obj is None or obj.pk is None:
             return "Draft (start it from the list of experiments once saved)."
         text = f"{obj.get_status_display()}, phase {obj.phase}"
+        if obj.status != ExperimentStatus.DRAFT:
+            results = reverse("admin:experiments_experiment_results", args=[obj.pk])
+            text = format_html('{} — <a href="{}">{}</a>', text, results, _("Results"))
         if obj.status in LIVE_STATUSES:
             url = reverse("admin:experiments_experiment_stop", args=[obj.pk])
-            return format_html('{} — <a href="{}">Stop…</a>', text, url)
+            return format_html('{} · <a href="{}">Stop…</a>', text, url)
         return text
 
     def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None):
@@ -264,8 +310,16 @@ class ExperimentAdmin(ScopedChoicesMixin, ScopedModelAdmin):
                 self.admin_site.admin_view(self.stop_view),
                 name="experiments_experiment_stop",
             ),
+            path(
+                "<int:pk>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="experiments_experiment_results",
+            ),
             *super().get_urls(),
         ]
+
+    def results_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return admin_results.results_view(self, request, pk)
 
     def stop_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         experiment = get_object_or_404(self.get_queryset(request), pk=pk)

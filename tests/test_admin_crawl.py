@@ -180,6 +180,8 @@ def _slot_pages(site: Site) -> list[str]:
         paths.append(_url(model, "schedule", slot.pk))
     experiment = Experiment.objects.get(site=site, key="hero-test")
     paths.append(_url(Experiment, "stop", experiment.pk))
+    results = _url(Experiment, "results", experiment.pk)
+    paths += [results, f"{results}?phase=1", f"{results}?phase=x", f"{results}?format=csv"]
     return paths
 
 
