@@ -52,3 +52,44 @@ def test_postgresql_uses_the_trait_index_for_a_city_condition(site):
     queryset = Profile.objects.filter(site=site).filter(rule.to_q())
     plan = query_plan(queryset)
     assert "profile_trait_city" in plan, plan
+
+
+@pytest.mark.django_db
+def test_postgresql_has_a_brin_index_serving_a_days_events(site):
+    """The rollups' day rebuild reads a site's events of one day, any name or kind: the
+    BRIN index on occurred_at is what serves it (the btrees all lead with name or kind)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("BRIN indexes are created on PostgreSQL only")
+    from datetime import UTC, datetime, timedelta
+
+    from segments.models import Event
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'segments_event_occurred_brin'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "USING brin (occurred_at)" in definition
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    Event.objects.bulk_create(
+        Event(
+            site=site,
+            visitor_id=f"v{i % 300}",
+            name="view",
+            occurred_at=start + timedelta(minutes=i),
+        )
+        for i in range(20000)
+    )
+    day = Event.objects.filter(
+        site=site,
+        occurred_at__gte=start + timedelta(days=5),
+        occurred_at__lt=start + timedelta(days=6),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE segments_event")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a small table: show it can serve
+        sql, params = day.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "segments_event_occurred_brin" in plan, plan
+    assert day.count() == 24 * 60
