@@ -5,23 +5,24 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from tenancy.models import Site, SiteScopedModel
 
-KEY_HELP = "Letters, digits, - and _; used in the API and in experiment configurations."
+KEY_HELP = _("Letters, digits, - and _; used in the API and in experiment configurations.")
 
 
 class MetricKind(models.TextChoices):
-    CONVERSION = "conversion", "Conversion (did the event happen)"
-    COUNT = "count", "Count of events"
-    SUM = "sum", "Sum of a property (e.g. revenue)"
-    RATIO = "ratio", "Ratio of two metrics"
+    CONVERSION = "conversion", _("Conversion (did the event happen)")
+    COUNT = "count", _("Count of events")
+    SUM = "sum", _("Sum of a property (e.g. revenue)")
+    RATIO = "ratio", _("Ratio of two metrics")
 
 
 class CapKind(models.TextChoices):
-    NONE = "none", "No capping"
-    VALUE = "value", "Cap each visitor's value at a fixed number"
-    PERCENTILE = "percentile", "Cap each visitor's value at a percentile of the day's values"
+    NONE = "none", _("No capping")
+    VALUE = "value", _("Cap each visitor's value at a fixed number")
+    PERCENTILE = "percentile", _("Cap each visitor's value at a percentile of the day's values")
 
 
 class Metric(SiteScopedModel):
@@ -30,40 +31,68 @@ class Metric(SiteScopedModel):
     The per-visitor value is defined once, in `analytics.metrics` (pure), and read by the
     rollups, the reports and experiments alike."""
 
-    key = models.SlugField(max_length=100, help_text=KEY_HELP)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=MetricKind.choices)
+    key = models.SlugField(max_length=100, help_text=KEY_HELP, verbose_name=_("key"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    kind = models.CharField(max_length=16, choices=MetricKind.choices, verbose_name=_("kind"))
     event = models.CharField(
-        max_length=100, blank=True, help_text="The event name counted (not for ratios)."
+        max_length=100,
+        blank=True,
+        help_text=_("The event name counted (not for ratios)."),
+        verbose_name=_("event"),
     )
     where = models.JSONField(
         null=True,
         blank=True,
-        help_text='Property filter in the criteria language, e.g. {"all": [{"field": '
-        '"properties.category", "op": "eq", "value": "shoes"}]}.',
+        help_text=_(
+            'Property filter in the criteria language, e.g. {"all": [{"field": '
+            '"properties.category", "op": "eq", "value": "shoes"}]}.'
+        ),
+        verbose_name=_("where"),
     )
     property = models.CharField(
-        max_length=100, blank=True, help_text="The numeric event property summed (sum only)."
+        max_length=100,
+        blank=True,
+        help_text=_("The numeric event property summed (sum only)."),
+        verbose_name=_("property"),
     )
     window_days = models.PositiveIntegerField(
-        default=7, help_text="Events count within this many days after the exposure."
+        default=7,
+        help_text=_("Events count within this many days after the exposure."),
+        verbose_name=_("window days"),
     )
-    cap = models.CharField(max_length=16, choices=CapKind.choices, default=CapKind.NONE)
+    cap = models.CharField(
+        max_length=16, choices=CapKind.choices, default=CapKind.NONE, verbose_name=_("cap")
+    )
     cap_value = models.FloatField(
-        null=True, blank=True, help_text="The cap, or the percentile (e.g. 99) to cap at."
+        null=True,
+        blank=True,
+        help_text=_("The cap, or the percentile (e.g. 99) to cap at."),
+        verbose_name=_("cap value"),
     )
     numerator = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("numerator"),
     )
     denominator = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("denominator"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["site", "key"]
+        verbose_name = _("metric")
+        verbose_name_plural = _("metrics")
         constraints = [
             models.UniqueConstraint(fields=["site", "key"], name="unique_metric_key_per_site")
         ]
@@ -184,7 +213,8 @@ class Report(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        verbose_name = "report"
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
 
     def __str__(self) -> str:
         return "Reports"

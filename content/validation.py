@@ -12,6 +12,8 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 from content.schemas import IMAGE_BODY_SCHEMA, check_schema, default_design_schema, schema_errors
 from tenancy.models import Site
 
@@ -42,10 +44,10 @@ def is_safe_url(url: str) -> bool:
 def schema_problem(schema: Any) -> str | None:
     """Why `schema` cannot constrain bodies or designs (too large, not a JSON Schema), or None."""
     if byte_size(schema) > MAX_SCHEMA_BYTES:
-        return f"Schemas are limited to {MAX_SCHEMA_BYTES // 1024} KB."
+        return _("Schemas are limited to %(kb)s KB.") % {"kb": MAX_SCHEMA_BYTES // 1024}
     problem = check_schema(schema)
     if problem:
-        return f"Not a valid JSON Schema: {problem}"
+        return _("Not a valid JSON Schema: %(problem)s") % {"problem": problem}
     return None
 
 
@@ -64,13 +66,15 @@ def body_errors(placement: Placement, body: str) -> dict[str, list[str]]:
 
     size = byte_size(body)
     if size > MAX_BODY_BYTES:
-        return {"body": [f"The body is {size} bytes; the limit is {MAX_BODY_BYTES // 1024} KB."]}
+        message = _("The body is %(size)s bytes; the limit is %(kb)s KB.")
+        return {"body": [message % {"size": size, "kb": MAX_BODY_BYTES // 1024}]}
     if placement.kind not in (PlacementKind.JSON, PlacementKind.IMAGE):
         return {}
     try:
         value = json.loads(body)
     except json.JSONDecodeError as exc:
-        return {"body": [f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]}
+        message = _("Not valid JSON: %(error)s (line %(line)s, column %(column)s).")
+        return {"body": [message % {"error": exc.msg, "line": exc.lineno, "column": exc.colno}]}
     schema = IMAGE_BODY_SCHEMA if placement.kind == PlacementKind.IMAGE else placement.json_schema
     errors: dict[str, list[str]] = {}
     if schema:
@@ -79,7 +83,7 @@ def body_errors(placement: Placement, body: str) -> dict[str, list[str]]:
     if placement.kind == PlacementKind.IMAGE and not errors:
         for part in ("src", "href"):
             if not is_safe_url(value[part]):
-                errors[f"body.{part}"] = ["Use an http(s) URL or a path starting with /."]
+                errors[f"body.{part}"] = [_("Use an http(s) URL or a path starting with /.")]
     return errors
 
 
@@ -96,9 +100,8 @@ def design_errors(site: Site | int, design: Any) -> dict[str, list[str]]:
     """Problems of a screen design for this site's schema, keyed by path (`design.root.type`)."""
     size = byte_size(design)
     if size > MAX_DESIGN_BYTES:
-        return {
-            "design": [f"The design is {size} bytes; the limit is {MAX_DESIGN_BYTES // 1024} KB."]
-        }
+        message = _("The design is %(size)s bytes; the limit is %(kb)s KB.")
+        return {"design": [message % {"size": size, "kb": MAX_DESIGN_BYTES // 1024}]}
     errors: dict[str, list[str]] = {}
     for path, message in schema_errors(design, design_schema_for(site), root="design"):
         errors.setdefault(path, []).append(message)

@@ -457,7 +457,7 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
                 "original": segment,
-                "title": f"Export the members of “{segment.name}”",
+                "title": _("Export the members of “%(segment)s”") % {"segment": segment.name},
             },
         )
 
@@ -473,7 +473,8 @@ class SegmentAdmin(SegmentsAdminMixin, ScopedModelAdmin):
                 "job": job,
                 "status": segment_job_status(job=job),
                 "status_url": self._job_url(job, "job_status"),
-                "title": f"{job.get_kind_display()} of “{job.segment.name}”",
+                "title": _("%(kind)s of “%(segment)s”")
+                % {"kind": job.get_kind_display(), "segment": job.segment.name},
             },
         )
 

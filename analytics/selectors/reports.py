@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics.metrics import SufficientStats, mean_interval, ratio_interval, wilson_interval
 from analytics.models import Metric, MetricDay, MetricKind, SegmentSizeDay, VariantDay
@@ -76,7 +77,9 @@ def _interval(bounds: tuple[float, float] | None, percent: bool) -> str:
     if bounds is None:
         return ""
     low, high = bounds
-    return f"{_pct(low)} to {_pct(high)} %" if percent else f"{low:.3g} to {high:.3g}"
+    if percent:
+        return _("%(low)s to %(high)s %%") % {"low": _pct(low), "high": _pct(high)}
+    return _("%(low)s to %(high)s") % {"low": f"{low:.3g}", "high": f"{high:.3g}"}
 
 
 def _days(since: date, until: date) -> list[date]:
@@ -104,9 +107,27 @@ def _metric_cells(metric: Metric | None, sums: dict[str, float]) -> list[Cell]:
 
 def metric_label(metric: Metric | None) -> str:
     if metric is None:
-        return "no metric"
-    unit = " (%)" if metric.kind == MetricKind.CONVERSION else " per visitor"
-    return f"{metric.name}{'' if metric.kind == MetricKind.RATIO else unit}"
+        return _("no metric")
+    if metric.kind == MetricKind.CONVERSION:
+        return _("%(metric)s (%%)") % {"metric": metric.name}
+    if metric.kind == MetricKind.RATIO:
+        return metric.name
+    return _("%(metric)s per visitor") % {"metric": metric.name}
+
+
+# How the reason kinds of decide (`content.resolution.ReasonKind`) read in a report's rows.
+REASON_LABELS = {
+    "segment": gettext_lazy("segment"),
+    "experiment": gettext_lazy("experiment"),
+    "holdout": gettext_lazy("holdout"),
+    "optimized": gettext_lazy("optimized"),
+    "default": gettext_lazy("default"),
+}
+
+
+def reason_label(reason: str) -> str:
+    label = REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason
 
 
 METRIC_SUMS = ("n", "converted", "total", "total_sq", "den_total", "den_total_sq", "cross_total")
@@ -139,17 +160,20 @@ def _variant_table(
         [
             *labels,
             *(_("Impressions"), _("Visitor-days"), _("Clicks"), _("CTR %"), _("CTR 95 % CI")),
-            *(metric_label(metric), "95 % CI", "Exposed visitor-days"),
+            *(metric_label(metric), _("95 % CI"), _("Exposed visitor-days")),
         ],
     )
     for r in sums:
         group = tuple(r[k] for k in keys)
+        shown = tuple(
+            reason_label(v) if k == "reason" else v for k, v in zip(keys, group, strict=True)
+        )
         impressions, clicks = r["impressions"] or 0, r["clicks"] or 0
         m = by_metric.get(group, {})
         ctr = wilson_interval(min(clicks, impressions), impressions)
         table.rows.append(
             [
-                *group,
+                *shown,
                 impressions,
                 r["visitors"] or 0,
                 clicks,
@@ -261,7 +285,7 @@ def dashboard_report(*, site_id: int, since: date, until: date, metric: Metric |
         changes.rows.append(
             [
                 entry.created_at.strftime("%Y-%m-%d %H:%M"),
-                str(entry.actor or "system"),
+                str(entry.actor or _("system")),
                 entry.action,
                 f"{entry.slot_kind} {entry.slot_key}",
                 entry.revision_number,
@@ -340,10 +364,10 @@ def slot_report(
     if metric is not None:
         if metric.kind == MetricKind.CONVERSION:
             labels, data = _series(metric_rows, since, until, "variant", "converted", "n")
-            title = f"{metric.name} per day (%)"
+            title = _("%(metric)s per day (%%)") % {"metric": metric.name}
         else:
             labels, data = _series(metric_rows, since, until, "variant", "total")
-            title = f"{metric.name}: daily total"
+            title = _("%(metric)s: daily total") % {"metric": metric.name}
         charts.append(
             {
                 "id": "metric",
@@ -354,7 +378,8 @@ def slot_report(
                 "percent": metric.kind == MetricKind.CONVERSION,
             }
         )
-    return Report(f"Placement or screen “{slot}”", [variants, reasons], charts)
+    title = _("Placement or screen “%(slot)s”") % {"slot": slot}
+    return Report(title, [variants, reasons], charts)
 
 
 def _overlap(site_id: int, keys: list[str]) -> Table:
@@ -423,4 +448,5 @@ def segment_report(
                 "percent": metric.kind == MetricKind.CONVERSION,
             }
         )
-    return Report(f"Segment “{segment}”", [size_table, overlap, response], charts)
+    title = _("Segment “%(segment)s”") % {"segment": segment}
+    return Report(title, [size_table, overlap, response], charts)

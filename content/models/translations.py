@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from content.models.slots import PlacementKind
 from content.models.variants import ContentVariant, ScreenVariant, Variant
@@ -24,16 +25,22 @@ def language_problem(variant: Variant, language: str) -> str | None:
     if site is None:
         return None
     if language.lower() == site.default_language.lower():
-        return (
-            f"{language} is the site's default language: it is the variant's own "
-            f"{'body' if isinstance(variant, ContentVariant) else 'design'}."
-        )
+        if isinstance(variant, ContentVariant):
+            text = _("%(language)s is the site's default language: it is the variant's own body.")
+        else:
+            text = _("%(language)s is the site's default language: it is the variant's own design.")
+        return str(text) % {"language": language}
     declared = {tag.lower() for tag in site.languages or []}
     if declared and language.lower() not in declared:
-        return (
-            f"{site} publishes {', '.join(site.languages)} besides {site.default_language}; "
-            f"add {language} to the site's languages first."
-        )
+        return _(
+            "%(site)s publishes %(languages)s besides %(default)s; "
+            "add %(language)s to the site's languages first."
+        ) % {
+            "site": site,
+            "languages": ", ".join(site.languages),
+            "default": site.default_language,
+            "language": language,
+        }
     return None
 
 
@@ -41,10 +48,11 @@ class VariantTranslation(models.Model):
     language = models.CharField(
         max_length=LANGUAGE_TAG_MAX_LENGTH,
         validators=[validate_language_tag],
-        help_text="BCP 47 tag, e.g. fr or fr-CA.",
+        help_text=_("BCP 47 tag, e.g. fr or fr-CA."),
+        verbose_name=_("language"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         abstract = True
@@ -68,13 +76,20 @@ class ContentVariantTranslation(VariantTranslation):
     """A content variant's body in one more language."""
 
     variant = models.ForeignKey(
-        ContentVariant, on_delete=models.CASCADE, related_name="translations"
+        ContentVariant,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("variant"),
     )
     body = models.TextField(
-        blank=True, help_text="Like the variant's body (HTML, text or a JSON document)."
+        blank=True,
+        help_text=_("Like the variant's body (HTML, text or a JSON document)."),
+        verbose_name=_("body"),
     )
 
     class Meta(VariantTranslation.Meta):
+        verbose_name = _("content variant translation")
+        verbose_name_plural = _("content variant translations")
         constraints = [
             models.UniqueConstraint(
                 fields=["variant", "language"], name="unique_content_variant_language"
@@ -96,11 +111,16 @@ class ScreenVariantTranslation(VariantTranslation):
     """A screen variant's design in one more language."""
 
     variant = models.ForeignKey(
-        ScreenVariant, on_delete=models.CASCADE, related_name="translations"
+        ScreenVariant,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("variant"),
     )
-    design = models.JSONField(default=dict)
+    design = models.JSONField(default=dict, verbose_name=_("design"))
 
     class Meta(VariantTranslation.Meta):
+        verbose_name = _("screen variant translation")
+        verbose_name_plural = _("screen variant translations")
         constraints = [
             models.UniqueConstraint(
                 fields=["variant", "language"], name="unique_screen_variant_language"

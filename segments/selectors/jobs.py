@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from segments.models import (
     SegmentJob,
@@ -54,6 +55,7 @@ class SegmentJobStatusDict(TypedDict):
     unmatched: int
     unmatched_sample: list[str]
     result: dict[str, Any]
+    result_text: str
     error: str
     error_rows: list[dict[str, Any]]
     finished: bool
@@ -67,6 +69,19 @@ def _saving_key(job_id: int) -> str:
 def job_saving_progress_set(*, job_id: int, written: int, to_write: int) -> None:
     """Where an upload's member writing stands (its transaction hides the rows)."""
     cache_set_quietly(_saving_key(job_id), (written, to_write), SAVING_PROGRESS_SECONDS)
+
+
+def _result_text(job: SegmentJob) -> str:
+    """An upload's outcome as a sentence in the active language (the page's script shows it
+    as given)."""
+    result = job.result or {}
+    if job.kind != SegmentJobKind.UPLOAD or job.status != SegmentJobStatus.DONE or not result:
+        return ""
+    return gettext("Done: %(added)s added, %(removed)s removed, %(total)s members.") % {
+        "added": result.get("added", 0),
+        "removed": result.get("removed", 0),
+        "total": result.get("total", 0),
+    }
 
 
 def segment_job_status(*, job: SegmentJob) -> SegmentJobStatusDict:
@@ -90,6 +105,7 @@ def segment_job_status(*, job: SegmentJob) -> SegmentJobStatusDict:
         "unmatched": job.unmatched,
         "unmatched_sample": list(job.unmatched_sample or []),
         "result": dict(job.result or {}),
+        "result_text": _result_text(job),
         "error": job.error,
         "error_rows": list(job.error_rows or []),
         "finished": job.finished,

@@ -91,10 +91,11 @@ def template_msgids() -> set[str]:
     for path in (ROOT / "templates").rglob("*.html"):
         src = templatize(path.read_text(encoding="utf-8"), origin=str(path))
         # templatize writes gettext(u'…') / ngettext(u'…', u'…', n) calls, the text quoted
-        # with single quotes and `'` escaped as `\'`.
-        for call in re.finditer(r"\b(?:n?gettext)\(((?:u?'(?:[^'\\]|\\.)*'\s*,?\s*)+)", src):
-            for literal in re.findall(r"'((?:[^'\\]|\\.)*)'", call.group(1)):
-                found.add(ast.literal_eval(f"'{literal}'"))
+        # with single quotes, or with double quotes when a blocktranslate's text has a `'`.
+        literal = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+        for call in re.finditer(rf"\b(?:n?gettext)\(((?:{literal}\s*,?\s*)+)", src):
+            for text in re.findall(literal, call.group(1)):
+                found.add(ast.literal_eval(text.removeprefix("u")))
     return found
 
 

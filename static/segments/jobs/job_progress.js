@@ -23,10 +23,8 @@
     var done = root.querySelector(".pz-job-done"), failed = root.querySelector(".pz-job-failed");
     if (done) done.hidden = s.status !== "done";
     if (failed) failed.hidden = s.status !== "failed";
-    if (s.status === "done" && s.result && s.kind === "upload") {
-      setText(root, "result_text", "Done: " + s.result.added + " added, " + s.result.removed +
-        " removed, " + s.result.total + " members.");
-    }
+    // Sentences come from the server, already in the page's language.
+    if (s.status === "done" && s.kind === "upload") setText(root, "result_text", s.result_text);
     var link = field(root, "download_url");
     if (link && s.download_url) link.setAttribute("href", s.download_url);
     if (s.status === "failed") {
@@ -36,7 +34,8 @@
         list.textContent = "";
         (s.error_rows || []).forEach(function (row) {
           var item = document.createElement("li");
-          item.textContent = "Row " + row.row + ": " + row.message;
+          item.textContent = (root.getAttribute("data-row-label") || "Row") + " " + row.row +
+            ": " + row.message;
           list.appendChild(item);
         });
       }
