@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segments', '0012_profile_bucketing_id'),
+        ('segments', '0013_event_occurred_brin'),
         ('tenancy', '0006_verbose_names_in_french'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
