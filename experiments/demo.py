@@ -26,7 +26,8 @@ from experiments.services.experiments import experiment_create, experiment_start
 from experiments.services.holdout import holdout_set
 from experiments.services.rollups import experiment_rollups_refresh
 from segments.bucketing import bucket_ranges, choose_bucket, hash_unit
-from segments.models import Event
+from segments.models import Event, Segment, SegmentStatus
+from segments.services.segments import segment_create
 from tenancy.models import Site
 
 KEY = "offers-free-checking"
@@ -37,8 +38,20 @@ VISITORS_PER_DAY = 350
 PREFIX = "exp-"
 # Checkout probability within the week after the first exposure, per arm.
 BUY_RATE = {"control": 0.05, "free-checking": 0.08}
+AUDIENCE = "campaign-visitors"
 # What the control arm's visitors saw: normal personalization picks among these.
 CONTROL_VARIANTS = ("default", "retirement-advice")
+
+
+def _campaign_audience(site: Site) -> Segment:
+    segment = Segment.objects.filter(site=site, key=AUDIENCE).first()
+    return segment or segment_create(
+        site=site,
+        key=AUDIENCE,
+        name="Campaign visitors",
+        criteria={"all": [{"field": "context.utm_source", "op": "is_set"}]},
+        status=SegmentStatus.ACTIVE,
+    )
 
 
 def _experiment(site: Site) -> Experiment | None:
@@ -56,10 +69,13 @@ def _experiment(site: Site) -> Experiment | None:
     experiment = experiment_create(
         site=site,
         key=KEY,
-        name="Free checking for everyone",
-        hypothesis="Showing every visitor the free-checking offer gets more checkouts than "
-        "the personalized offers.",
+        name="Free checking for campaign visitors",
+        hypothesis="Showing visitors who come from a campaign the free-checking offer gets "
+        "more checkouts than the personalized offers.",
         placement=placement,
+        # Campaign traffic only, so that the demo page's presets (none comes from a
+        # campaign source) keep showing what their segments get.
+        audience=_campaign_audience(site),
         arms=[
             {"key": "control", "name": "Personalized offers", "is_control": True},
             {"key": "free-checking", "name": "Free checking", "content_variant": variant},
