@@ -10,10 +10,10 @@ Two steps (docs/optimization.md):
    propensity π. The tree is a classifier of the *arm shown* weighted by reward/π:
    outcome-weighted learning (Zhao et al., JASA 2012), the reduction of policy learning to
    weighted classification whose risk is the inverse-propensity estimate of the policy's
-   value. A split is worth making when the arms that converted (corrected for how often
+   value. (Decisions without a reward weigh 0 there, so `min_leaf` counts rewarded
+   decisions.) A split is worth making when the arms that converted (corrected for how often
    each was shown) differ between its two sides; a split where every arm converts more
-   alike (a richer region) changes nothing. `max_depth` and `min_leaf` (decisions per
-   leaf) keep it shallow, so each leaf has enough data for its own posterior and a few
+   alike (a richer region) changes nothing. `max_depth` and `min_leaf` keep it shallow, so each leaf has enough data for its own posterior and a few
    leaves describe themselves in plain words.
 2. **What each leaf gets: Thompson sampling per leaf.** In each leaf, each arm's rate is
    estimated by inverse-propensity weighting (Hajek: Σy/π ÷ Σ1/π over the leaf's decisions
@@ -49,7 +49,9 @@ from experiments.policy.logs import Logs
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     max_depth: int = 4
-    min_leaf: int = 400  # decisions per leaf (all of them, converted or not)
+    # Rewarded decisions per leaf: the weighted fit sees only decisions with a reward (a
+    # zero weight drops a sample), so this is the evidence a split needs on each side.
+    min_leaf: int = 40
     floor: float = 0.05  # every arm's least probability in every leaf
     beta: float = 1.0  # 1 = plain Thompson; < 1 = top-two (experiments.bandit)
     draws: int = 4_000  # Monte Carlo posterior draws per leaf
@@ -82,7 +84,7 @@ class TreeTables:
 def fit_tree(logs: Logs, *, max_depth: int, min_leaf: int) -> DecisionTreeClassifier | None:
     """The outcome-weighted tree, or None when the logs hold no reward to learn from."""
     weights = logs.rewards / logs.propensities
-    if max_depth == 0 or not weights.sum() > 0 or len(logs) < 2 * min_leaf:
+    if max_depth == 0 or not weights.sum() > 0 or (weights > 0).sum() < 2 * min_leaf:
         return None
     tree = DecisionTreeClassifier(
         max_depth=max_depth,

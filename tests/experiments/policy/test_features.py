@@ -110,7 +110,10 @@ def test_round_trip_through_json():
         ([{"kind": "frequency", "within_days": 7}], "features[0].within_days"),
         ([{"kind": "number", "field": "profile.age", "top_k": 3}], "features[0].top_k"),
         (
-            [{"kind": "number", "field": "profile.age"}, {"kind": "number", "field": "profile.age"}],
+            [
+                {"kind": "number", "field": "profile.age"},
+                {"kind": "number", "field": "profile.age"},
+            ],
             "features[1]",
         ),
     ],
