@@ -61,7 +61,8 @@ BATCH = 5_000
 LAST = 10_000
 HOLDOUT = 0.10
 HELD_OUT = 0.25
-CONFIG = TrainConfig(max_depth=4, min_leaf=250, floor=0.05)
+CONFIG = TrainConfig(max_depth=3, min_leaf=20, floor=0.02)
+GATE_MARGIN = 0.02  # the not_worse rule: better, and not shown worse by more than this
 SEED = "bench-optimize"
 COVERAGE_SEEDS = 20
 COVERAGE_DECISIONS = 10_000
@@ -150,7 +151,14 @@ def simulate(seed: int = 1) -> dict[str, Any]:
             metadata={"window": [0, end]},
         )
         model = fit_reward_model(train)
-        gate = promote(candidate, live, held, reward_predictions=model.predict(held.rows))
+        gate = promote(
+            candidate,
+            live,
+            held,
+            reward_predictions=model.predict(held.rows),
+            rule="not_worse",
+            margin=GATE_MARGIN,
+        )
         if gate.promote:
             live = candidate
     idx = np.arange(DECISIONS)
@@ -192,14 +200,14 @@ def simulate(seed: int = 1) -> dict[str, Any]:
 
 def coverage(live: CompiledPolicy, logs: Logs) -> dict[str, float]:
     """Fresh logs under the live model (with its holdout), 20 seeds; the target is a
-    greedier model (floor 2 %) trained on the simulation's logs: does each interval hold
+    greedier model (floor 1 %) trained on the simulation's logs: does each interval hold
     the target's true value?"""
     target = train_policy(
         logs=logs,
         encoder=live.encoder,
         seed=SEED,
         version="target",
-        config=TrainConfig(max_depth=4, min_leaf=250, floor=0.02),
+        config=TrainConfig(max_depth=4, min_leaf=20, floor=0.01),
     )
     truth_people = population(np.random.default_rng(999), 100_000, offset=10**7)
     truth_rows = encode(live.encoder, truth_people)

@@ -23,10 +23,20 @@ the visitor id, which is uniform over visitors, so the target's value is that of
 randomised policy π_e(a|x) = the leaf's probability of a; that is what is estimated.
 
 **The gate** (`promote`): a candidate model goes live only if, on held-out logs (decisions
-its training never saw), the lower bound of the 1 - alpha interval of (candidate - live),
-doubly robust by default, is above `margin` (0: the candidate must be shown better, not
-just look better). Otherwise the live model stays; both estimates are kept with the
-candidate as its quality figures either way.
+its training never saw), its estimate beats the live one's (doubly robust by default),
+by one of two documented rules on the 1 - alpha interval of (candidate - live):
+
+- `"superior"` (the default): the interval's lower bound is above `margin` (0: the
+  candidate must be shown better, not just look better). Strict: a refinement of an
+  already good model rarely clears it on a few thousand held-out decisions, so models
+  improve in steps.
+- `"not_worse"`: the difference is positive *and* its lower bound is above `-margin`
+  (`margin` > 0, in goal-rate units, e.g. 0.005): the candidate looks better and is not
+  shown worse by more than the margin. Lets steady refinements through while still
+  refusing any candidate that looks worse, or that could be much worse.
+
+Otherwise the live model stays; both estimates are kept with the candidate as its
+quality figures either way.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from experiments.policy.reward import cross_fitted_rewards
 from experiments.policy.serve import leaf_of
 
 Estimator = Literal["ips", "snips", "dr"]
+GateRule = Literal["superior", "not_worse"]
 ESTIMATORS: tuple[Estimator, ...] = ("ips", "snips", "dr")
 
 
@@ -192,10 +203,14 @@ def promote(
     estimator: Estimator = "dr",
     reward_predictions: np.ndarray | None = None,
     alpha: float = 0.05,
+    rule: GateRule = "superior",
     margin: float = 0.0,
 ) -> PromotionDecision:
-    """The gate: promote iff the lower bound of the (1 - alpha) interval of candidate - live,
-    on these held-out logs, exceeds `margin`."""
+    """The gate on held-out logs (see the module doc for the two rules)."""
+    if rule not in ("superior", "not_worse"):
+        raise ValueError(f"rule must be 'superior' or 'not_worse', got {rule!r}")
+    if rule == "not_worse" and not margin > 0:
+        raise ValueError("the not_worse rule needs a positive margin")
     if estimator == "dr" and reward_predictions is None:
         reward_predictions = cross_fitted_rewards(logs)
     cand = estimate(
@@ -213,14 +228,23 @@ def promote(
         alpha=alpha,
     )
     diff = difference(cand, current)
-    ok = diff.ci_low > margin
-    reason = (
-        f"candidate beats live by {diff.value:+.4f} "
-        f"({diff.ci_low:+.4f} to {diff.ci_high:+.4f}, {estimator})"
-        if ok
-        else f"not shown better: difference {diff.value:+.4f} "
-        f"({diff.ci_low:+.4f} to {diff.ci_high:+.4f}, {estimator}) does not clear {margin:+.4f}"
-    )
+    interval = f"{diff.value:+.4f} ({diff.ci_low:+.4f} to {diff.ci_high:+.4f}, {estimator})"
+    if rule == "superior":
+        ok = diff.ci_low > margin
+        reason = (
+            f"candidate shown better than live by {interval}"
+            if ok
+            else f"not shown better: difference {interval}; the lower bound must clear "
+            f"{margin:+.4f}"
+        )
+    else:
+        ok = diff.value > 0 and diff.ci_low > -margin
+        reason = (
+            f"candidate better than live by {interval}, not worse by more than {margin:.4f}"
+            if ok
+            else f"not better or possibly worse: difference {interval}; it must be positive "
+            f"with a lower bound above {-margin:+.4f}"
+        )
     return PromotionDecision(
         promote=ok, reason=reason, candidate=cand, live=current, difference=diff
     )

@@ -13,8 +13,8 @@ Two steps (docs/optimization.md):
    value. (Decisions without a reward weigh 0 there, so `min_leaf` counts rewarded
    decisions.) A split is worth making when the arms that converted (corrected for how often
    each was shown) differ between its two sides; a split where every arm converts more
-   alike (a richer region) changes nothing. `max_depth` and `min_leaf` keep it shallow, so each leaf has enough data for its own posterior and a few
-   leaves describe themselves in plain words.
+   alike (a richer region) changes nothing. `max_depth` and `min_leaf` keep it shallow, so each
+   leaf has enough data for its own posterior and a few leaves describe themselves in plain words.
 2. **What each leaf gets: Thompson sampling per leaf.** In each leaf, each arm's rate is
    estimated by inverse-propensity weighting (Hajek: Σy/π ÷ Σ1/π over the leaf's decisions
    that showed the arm) and its evidence counted as Kish's effective sample size

@@ -124,3 +124,13 @@ def test_estimate_rejects_malformed_input(world):
         estimate(np.ones((3, 4)), logs)
     with pytest.raises(ValueError, match="estimator"):
         estimate(target_probabilities(world["good"], logs), logs, estimator="naive")
+
+
+def test_not_worse_rule_lets_a_better_looking_candidate_through_and_refuses_the_rest(world):
+    logs, _ = log_under(world["logger"], np.random.default_rng(400), 8_000)
+    kw = {"rule": "not_worse", "margin": 0.005}
+    assert promote(world["good"], world["uniform"], logs, **kw).promote
+    assert not promote(world["bad"], world["good"], logs, **kw).promote
+    assert not promote(world["good"], world["good"], logs, **kw).promote  # not better
+    with pytest.raises(ValueError, match="positive margin"):
+        promote(world["good"], world["uniform"], logs, rule="not_worse")
