@@ -1,8 +1,8 @@
 """`make bench`: every benchmark in one run (delivery, behaviour, scale, criteria engines,
-localization, analytics, experiment statistics, bandit, two gunicorn instances behind nginx), then
-each "Done when" ratio of the
-performance issue with its target, every figure read against a floor measured in the same
-run. `BENCH_ONLY=delivery,analytics` runs a subset.
+localization, analytics, experiment statistics, bandit, one-to-one optimization, two
+gunicorn instances behind nginx), then each "Done when" ratio of the performance issue
+with its target, every figure read against a floor measured in the same run.
+`BENCH_ONLY=delivery,analytics` runs a subset.
 
 Knobs (environment): BENCH_HTTP_SECONDS / BENCH_HTTP_ROUNDS (HTTP), BENCH_KNOWN_PROFILES,
 BENCH_BROKER_URL, BENCH_EVENT_BATCHES / BENCH_EVENT_ROUNDS, BENCH_BEHAVIOUR_PROFILES /
@@ -107,6 +107,14 @@ def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
         rows.append(("events with attribution / without", r, ">= 0.80", r >= 0.8))
         ms = analytics["report"]["report_ms"]
         rows.append(("placement report, 90 days x 30 placements, ms", ms, "< 200", ms < 200))
+    optimized = results.get("policy")
+    if optimized:
+        r = optimized["simulation"]["capture_last"]
+        rows.append(("optimization: oracle gain captured, last 10,000", r, ">= 0.70", r >= 0.7))
+        r = min(optimized["coverage"]["snips_coverage"], optimized["coverage"]["dr_coverage"])
+        rows.append(("optimization: OPE interval coverage, 20 seeds", r, ">= 0.90", r >= 0.9))
+        us = optimized["latency"]["choose_us"]
+        rows.append(("optimization: policy serve, median us", us, "<= 20", us <= 20))
     behavioural = results.get("counters")
     if behavioural:
         r = behavioural["decide"]["ratio"]
@@ -154,6 +162,9 @@ def main() -> int:
     from benchmarks import bandit
 
     _step("bandit", bandit.main, results)
+    from benchmarks import policy
+
+    _step("policy", policy.main, results)
     from benchmarks import load_multi
 
     _step("load_multi", load_multi.main, results)

@@ -1,0 +1,375 @@
+"""Features a policy may read, and their deterministic encoding. Pure: no Django, no numpy.
+
+A marketer declares which facts of a visitor the model may use; the declaration is a list
+of JSON objects (stored with the optimization, validated here):
+
+    {"kind": "category", "field": "context.device_type", "top_k": 8}
+    {"kind": "number", "field": "profile.age"}
+    {"kind": "flag", "field": "visitor.is_known"}
+    {"kind": "segment", "segment": "loyal-customers"}
+    {"kind": "hour", "field": "context.local_time"}       # local hour 0-23
+    {"kind": "weekday", "field": "context.local_time"}    # 0 = Monday
+    {"kind": "recency"}                                   # days since visitor.last_seen
+    {"kind": "recency", "event": "purchase"}              # days since the latest purchase
+    {"kind": "frequency"}                                 # visitor.visit_count
+    {"kind": "frequency", "event": "purchase", "within_days": 30}
+
+`fit_encoder(spec, docs)` learns the vocabulary of each category feature from training
+documents (its `top_k` most frequent values, ties broken by the value so the result does
+not depend on the order of the documents); everything else is fixed by the spec. The
+encoder turns a visitor document (`{"visitor", "profile", "context", "events"}`, as
+delivery builds it) into a tuple of floats, one per column:
+
+- a category becomes one 0/1 column per known value plus one `<field>=__other__` column
+  (values outside the vocabulary); a missing value is all zeros. A list value (e.g.
+  `profile.interests`) sets the column of each of its elements. Strings compare
+  case-insensitively (as the criteria language does).
+- number, flag, hour, weekday, recency and frequency are one column each; a missing or
+  unreadable value is NaN, which the compiled tree sends the way the trained tree does.
+- a segment is 1.0 when the visitor is a member (the caller passes the matched segment
+  keys: delivery has them from its segment pass), else 0.0.
+
+The encoder is JSON-able (`to_json` / `from_json`) and travels inside the compiled policy,
+so serving encodes exactly as training did.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+FeatureKind = Literal[
+    "category", "number", "flag", "segment", "hour", "weekday", "recency", "frequency"
+]
+FEATURE_KINDS: tuple[str, ...] = (
+    "category",
+    "number",
+    "flag",
+    "segment",
+    "hour",
+    "weekday",
+    "recency",
+    "frequency",
+)
+ROOTS = ("visitor", "profile", "context")
+OTHER = "__other__"
+MAX_FEATURES = 50
+MAX_TOP_K = 50
+DEFAULT_TOP_K = 10
+MISSING = math.nan
+
+
+class FeatureSpecError(ValueError):
+    """A malformed feature declaration: `path` is the JSON path of the offending part."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    kind: FeatureKind
+    field: str = ""  # "context.device_type"; for time kinds the datetime field
+    segment: str = ""  # kind "segment"
+    event: str = ""  # recency / frequency of an event name ("" = of visits)
+    within_days: int | None = None  # frequency of an event within the last N days
+    top_k: int = DEFAULT_TOP_K  # kind "category"
+
+    @property
+    def name(self) -> str:
+        """A stable column-name stem, unique within a spec."""
+        if self.kind == "segment":
+            return f"segment:{self.segment}"
+        if self.kind in ("recency", "frequency"):
+            what = f"event:{self.event}" if self.event else "visits"
+            days = f"/{self.within_days}d" if self.within_days else ""
+            return f"{self.kind}:{what}{days}"
+        if self.kind in ("hour", "weekday"):
+            return f"{self.kind}:{self.field}"
+        return self.field
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        if self.field:
+            data["field"] = self.field
+        if self.segment:
+            data["segment"] = self.segment
+        if self.event:
+            data["event"] = self.event
+        if self.within_days is not None:
+            data["within_days"] = self.within_days
+        if self.kind == "category":
+            data["top_k"] = self.top_k
+        return data
+
+
+def _field_path(value: Any, path: str) -> str:
+    if not isinstance(value, str) or "." not in value:
+        raise FeatureSpecError(path, "must be a field path such as 'context.device_type'")
+    root, _, rest = value.partition(".")
+    if root not in ROOTS or not rest:
+        raise FeatureSpecError(path, f"must start with one of {', '.join(ROOTS)}")
+    return value
+
+
+def parse_feature_spec(spec: Any) -> tuple[Feature, ...]:
+    """Validate a declared feature list; raises FeatureSpecError(path, message)."""
+    if not isinstance(spec, list) or not spec:
+        raise FeatureSpecError("features", "must be a non-empty list")
+    if len(spec) > MAX_FEATURES:
+        raise FeatureSpecError("features", f"at most {MAX_FEATURES} features")
+    features: list[Feature] = []
+    seen: set[str] = set()
+    for i, item in enumerate(spec):
+        path = f"features[{i}]"
+        if not isinstance(item, Mapping):
+            raise FeatureSpecError(path, "must be an object")
+        kind = item.get("kind")
+        if kind not in FEATURE_KINDS:
+            raise FeatureSpecError(f"{path}.kind", f"must be one of {', '.join(FEATURE_KINDS)}")
+        allowed = {"kind"}
+        values: dict[str, Any] = {"kind": kind}
+        if kind in ("category", "number", "flag", "hour", "weekday"):
+            allowed.add("field")
+            values["field"] = _field_path(item.get("field"), f"{path}.field")
+        if kind == "category":
+            allowed.add("top_k")
+            top_k = item.get("top_k", DEFAULT_TOP_K)
+            if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+                raise FeatureSpecError(f"{path}.top_k", f"must be an integer 1-{MAX_TOP_K}")
+            values["top_k"] = top_k
+        if kind == "segment":
+            allowed.add("segment")
+            key = item.get("segment")
+            if not isinstance(key, str) or not key:
+                raise FeatureSpecError(f"{path}.segment", "must be a segment key")
+            values["segment"] = key
+        if kind in ("recency", "frequency"):
+            allowed.add("event")
+            event = item.get("event", "")
+            if not isinstance(event, str):
+                raise FeatureSpecError(f"{path}.event", "must be an event name")
+            values["event"] = event
+        if kind == "frequency":
+            allowed.add("within_days")
+            days = item.get("within_days")
+            if days is not None:
+                if not values["event"]:
+                    raise FeatureSpecError(
+                        f"{path}.within_days", "only applies to the frequency of an event"
+                    )
+                if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
+                    raise FeatureSpecError(f"{path}.within_days", "must be an integer 1-3650")
+                values["within_days"] = days
+        extra = sorted(set(item) - allowed)
+        if extra:
+            raise FeatureSpecError(f"{path}.{extra[0]}", f"is not a key of a {kind} feature")
+        feature = Feature(**values)
+        if feature.name in seen:
+            raise FeatureSpecError(path, f"declares {feature.name!r} twice")
+        seen.add(feature.name)
+        features.append(feature)
+    return tuple(features)
+
+
+def _lookup(doc: Mapping[str, Any], path: str) -> Any:
+    root, _, rest = path.partition(".")
+    value: Any = doc.get(root)
+    for part in rest.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _category(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    text = str(value).strip().lower()
+    return text or None
+
+
+def _categories(value: Any) -> list[str]:
+    items = value if isinstance(value, list | tuple) else [value]
+    return [c for c in map(_category, items) if c is not None]
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else MISSING
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return MISSING
+        return number if math.isfinite(number) else MISSING
+    return MISSING
+
+
+def _flag(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return 1.0 if value.strip().lower() == "true" else 0.0
+    return MISSING
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _aware(moment: datetime) -> datetime:
+    # Naive times are read as UTC, as the rest of delivery does.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureEncoder:
+    """A feature spec with its learnt vocabularies: document -> row of floats."""
+
+    features: tuple[Feature, ...]
+    vocabularies: tuple[tuple[str, ...], ...]  # per feature; empty unless a category
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for feature, vocabulary in zip(self.features, self.vocabularies, strict=True):
+            if feature.kind == "category":
+                names += [f"{feature.field}={v}" for v in vocabulary]
+                names.append(f"{feature.field}={OTHER}")
+            else:
+                names.append(feature.name)
+        return tuple(names)
+
+    def encode(
+        self,
+        doc: Mapping[str, Any],
+        *,
+        segments: Collection[str] = (),
+        now: datetime | None = None,
+    ) -> tuple[float, ...]:
+        """One row. `segments`: keys of the segments the visitor is in; `now`: the time
+        recency is measured from (default: the current time)."""
+        row: list[float] = []
+        for feature, vocabulary in zip(self.features, self.vocabularies, strict=True):
+            kind = feature.kind
+            if kind == "category":
+                cells = [0.0] * (len(vocabulary) + 1)
+                for value in _categories(_lookup(doc, feature.field)):
+                    try:
+                        cells[vocabulary.index(value)] = 1.0
+                    except ValueError:
+                        cells[-1] = 1.0
+                row += cells
+            elif kind == "number":
+                row.append(_number(_lookup(doc, feature.field)))
+            elif kind == "flag":
+                row.append(_flag(_lookup(doc, feature.field)))
+            elif kind == "segment":
+                row.append(1.0 if feature.segment in segments else 0.0)
+            elif kind in ("hour", "weekday"):
+                moment = _datetime(_lookup(doc, feature.field))
+                if moment is None:
+                    row.append(MISSING)
+                else:
+                    # The time as written: local_time carries the visitor's own offset.
+                    row.append(float(moment.hour if kind == "hour" else moment.weekday()))
+            elif kind == "recency":
+                row.append(self._recency(doc, feature, now))
+            else:
+                row.append(self._frequency(doc, feature, now))
+        return tuple(row)
+
+    @staticmethod
+    def _recency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float:
+        now = _aware(now or datetime.now(UTC))
+        if feature.event:
+            times = [
+                _datetime(e.get("timestamp"))
+                for e in doc.get("events") or ()
+                if isinstance(e, Mapping) and e.get("name") == feature.event
+            ]
+            moments = [_aware(t) for t in times if t is not None]
+            latest = max(moments) if moments else None
+        else:
+            seen = _datetime(_lookup(doc, "visitor.last_seen"))
+            latest = _aware(seen) if seen else None
+        if latest is None:
+            return MISSING
+        return max(0.0, (now - latest).total_seconds() / 86400)
+
+    @staticmethod
+    def _frequency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float:
+        if not feature.event:
+            return _number(_lookup(doc, "visitor.visit_count"))
+        now = _aware(now or datetime.now(UTC))
+        count = 0
+        for event in doc.get("events") or ():
+            if not isinstance(event, Mapping) or event.get("name") != feature.event:
+                continue
+            if feature.within_days:
+                moment = _datetime(event.get("timestamp"))
+                if moment is None:
+                    continue
+                if (now - _aware(moment)).total_seconds() > feature.within_days * 86400:
+                    continue
+            count += 1
+        return float(count)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": [f.to_json() for f in self.features],
+            "vocabularies": [list(v) for v in self.vocabularies],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureEncoder:
+        features = parse_feature_spec(list(data["features"]))
+        vocabularies = tuple(tuple(str(v) for v in vocab) for vocab in data["vocabularies"])
+        if len(vocabularies) != len(features):
+            raise ValueError("one vocabulary per feature is needed")
+        return cls(features=features, vocabularies=vocabularies)
+
+
+def fit_encoder(spec: Any, docs: Iterable[Mapping[str, Any]]) -> FeatureEncoder:
+    """Validate `spec` (a list of feature declarations, or parsed Features) and learn the
+    top-k vocabulary of each category feature from `docs`."""
+    features = (
+        tuple(spec)
+        if isinstance(spec, Sequence) and spec and all(isinstance(f, Feature) for f in spec)
+        else parse_feature_spec(spec)
+    )
+    counters = [Counter[str]() for _ in features]
+    for doc in docs:
+        for feature, counter in zip(features, counters, strict=True):
+            if feature.kind == "category":
+                counter.update(_categories(_lookup(doc, feature.field)))
+    vocabularies = tuple(
+        tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[: feature.top_k])
+        if feature.kind == "category"
+        else ()
+        for feature, counter in zip(features, counters, strict=True)
+    )
+    return FeatureEncoder(
+        features=features,
+        vocabularies=tuple(tuple(value for value, _ in vocab) for vocab in vocabularies),
+    )
