@@ -6,15 +6,15 @@ traffic and the primary metric its slot had recently.
     plan.lifts      # the days needed for a +5 % and a +10 % relative lift
 
 Inputs, from the analytics rollups of the experiment's slot over the last `WINDOW_DAYS`
-complete days (`today - 28 <= day < today`, UTC), everyone's rows (`segment` ""):
+complete days (`today - 28 <= day < today`, UTC), everyone's rows (`segment` ""), leaving
+out the global holdout's (its visitors get defaults and never enter an experiment):
 
 - **the baseline**: the primary metric's mean and per-unit variance over the slot's
-  exposures (`MetricDay`, every reason); a ratio metric's variance is the delta method's.
+  exposures (`MetricDay`); a ratio metric's variance is the delta method's.
   No rows, or a baseline of 0 or without variance: `DEFAULT_BASELINE_RATE` for a conversion
   metric, mean and variance 1 (a coefficient of variation of 1) otherwise, with a note;
-- **the traffic**: the slot's visitors a day (`VariantDay`, every reason but the global
-  holdout, whose visitors never enter an experiment), averaged from the first day with
-  traffic in the window to yesterday. No rows: `DEFAULT_DAILY_UNITS`, with a note. Rollups
+- **the traffic**: the slot's visitors a day (`VariantDay`), averaged from the first day
+  with traffic in the window to yesterday. No rows: `DEFAULT_DAILY_UNITS`, with a note. Rollups
   count visitor-days, so a visitor returning on another day counts again, while an
   experiment counts each unit once: the figure is an upper bound on new units a day;
 - **the audience's share**, when the experiment has one and the rollups have its segment
@@ -169,19 +169,23 @@ def experiment_plan(*, experiment: Experiment, today: date | None = None) -> Exp
     if metric is None:
         notes.append(gettext("No primary metric: the plan assumes a conversion rate of 5 %."))
     else:
-        sums = MetricDay.objects.filter(
-            site_id=experiment.site_id,
-            slot=slot_key,
-            segment="",
-            metric=metric,
-            day__range=(first, last),
-        ).aggregate(
-            n=Sum("n"),
-            total=Sum("total"),
-            total_sq=Sum("total_sq"),
-            den=Sum("den_total"),
-            den_sq=Sum("den_total_sq"),
-            cross=Sum("cross_total"),
+        sums = (
+            MetricDay.objects.filter(
+                site_id=experiment.site_id,
+                slot=slot_key,
+                segment="",
+                metric=metric,
+                day__range=(first, last),
+            )
+            .exclude(reason=ReasonKind.HOLDOUT)
+            .aggregate(
+                n=Sum("n"),
+                total=Sum("total"),
+                total_sq=Sum("total_sq"),
+                den=Sum("den_total"),
+                den_sq=Sum("den_total_sq"),
+                cross=Sum("cross_total"),
+            )
         )
         baseline = _baseline(metric, sums)
         if baseline is None:
