@@ -31,7 +31,9 @@ from experiments.models import (
     GlobalHoldout,
     Layer,
 )
+from experiments.planning_display import render_plan
 from experiments.selectors.experiments import LIVE_STATUSES, experiment_warnings
+from experiments.selectors.planning import experiment_plan
 from experiments.services.experiments import (
     LOCKED_WHEN_STARTED,
     experiment_delete,
@@ -158,12 +160,32 @@ class ExperimentAdmin(ScopedChoicesMixin, ScopedModelAdmin):
         (None, {"fields": ("site", "key", "name", "hypothesis", "lifecycle")}),
         ("Target", {"fields": ("placement", "screen", "audience")}),
         ("Traffic", {"fields": ("coverage", "keep_phase", "layer", "layer_start", "layer_end")}),
-        ("Method", {"fields": ("mode", "tuning", "alpha", "bandit_floor", "seed")}),
+        ("Method", {"fields": ("mode", "method", "tuning", "alpha", "bandit_floor", "seed")}),
     )
 
     @admin.display(description="target")
     def target(self, obj: Experiment) -> str:
         return f"{obj.slot_kind} {obj.slot.key}" if obj.slot is not None else "—"
+
+    # Shown on the change page only: the plan reads the saved setup.
+    planning_fieldset = (
+        _("Planning"),
+        {
+            "fields": ("planning",),
+            "description": _(
+                "How small an effect this experiment can detect, and how long it needs."
+            ),
+        },
+    )
+
+    @admin.display(description=_("plan"))
+    def planning(self, obj: Experiment | None) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        metric = admin_results.primary_metric(obj)
+        return render_plan(
+            experiment_plan(experiment=obj), metric_name=metric.name if metric else None
+        )
 
     @admin.display(description=_("days running"))
     def running_days(self, obj: Experiment) -> int | str:
@@ -211,18 +233,21 @@ class ExperimentAdmin(ScopedChoicesMixin, ScopedModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None):
         fields = ["lifecycle"]
         if obj is not None:
-            fields.append("site")
+            fields += ["site", "planning"]
             if obj.status != ExperimentStatus.DRAFT:
                 fields += LOCKED_WHEN_STARTED
         return fields
 
     def get_fieldsets(self, request: HttpRequest, obj: Experiment | None = None):
+        fieldsets = self.fieldsets
         if obj is None or obj.status not in LIVE_STATUSES:
-            return tuple(
+            fieldsets = tuple(
                 (title, {"fields": tuple(f for f in opts["fields"] if f != "keep_phase")})
-                for title, opts in self.fieldsets
+                for title, opts in fieldsets
             )
-        return self.fieldsets
+        if obj is not None:
+            fieldsets = (*fieldsets, self.planning_fieldset)
+        return fieldsets
 
     def get_form(self, request: HttpRequest, obj: Experiment | None = None, **kwargs: Any):
         request._experiment_parent = obj

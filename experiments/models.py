@@ -22,6 +22,7 @@ KEY_HELP = "Letters, digits, - and _; used by the delivery API in reasons and as
 
 ExperimentStatusName = Literal["draft", "running", "paused", "stopped"]
 ExperimentModeName = Literal["fixed", "bandit"]
+ExperimentMethodName = Literal["sequential", "fixed", "bayesian"]
 MetricRoleName = Literal["primary", "secondary", "guardrail"]
 
 # Inclusive bounds of a share of traffic.
@@ -69,6 +70,16 @@ class ExperimentStatus(models.TextChoices):
 class ExperimentMode(models.TextChoices):
     FIXED = "fixed", "Fixed weights"
     BANDIT = "bandit", "Bandit (Thompson sampling shifts traffic to the winner)"
+
+
+class ExperimentMethod(models.TextChoices):
+    SEQUENTIAL = "sequential", "Sequential (confidence sequences: safe to check every day)"
+    FIXED = "fixed", "Fixed horizon (t-test: read once, at the planned sample)"
+    BAYESIAN = "bayesian", "Bayesian (chance to beat control and expected loss)"
+
+
+# A bandit's effects are inverse-propensity weighted, which has frequentist intervals only.
+BANDIT_METHODS = (ExperimentMethod.SEQUENTIAL, ExperimentMethod.FIXED)
 
 
 class Experiment(SiteScopedModel):
@@ -128,13 +139,22 @@ class Experiment(SiteScopedModel):
     mode = models.CharField(
         max_length=16, choices=ExperimentMode.choices, default=ExperimentMode.FIXED
     )
+    method = models.CharField(
+        max_length=16,
+        choices=ExperimentMethod.choices,
+        default=ExperimentMethod.SEQUENTIAL,
+        help_text="How the results are analysed. Sequential is safe to read every day; fixed "
+        "horizon only once the planned sample is reached; Bayesian gives the chance to beat "
+        "control (not for bandits).",
+    )
     phase = models.PositiveIntegerField(
         default=1, editable=False, help_text="The current phase; a new phase may re-bucket."
     )
     tuning = models.PositiveIntegerField(
         default=5000,
         validators=[MinValueValidator(1)],
-        help_text="Planned sample per arm of the sequential test (its tuning parameter).",
+        help_text="Planned sample per arm: the sequential test's tuning parameter (a comparison "
+        "of two arms plans for twice it; a bandit for it times its number of arms).",
     )
     alpha = models.FloatField(
         default=0.05,
@@ -198,6 +218,10 @@ class Experiment(SiteScopedModel):
                 )
             elif not self.layer_id and (self.layer_start, self.layer_end) != (0.0, 1.0):
                 errors.setdefault("layer", []).append("A slice needs a layer.")
+        if self.mode == ExperimentMode.BANDIT and self.method not in BANDIT_METHODS:
+            errors.setdefault("method", []).append(
+                "A bandit is analysed with the sequential or the fixed-horizon method."
+            )
         if errors:
             raise ValidationError(errors)
 

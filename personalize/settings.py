@@ -271,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "SegmentJobPhaseEnum": "segments.models.jobs.SegmentJobPhase",
         "ExperimentStatusEnum": "experiments.models.ExperimentStatus",
         "ExperimentModeEnum": "experiments.models.ExperimentMode",
+        "ExperimentMethodEnum": "experiments.models.ExperimentMethod",
+        "PlanSourceEnum": "experiments.api.serializers.PLAN_SOURCES",
         "MetricRoleEnum": "experiments.models.MetricRole",
     },
     "APPEND_COMPONENTS": {

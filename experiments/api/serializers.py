@@ -13,6 +13,7 @@ from content.models import ContentVariant, Placement, Screen, ScreenVariant
 from experiments.models import (
     Arm,
     Experiment,
+    ExperimentMethod,
     ExperimentMetric,
     ExperimentMode,
     ExperimentPhase,
@@ -84,6 +85,13 @@ class ExperimentSerializer(serializers.ModelSerializer):
     screen = UserSiteObjectField(Screen, required=False, allow_null=True)
     audience = UserSiteObjectField(Segment, required=False, allow_null=True)
     mode = serializers.ChoiceField(choices=ExperimentMode.choices, default=ExperimentMode.FIXED)
+    method = serializers.ChoiceField(
+        choices=ExperimentMethod.choices,
+        default=ExperimentMethod.SEQUENTIAL,
+        help_text="How the results are analysed: sequential (safe to read every day), fixed "
+        "(one look at the planned sample) or bayesian (chance to beat control; not for "
+        "bandits). Fixed once the experiment has started.",
+    )
     status = serializers.ChoiceField(choices=ExperimentStatus.choices, read_only=True)
     arms = ArmSerializer(many=True, help_text="At least two; at most one control.")
     metrics = ExperimentMetricSerializer(many=True, required=False)
@@ -106,6 +114,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
             "coverage",
             "seed",
             "mode",
+            "method",
             "tuning",
             "alpha",
             "bandit_floor",
@@ -184,3 +193,64 @@ class HoldoutSerializer(serializers.ModelSerializer):
         model = GlobalHoldout
         fields = ["site", "enabled", "share", "seed", "updated_at"]
         read_only_fields = ["updated_at"]
+
+
+# --- the plan (read only; documents `GET /experiments/{id}/plan/`) ---------------------------
+
+PLAN_SOURCES = [("rollups", "rollups"), ("default", "default")]
+
+
+class PlanArmSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    share = serializers.FloatField(help_text="The arm's normalised weight.")
+    units_per_day = serializers.FloatField()
+
+
+class PlanHorizonSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    units_per_arm = serializers.FloatField()
+    minimum_detectable_effect = serializers.FloatField(
+        allow_null=True,
+        help_text="The smallest relative lift (0.05 = +5 %) detected with 80 % power; null "
+        "when none is detectable with so few units.",
+    )
+
+
+class PlanLiftSerializer(serializers.Serializer):
+    lift = serializers.FloatField(help_text="A true relative lift (0.05 = +5 %).")
+    units_per_arm = serializers.IntegerField(allow_null=True)
+    days = serializers.IntegerField(allow_null=True, help_text="null: no traffic enters.")
+
+
+class PlanSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=ExperimentMethod.choices)
+    planned_as = serializers.ChoiceField(
+        choices=[("sequential", "sequential"), ("fixed", "fixed")],
+        help_text="The test the figures assume (bayesian experiments: fixed).",
+    )
+    alpha = serializers.FloatField()
+    power = serializers.FloatField()
+    tuning = serializers.IntegerField(help_text="The experiment's planned sample per arm.")
+    metric = serializers.CharField(allow_null=True, help_text="The primary metric's key.")
+    baseline_mean = serializers.FloatField()
+    baseline_variance = serializers.FloatField()
+    baseline_units = serializers.IntegerField(help_text="0 when the baseline is the default.")
+    baseline_from = serializers.ChoiceField(choices=PLAN_SOURCES)
+    slot_units_per_day = serializers.FloatField()
+    traffic_from = serializers.ChoiceField(choices=PLAN_SOURCES)
+    days_observed = serializers.IntegerField()
+    audience_share = serializers.FloatField(allow_null=True, help_text="null: unknown (1 used).")
+    coverage = serializers.FloatField()
+    layer_share = serializers.FloatField()
+    units_per_day = serializers.FloatField(help_text="Units entering the experiment a day.")
+    arms = PlanArmSerializer(many=True)
+    compared_units_per_day = serializers.FloatField(
+        help_text="Units per arm a day of the weakest comparison with control, as an equal "
+        "split (harmonic mean of the two arms' units)."
+    )
+    horizons = PlanHorizonSerializer(many=True)
+    lifts = PlanLiftSerializer(many=True)
+    window = serializers.ListField(
+        child=serializers.DateField(), help_text="First and last day of rollups read."
+    )
+    notes = serializers.ListField(child=serializers.CharField())

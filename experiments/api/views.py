@@ -28,11 +28,13 @@ from experiments.api.serializers import (
     HoldoutSerializer,
     LayerSerializer,
     LayerUpdateSerializer,
+    PlanSerializer,
     StopSerializer,
     WeightsSerializer,
 )
 from experiments.models import Experiment, Layer
 from experiments.selectors.experiments import holdout_for_site
+from experiments.selectors.planning import experiment_plan
 from experiments.selectors.results import experiment_report
 from experiments.services.experiments import (
     experiment_change_weights,
@@ -215,6 +217,21 @@ class ExperimentViewSet(SiteScopedViewSetMixin, viewsets.ModelViewSet):
                 )
             phase = int(raw)
         return Response(report_json(experiment_report(experiment=experiment, phase=phase)))
+
+    @extend_schema(
+        summary="Planning: minimum detectable effect and expected duration",
+        description="From the last 28 days of the slot's analytics rollups (stated defaults "
+        "and a note when there are none): the primary metric's baseline, the units entering "
+        "the experiment a day (after audience, coverage and layer slice) and per arm, the "
+        "smallest relative lift detected with 80 % power after 14 and 28 days, and the days "
+        "needed for a +5 % and a +10 % lift, under the experiment's method (bayesian: as a "
+        "fixed-horizon test). Every role of the site reads it.",
+        responses={200: PlanSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def plan(self, request: Request, pk: str | None = None) -> Response:
+        experiment = self.get_object()
+        return Response(PlanSerializer(experiment_plan(experiment=experiment)).data)
 
 
 @extend_schema_view(

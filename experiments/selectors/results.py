@@ -10,6 +10,11 @@ with `analyse_bandit` (per arm x batch strata with the batch's propensities, so 
 effects are inverse-propensity weighted). The daily effects are the primary metric's
 cumulative effect of each arm against control up to each cohort day, with the interval of
 the analysis method (a confidence sequence when sequential: safe to read every day).
+
+The method is the experiment's `method` (sequential, fixed or bayesian; a bandit is
+sequential or fixed). Its `tuning` is a planned sample *per arm*: a comparison of one arm
+with control plans for twice it, a bandit's IPW sequences (whose N counts every arm's
+units) for it times the number of arms.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from experiments.analysis import (
     analyse_bandit,
 )
 from experiments.models import (
+    BANDIT_METHODS,
     Arm,
     BanditBatch,
     Experiment,
@@ -53,11 +59,9 @@ from experiments.reports import (
     ExperimentReport,
     PersonalizationLift,
 )
-from experiments.stats import InsufficientDataError, SampleStats, compare, srm_gate
+from experiments.stats import InsufficientDataError, Method, SampleStats, compare, srm_gate
 from segments.models import ReasonKind
 from tenancy.models import Site
-
-METHOD = "sequential"  # the default of the statistics: always-valid, safe to peek at
 
 __all__ = ["experiment_report", "site_personalization_lift"]
 
@@ -101,6 +105,20 @@ def _stats(rows: Iterable[Mapping[str, Any]], *, covariate: bool) -> SampleStats
     return sums.stats()
 
 
+def analysis_method(experiment: Experiment) -> Method:
+    """The experiment's method; a bandit has frequentist IPW intervals only (setup refuses
+    bayesian for bandits; an older row falls back to the default)."""
+    method: Method = experiment.method  # type: ignore[assignment]
+    if experiment.mode == ExperimentMode.BANDIT and method not in BANDIT_METHODS:
+        return "sequential"
+    return method
+
+
+def planned_total(experiment: Experiment, *, arms: int) -> float:
+    """The sequential test's N*: `tuning` is per arm, N counts the units of `arms` arms."""
+    return float(experiment.tuning * arms)
+
+
 def _normalised(weights: Mapping[str, float], keys: Sequence[str]) -> dict[str, float]:
     raw = {k: float(weights.get(k, 0.0) or 0.0) for k in keys}
     total = sum(raw.values())
@@ -123,7 +141,11 @@ def _metric_specs(
 
 
 def _no_analysis(
-    units: Mapping[str, float], weights: Mapping[str, float], explanation: str
+    units: Mapping[str, float],
+    weights: Mapping[str, float],
+    explanation: str,
+    *,
+    experiment: Experiment,
 ) -> Analysis:
     keys = list(weights)
     srm = srm_gate(
@@ -133,7 +155,13 @@ def _no_analysis(
         threshold=DEFAULT_SRM_THRESHOLD,
     )
     guidance = "check_split" if srm.hide_results else "keep_running"
-    return Analysis(method=METHOD, alpha=0.05, srm=srm, guidance=guidance, explanation=explanation)
+    return Analysis(
+        method=analysis_method(experiment),
+        alpha=experiment.alpha,
+        srm=srm,
+        guidance=guidance,
+        explanation=explanation,
+    )
 
 
 def _cumulative_effects(
@@ -164,9 +192,9 @@ def _cumulative_effects(
                     running[control].stats(),
                     running[arm].stats(),
                     relative=spec.relative,
-                    method=METHOD,
+                    method=analysis_method(experiment),
                     alpha=experiment.alpha,
-                    tuning=2 * experiment.tuning,
+                    tuning=planned_total(experiment, arms=2),
                     ratio=spec.ratio,
                 )
                 effect, low, high = r.effect, r.ci_low, r.ci_high
@@ -263,9 +291,9 @@ def _bandit_daily_effects(
                         arm=arm,
                         control_key=control,
                         relative=primary.relative,
-                        method=METHOD,
+                        method=analysis_method(experiment),
                         alpha=experiment.alpha,
-                        tuning=2 * experiment.tuning,
+                        tuning=planned_total(experiment, arms=len(arm_keys)),
                     )
                     effect, low, high = r.effect, r.ci_low, r.ci_high
                 except (InsufficientDataError, ValueError):
@@ -348,13 +376,19 @@ def experiment_report(*, experiment: Experiment, phase: int | None = None) -> Ex
             "No primary metric: add one to get a recommendation."
             if primary is None
             else "An experiment needs at least two arms.",
+            experiment=experiment,
         )
     elif bandit:
         strata = _bandit_strata(
             metric_rows, arm_rows, batches, arm_keys, metric_keys, current_weights
         )
         if not strata:
-            analysis = _no_analysis(units, weights, "Keep running: no unit has been exposed yet.")
+            analysis = _no_analysis(
+                units,
+                weights,
+                "Keep running: no unit has been exposed yet.",
+                experiment=experiment,
+            )
         else:
             ratio_free = [s for s in specs if not s.ratio]
             if any(s.ratio for s in specs):
@@ -373,9 +407,9 @@ def experiment_report(*, experiment: Experiment, phase: int | None = None) -> Ex
                 strata=strata,
                 metrics=ratio_free,
                 control=control,
-                method=METHOD,
+                method=analysis_method(experiment),  # type: ignore[arg-type]
                 alpha=experiment.alpha,
-                tuning=2 * experiment.tuning,
+                tuning=planned_total(experiment, arms=len(arm_keys)),
             )
             primary_id = next(mid for mid, key in metric_keys.items() if key == primary.key)
             daily_effects = _bandit_daily_effects(
@@ -404,9 +438,9 @@ def experiment_report(*, experiment: Experiment, phase: int | None = None) -> Ex
             control=control,
             weights=weights,
             units=units,
-            method=METHOD,
+            method=analysis_method(experiment),
             alpha=experiment.alpha,
-            tuning=2 * experiment.tuning,
+            tuning=planned_total(experiment, arms=2),
         )
         primary_id = next(mid for mid, key in metric_keys.items() if key == primary.key)
         daily_effects = _cumulative_effects(

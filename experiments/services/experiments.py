@@ -61,6 +61,7 @@ EXPERIMENT_FIELDS = (
     "coverage",
     "seed",
     "mode",
+    "method",
     "tuning",
     "alpha",
     "bandit_floor",
@@ -76,6 +77,8 @@ LOCKED_WHEN_STARTED = (
     "screen",
     "seed",
     "mode",
+    # Switching the analysis after seeing data is a way to fish for significance.
+    "method",
 )
 
 Change = Literal[
@@ -295,8 +298,8 @@ def experiment_update(
     user: AbstractBaseUser | None = None,
 ) -> Experiment:
     """Change the setup. `arms` / `metrics`, when given, replace the lists. Once started, the
-    slot, layer slice, seed, mode and the arms' keys, variants and control are fixed: only
-    the weights may change (a new phase unless `keep_phase`)."""
+    slot, layer slice, seed, mode, analysis method and the arms' keys, variants and control
+    are fixed: only the weights may change (a new phase unless `keep_phase`)."""
     with transaction.atomic():
         experiment = _lock(experiment)
         before = experiment_setup_state(experiment=experiment)

@@ -63,6 +63,7 @@ def setup_post(site, slot, metric, *, arms=None, **fields) -> dict:
         "layer_start": "0",
         "layer_end": "1",
         "mode": "fixed",
+        "method": "sequential",
         "tuning": "5000",
         "alpha": "0.05",
         "bandit_floor": "0.05",
