@@ -746,27 +746,9 @@ def _insert_ignoring_conflicts(model: Any, rows: list[Any]) -> int:
 
 
 def _events_insert_new(rows: list[Event]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: how many rows *this* statement stored.
-    A concurrent retry of the same batch may have stored some since the check above; the
-    count must not claim them (bulk_create(ignore_conflicts) returns no rows, hence the
-    InsertQuery it is built on)."""
-    if not rows:
-        return 0
-    opts = Event._meta
-    fields = [f for f in opts.concrete_fields if f is not opts.pk and not f.generated]
-    ops = connections[Event.objects.db].ops
-    size = max(min(500, ops.bulk_batch_size(fields, rows)), 1)
-    stored = 0
-    for start in range(0, len(rows), size):
-        stored += len(
-            Event.objects._insert(
-                rows[start : start + size],
-                fields=fields,
-                returning_fields=[opts.pk],
-                on_conflict=OnConflict.IGNORE,
-            )
-        )
-    return stored
+    """How many rows *this* statement stored: a concurrent retry of the same batch may have
+    stored some since the check above, and the count must not claim them."""
+    return _insert_ignoring_conflicts(Event, rows)
 
 
 def _events_identity_check(*, site_id: int, events: list[EventInput]) -> None:

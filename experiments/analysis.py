@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from scipy import special
 
@@ -244,22 +244,7 @@ def analyse(
                 win, loss = r.chance_to_win, r.expected_loss
             else:
                 win, loss = _bayes(r.effect, r.std_error, spec.lower_is_better)
-            raw.append(
-                Cell(
-                    arm=arm,
-                    metric=spec.key,
-                    role=spec.role,
-                    relative=spec.relative,
-                    control_mean=r.control_mean,
-                    treatment_mean=r.treatment_mean,
-                    effect=r.effect,
-                    ci_low=r.ci_low,
-                    ci_high=r.ci_high,
-                    p_value=r.p_value,
-                    chance_to_win=win,
-                    expected_loss=loss,
-                )
-            )
+            raw.append(_cell(arm, spec, r, win, loss))
     planned_reached = all(
         arms[control][primary.key].n + by_metric[primary.key].n >= tuning
         for arm, by_metric in arms.items()
@@ -275,6 +260,24 @@ def analyse(
         ship_probability=ship_probability,
         planned_reached=planned_reached,
         estimator="plain",
+    )
+
+
+def _cell(arm: str, spec: MetricSpec, result: Any, win: float | None, loss: float | None) -> Cell:
+    """A comparison's figures as a cell (`result`: a compare() result or an IPW effect)."""
+    return Cell(
+        arm=arm,
+        metric=spec.key,
+        role=spec.role,
+        relative=spec.relative,
+        control_mean=result.control_mean,
+        treatment_mean=result.treatment_mean,
+        effect=result.effect,
+        ci_low=result.ci_low,
+        ci_high=result.ci_high,
+        p_value=result.p_value,
+        chance_to_win=win,
+        expected_loss=loss,
     )
 
 
@@ -376,22 +379,7 @@ def analyse_bandit(
                 )
                 continue
             win, loss = _bayes(effect.effect, effect.std_error, spec.lower_is_better)
-            raw.append(
-                Cell(
-                    arm=arm,
-                    metric=spec.key,
-                    role=spec.role,
-                    relative=spec.relative,
-                    control_mean=effect.control_mean,
-                    treatment_mean=effect.treatment_mean,
-                    effect=effect.effect,
-                    ci_low=effect.ci_low,
-                    ci_high=effect.ci_high,
-                    p_value=effect.p_value,
-                    chance_to_win=win,
-                    expected_loss=loss,
-                )
-            )
+            raw.append(_cell(arm, spec, effect, win, loss))
     return _decide(
         raw,
         metrics=metrics,
