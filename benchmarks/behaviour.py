@@ -52,12 +52,13 @@ def load(site_id: int) -> None:
     with raw.cursor() as cur:
         with cur.copy(
             "COPY segments_profile (site_id, user_id, traits, last_context, recent_events, "
-            "first_seen, last_seen, visit_count, consent, created_at, updated_at) FROM STDIN"
+            "first_seen, last_seen, visit_count, consent, created_at, updated_at, "
+            "bucketing_id, experiment_assignments) FROM STDIN"
         ) as copy:
             buf = io.StringIO()
             tail = f"\t{{}}\t{{}}\t[]\t{stamp}\t{stamp}"
             for i in range(PROFILES):
-                buf.write(f"{site_id}\tu{i}{tail}\t{i % 9}\tt\t{stamp}\t{stamp}\n")
+                buf.write(f"{site_id}\tu{i}{tail}\t{i % 9}\tt\t{stamp}\t{stamp}\tu{i}\t{{}}\n")
                 if i % 50_000 == 49_999:
                     copy.write(buf.getvalue())
                     buf = io.StringIO()

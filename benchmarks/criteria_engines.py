@@ -376,7 +376,8 @@ def _load_profiles(alias: str, n: int) -> int:
         raw = cur.cursor
         with raw.copy(
             "COPY segments_profile (site_id, user_id, traits, last_context, recent_events, "
-            "first_seen, last_seen, visit_count, consent, created_at, updated_at) FROM STDIN"
+            "first_seen, last_seen, visit_count, consent, created_at, updated_at, "
+            "bucketing_id, experiment_assignments) FROM STDIN"
         ) as copy:
             for i in range(have, n):
                 traits = {
@@ -401,6 +402,8 @@ def _load_profiles(alias: str, n: int) -> int:
                         True,
                         now,
                         now,
+                        f"user-{i}",
+                        "{}",
                     )
                 )
         cur.execute("ANALYZE segments_profile")
