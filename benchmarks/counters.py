@@ -14,7 +14,8 @@ process on the same migrated PostgreSQL database as delivery's:
 
 Knobs: BENCH_COUNTERS_PROFILES (default 2,000 known people, 150 events each: more than
 the 100 recent events a profile keeps), BENCH_COUNTERS_ROUNDS (5), BENCH_COUNTERS_DECIDES
-(2,000 per round), BENCH_COUNTERS_BATCHES (40 per round), BENCH_COUNTERS_BATCH (50).
+(2,000 per round), BENCH_COUNTERS_BATCHES (8 per round), BENCH_COUNTERS_BATCH (500, the
+batch size of the other ingest figures).
 No timing is asserted anywhere: figures are printed.
 """
 
@@ -32,8 +33,8 @@ from unittest import mock
 PROFILES = int(os.environ.get("BENCH_COUNTERS_PROFILES", "2000"))
 ROUNDS = int(os.environ.get("BENCH_COUNTERS_ROUNDS", "5"))
 DECIDES = int(os.environ.get("BENCH_COUNTERS_DECIDES", "2000"))
-BATCHES = int(os.environ.get("BENCH_COUNTERS_BATCHES", "40"))
-BATCH = int(os.environ.get("BENCH_COUNTERS_BATCH", "50"))
+BATCHES = int(os.environ.get("BENCH_COUNTERS_BATCHES", "8"))
+BATCH = int(os.environ.get("BENCH_COUNTERS_BATCH", "500"))
 EVENTS_PER_PROFILE = 150
 SLUG = "bench-counters"
 NAMES = ("purchase", "view", "add_to_cart", "search", "signup")
@@ -155,11 +156,15 @@ def bench_decide(site: Any) -> dict[str, float]:
         return (time.perf_counter() - t0) / DECIDES * 1e6
 
     def query() -> float:
-        """The floor a known decide cannot go under: its one profile query alone."""
+        """What a known decide adds to an anonymous one at the least: its one profile
+        query, as decide runs it once every counter is ready (no recent events)."""
         t0 = time.perf_counter()
         for i in range(DECIDES):
             profile_for_decide(
-                site_id=site.pk, user_id=known[i % len(known)].user_id, with_counters=True
+                site_id=site.pk,
+                user_id=known[i % len(known)].user_id,
+                with_events=False,
+                with_counters=True,
             )
         return (time.perf_counter() - t0) / DECIDES * 1e6
 
@@ -184,13 +189,19 @@ def bench_decide(site: Any) -> dict[str, float]:
         f"the profile query alone {med['query']:.0f} µs"
     )
     ratio = med["known"] / med["anonymous"]
-    print(f"  known / anonymous: {ratio:.2f}x (target <= 2x)")
+    floor = med["anonymous"] + med["query"]
+    print(
+        f"  known / anonymous: {ratio:.2f}x; known / (anonymous + its one query): "
+        f"{med['known'] / floor:.2f}x (the caller's view, over HTTP, is in delivery's "
+        "'known / anonymous decide' figure: this site's 20 behavioural segments are there too)"
+    )
     return {
         "anonymous_us": med["anonymous"],
         "known_us": med["known"],
         "known_scan_us": med["known, scan"],
         "query_us": med["query"],
         "ratio": ratio,
+        "ratio_to_floor": med["known"] / floor,
     }
 
 
