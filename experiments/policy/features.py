@@ -269,71 +269,28 @@ class FeatureEncoder:
     ) -> tuple[float, ...]:
         """One row. `segments`: keys of the segments the visitor is in; `now`: the time
         recency is measured from (default: the current time)."""
+        return self.encode_values(extract_values(self.features, doc, segments=segments, now=now))
+
+    def encode_values(self, values: Mapping[str, Any]) -> tuple[float, ...]:
+        """One row from `extract_values`' output (as logged with a decision): the same row
+        `encode` gives for the document it was extracted from, whatever the vocabularies
+        were when it was logged."""
         row: list[float] = []
         for feature, vocabulary in zip(self.features, self.vocabularies, strict=True):
-            kind = feature.kind
-            if kind == "category":
+            value = values.get(feature.name)
+            if feature.kind == "category":
                 cells = [0.0] * (len(vocabulary) + 1)
-                for value in _categories(_lookup(doc, feature.field)):
+                for category in _categories(value):
                     try:
-                        cells[vocabulary.index(value)] = 1.0
+                        cells[vocabulary.index(category)] = 1.0
                     except ValueError:
                         cells[-1] = 1.0
                 row += cells
-            elif kind == "number":
-                row.append(_number(_lookup(doc, feature.field)))
-            elif kind == "flag":
-                row.append(_flag(_lookup(doc, feature.field)))
-            elif kind == "segment":
-                row.append(1.0 if feature.segment in segments else 0.0)
-            elif kind in ("hour", "weekday"):
-                moment = _datetime(_lookup(doc, feature.field))
-                if moment is None:
-                    row.append(MISSING)
-                else:
-                    # The time as written: local_time carries the visitor's own offset.
-                    row.append(float(moment.hour if kind == "hour" else moment.weekday()))
-            elif kind == "recency":
-                row.append(self._recency(doc, feature, now))
+            elif feature.kind == "segment":
+                row.append(1.0 if value is True else 0.0)
             else:
-                row.append(self._frequency(doc, feature, now))
+                row.append(_number(value))
         return tuple(row)
-
-    @staticmethod
-    def _recency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float:
-        now = _aware(now or datetime.now(UTC))
-        if feature.event:
-            times = [
-                _datetime(e.get("timestamp"))
-                for e in doc.get("events") or ()
-                if isinstance(e, Mapping) and e.get("name") == feature.event
-            ]
-            moments = [_aware(t) for t in times if t is not None]
-            latest = max(moments) if moments else None
-        else:
-            seen = _datetime(_lookup(doc, "visitor.last_seen"))
-            latest = _aware(seen) if seen else None
-        if latest is None:
-            return MISSING
-        return max(0.0, (now - latest).total_seconds() / 86400)
-
-    @staticmethod
-    def _frequency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float:
-        if not feature.event:
-            return _number(_lookup(doc, "visitor.visit_count"))
-        now = _aware(now or datetime.now(UTC))
-        count = 0
-        for event in doc.get("events") or ():
-            if not isinstance(event, Mapping) or event.get("name") != feature.event:
-                continue
-            if feature.within_days:
-                moment = _datetime(event.get("timestamp"))
-                if moment is None:
-                    continue
-                if (now - _aware(moment)).total_seconds() > feature.within_days * 86400:
-                    continue
-            count += 1
-        return float(count)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -350,26 +307,120 @@ class FeatureEncoder:
         return cls(features=features, vocabularies=vocabularies)
 
 
-def fit_encoder(spec: Any, docs: Iterable[Mapping[str, Any]]) -> FeatureEncoder:
-    """Validate `spec` (a list of feature declarations, or parsed Features) and learn the
-    top-k vocabulary of each category feature from `docs`."""
-    features = (
-        tuple(spec)
-        if isinstance(spec, Sequence) and spec and all(isinstance(f, Feature) for f in spec)
-        else parse_feature_spec(spec)
-    )
+def _recency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float | None:
+    now = _aware(now or datetime.now(UTC))
+    if feature.event:
+        times = [
+            _datetime(e.get("timestamp"))
+            for e in doc.get("events") or ()
+            if isinstance(e, Mapping) and e.get("name") == feature.event
+        ]
+        moments = [_aware(t) for t in times if t is not None]
+        latest = max(moments) if moments else None
+    else:
+        seen = _datetime(_lookup(doc, "visitor.last_seen"))
+        latest = _aware(seen) if seen else None
+    if latest is None:
+        return None
+    return max(0.0, (now - latest).total_seconds() / 86400)
+
+
+def _frequency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -> float | None:
+    if not feature.event:
+        visits = _number(_lookup(doc, "visitor.visit_count"))
+        return None if math.isnan(visits) else visits
+    now = _aware(now or datetime.now(UTC))
+    count = 0
+    for event in doc.get("events") or ():
+        if not isinstance(event, Mapping) or event.get("name") != feature.event:
+            continue
+        if feature.within_days:
+            moment = _datetime(event.get("timestamp"))
+            if moment is None:
+                continue
+            if (now - _aware(moment)).total_seconds() > feature.within_days * 86400:
+                continue
+        count += 1
+    return float(count)
+
+
+def _json_scalar(value: Any) -> Any:
+    """A JSON-safe copy of what a category, number or flag feature reads (None if it is
+    neither a scalar nor a list of scalars)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_json_scalar(v) for v in value if not isinstance(v, list | tuple | Mapping)]
+    return None
+
+
+def extract_values(
+    features: Sequence[Feature],
+    doc: Mapping[str, Any],
+    *,
+    segments: Collection[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What each feature reads of a visitor, keyed by `Feature.name`, as JSON-able values:
+    the raw value of a category, number or flag field; the hour / weekday as written;
+    recency in days and frequency as counts (computed here, so the visitor's events need
+    not be kept); True for a segment the visitor is in. Delivery logs this with each
+    decision, and training encodes it with whatever vocabulary it then learns
+    (`FeatureEncoder.encode_values`, `fit_encoder_values`)."""
+    values: dict[str, Any] = {}
+    for feature in features:
+        kind = feature.kind
+        if kind in ("category", "number", "flag"):
+            value = _json_scalar(_lookup(doc, feature.field))
+        elif kind == "segment":
+            value = True if feature.segment in segments else None
+        elif kind in ("hour", "weekday"):
+            moment = _datetime(_lookup(doc, feature.field))
+            # The time as written: local_time carries the visitor's own offset.
+            hour = kind == "hour"
+            value = None if moment is None else moment.hour if hour else moment.weekday()
+        elif kind == "recency":
+            value = _recency(doc, feature, now)
+        else:
+            value = _frequency(doc, feature, now)
+        if value is not None:
+            values[feature.name] = value
+    return values
+
+
+def _parsed(spec: Any) -> tuple[Feature, ...]:
+    if isinstance(spec, Sequence) and spec and all(isinstance(f, Feature) for f in spec):
+        return tuple(spec)
+    return parse_feature_spec(spec)
+
+
+def _learn(features: tuple[Feature, ...], read: Iterable[Any]) -> FeatureEncoder:
+    """Learn the top-k vocabularies from `read`: per document, a callable feature -> value."""
     counters = [Counter[str]() for _ in features]
-    for doc in docs:
+    for value_of in read:
         for feature, counter in zip(features, counters, strict=True):
             if feature.kind == "category":
-                counter.update(_categories(_lookup(doc, feature.field)))
+                counter.update(_categories(value_of(feature)))
     vocabularies = tuple(
-        tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[: feature.top_k])
+        tuple(
+            value
+            for value, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[: feature.top_k]
+        )
         if feature.kind == "category"
         else ()
         for feature, counter in zip(features, counters, strict=True)
     )
-    return FeatureEncoder(
-        features=features,
-        vocabularies=tuple(tuple(value for value, _ in vocab) for vocab in vocabularies),
-    )
+    return FeatureEncoder(features=features, vocabularies=vocabularies)
+
+
+def fit_encoder(spec: Any, docs: Iterable[Mapping[str, Any]]) -> FeatureEncoder:
+    """Validate `spec` (a list of feature declarations, or parsed Features) and learn the
+    top-k vocabulary of each category feature from `docs`."""
+    return _learn(_parsed(spec), ((lambda f, d=doc: _lookup(d, f.field)) for doc in docs))
+
+
+def fit_encoder_values(spec: Any, values: Iterable[Mapping[str, Any]]) -> FeatureEncoder:
+    """`fit_encoder` from logged `extract_values` outputs instead of documents."""
+    return _learn(_parsed(spec), ((lambda f, v=v: v.get(f.name)) for v in values))

@@ -1,4 +1,4 @@
-"""Experiments' data: layers (mutually exclusive experiments take disjoint slices of one hash),
+"""Experiments: layers (mutually exclusive experiments take disjoint slices of one hash),
 experiments on one placement or screen with their arms, metrics and phases, the assignments
 recorded on first exposure, and each site's global holdout.
 
