@@ -51,7 +51,8 @@ from experiments.models import (
     ExperimentRollupState,
     ExperimentStatus,
 )
-from segments.models import Event, EventKind, Profile, ReasonKind, VisitorLink
+from experiments.selectors.units import unit_profiles
+from segments.models import Event, EventKind, ReasonKind
 
 logger = logging.getLogger(__name__)
 
@@ -142,22 +143,6 @@ def _batch_of(at: datetime, batches: Sequence[tuple[int, datetime]]) -> int:
     return number
 
 
-def _unit_profiles(site_id: int, unit_ids: Sequence[str]) -> dict[str, set[int]]:
-    """The people each unit id belongs to: the profile whose bucketing id it is, or to which
-    it is linked as an anonymous id."""
-    out: dict[str, set[int]] = defaultdict(set)
-    for chunk in _chunks(unit_ids):
-        for pk, bid in Profile.objects.filter(site_id=site_id, bucketing_id__in=chunk).values_list(
-            "pk", "bucketing_id"
-        ):
-            out[bid].add(pk)
-        for vid, pid in VisitorLink.objects.filter(
-            site_id=site_id, visitor_id__in=chunk
-        ).values_list("visitor_id", "profile_id"):
-            out[vid].add(pid)
-    return out
-
-
 def _unit_events(
     experiment: Experiment,
     units: dict[str, _Unit],
@@ -172,7 +157,7 @@ def _unit_events(
     phase_start, phase_end = phase_span
     site_id = experiment.site_id
     unit_ids = sorted(units)
-    profiles_of = _unit_profiles(site_id, unit_ids)
+    profiles_of = unit_profiles(site_id=site_id, unit_ids=unit_ids)
     units_of_profile: dict[int, list[str]] = defaultdict(list)
     for unit_id, pids in profiles_of.items():
         for pid in pids:
