@@ -44,7 +44,7 @@ def fit(x: np.ndarray, y: np.ndarray, *, features: Sequence[str]) -> Params:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=int)
     if x.ndim != 2 or x.shape[1] != len(features) or x.shape[0] != y.shape[0]:
-        raise ValueError("x must be n × features and y of length n.")
+        raise ValueError("x must be n x features and y of length n.")
     means = x.mean(axis=0)
     scales = x.std(axis=0)
     scales[scales < 1e-12] = 1.0  # a constant column: no information, no division by zero
@@ -109,7 +109,7 @@ def calibration(
 def baseline_scores(
     x: np.ndarray, *, features: Sequence[str], recency: str, frequency: str, churn: bool
 ) -> np.ndarray:
-    """The recency-frequency baseline: standardized −recency + frequency (the more recent and
+    """The recency-frequency baseline: standardized -recency + frequency (the more recent and
     frequent, the likelier to act), negated for churn. Nothing is learned from labels."""
     x = np.asarray(x, dtype=float)
     columns = list(features)

@@ -1,8 +1,8 @@
 """Predictive models: definition checks, training on a time split, writing scores to profiles
 and keeping `profile.predicted.<name>` in the site's field catalog (docs/predictive.md).
 
-The time split: training examples at T1 = now − 2 × horizon (features up to T1, label in
-(T1, T1 + horizon]), held-out examples at T2 = now − horizon (label in (T2, now]). The model
+The time split: training examples at T1 = now - 2 x horizon (features up to T1, label in
+(T1, T1 + horizon]), held-out examples at T2 = now - horizon (label in (T2, now]). The model
 fitted at T1 is judged at T2 beside the recency-frequency baseline, stored as a version, and
 is the one that scores everybody with their features as of now.
 """
@@ -402,7 +402,7 @@ def predictive_train_all(*, now: datetime | None = None) -> list[TrainResult]:
             result = predictive_model_train(model=model, now=now)
             if model.enabled:
                 predictive_scores_write(model=model, now=now)
-        except Exception as exc:  # noqa: BLE001 - recorded on the model, logged, next one
+        except Exception as exc:
             logger.exception("Training predictive model %s failed", model.pk)
             _status(model, PredictiveStatus.FAILED, f"training failed: {exc!r}")
             result = TrainResult(model.pk, PredictiveStatus.FAILED, repr(exc))
