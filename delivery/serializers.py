@@ -294,6 +294,12 @@ class ProfileExportSerializer(ProfileSerializer):
         help_text="Experiment arms recorded for the person's ids: experiment, phase, arm, "
         "unit_id, probability, first_exposed_at.",
     )
+    optimization_decisions = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Optimization decisions logged for the person's ids (a unit's first under "
+        "each model version): optimization, version, arm, unit_id, propensity, holdout, "
+        "features (the values the policy read), decided_at.",
+    )
 
 
 class ErrorFieldSerializer(serializers.Serializer):

@@ -227,6 +227,13 @@ def test_erasure_deletes_the_persons_decisions(site, config, api_client, deliver
     ]
     needles = ("erase-me-7", "anon-erase-1", "anon-erase-2", "anon-erase-3")
     assert "experiments.PolicyDecision" in rows_naming(*needles)
+    exported = api_client.get(
+        "/api/v1/profiles/erase-me-7", HTTP_AUTHORIZATION=f"Api-Key {server_key}"
+    ).json()["optimization_decisions"]
+    assert [(d["optimization"], d["version"], d["unit_id"]) for d in exported] == [
+        (KEY, 1, unit),
+        (KEY, 2, unit),
+    ]
     r = api_client.delete("/api/v1/profiles/erase-me-7", HTTP_AUTHORIZATION=f"Api-Key {server_key}")
     assert r.status_code == 204
     assert rows_naming(*needles) == {}
