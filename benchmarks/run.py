@@ -119,6 +119,10 @@ def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     if predictive:
         r = predictive["auc_ratio"]
         rows.append(("predictive: held-out AUC / recency-frequency AUC", r, "> 1.0", r > 1.0))
+    slot = results.get("optimized")
+    if slot:
+        us = slot["added_us"]
+        rows.append(("decide: µs an optimized slot adds, median", us, "<= 20", us <= 20))
     behavioural = results.get("counters")
     if behavioural:
         r = behavioural["decide"]["ratio_to_floor"]
@@ -163,6 +167,7 @@ def main() -> int:
     from benchmarks import analytics, experiment_stats, localization
 
     _step("localization", localization.main, results)
+    _step("optimized", localization.bench_optimized, results)
     _step("analytics", analytics.main, results)
     from benchmarks import counters
 

@@ -478,7 +478,7 @@ REASON_KEYS: dict[str, tuple[str, ...]] = {
     "segment": ("segment",),
     "experiment": ("experiment", "arm"),
     "holdout": (),  # the site's global holdout; an older named holdout is kept (below)
-    "optimized": ("policy",),
+    "optimized": ("optimization", "arm"),  # an older {"policy": key} is kept (below)
     "default": (),
 }
 
@@ -496,7 +496,7 @@ class EventInput:
     slot: str = ""
     variant: str = ""
     reason: str = ""  # segment, experiment, holdout, optimized or default
-    reason_key: str = ""  # the segment, "experiment:arm", the holdout or the policy
+    reason_key: str = ""  # the segment, "experiment:arm", the holdout or "optimization:arm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +534,12 @@ def _attribution(raw: dict[str, Any], kind: Any, path: str, errors: Errors) -> A
     names = REASON_KEYS[reason["kind"]]  # other keys are ignored: decide may add some
     if reason["kind"] == "holdout" and reason.get("holdout") is not None:
         names = ("holdout",)
+    elif (
+        reason["kind"] == "optimized"
+        and reason.get("optimization") is None
+        and reason.get("policy") is not None
+    ):
+        names = ("policy",)
     parts = [
         _id(reason.get(n), f"{path}.reason.{n}", errors, required=True, max_length=MAX_NAME_LENGTH)
         for n in names
