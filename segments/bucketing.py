@@ -6,7 +6,7 @@ Pure module: used by rollouts (criteria), experiments and the SQL function
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -29,6 +29,31 @@ def fnv1a32(text: str) -> int:
 def hash_unit(seed: str, unit_id: str) -> float:
     """A float in [0, 1) with 4 decimals: GrowthBook v2 `hash(seed, id, 2)`."""
     return (fnv1a32(str(fnv1a32(f"{seed}{unit_id}"))) % 10000) / 10000
+
+
+def seeded_hash(seed: str) -> Callable[[str], float]:
+    """`hash_unit` with the seed fixed: FNV-1a reads the seed and then the id one code unit
+    after the other, so the state after the seed is the same for every unit and is computed
+    here once (ASCII ids then hash only themselves; the rest go through `hash_unit`)."""
+    if not seed.isascii():
+        return lambda unit_id: hash_unit(seed, unit_id)
+    start = _FNV_OFFSET
+    for b in seed.encode("ascii"):
+        start = ((start ^ b) * _FNV_PRIME) & 0xFFFFFFFF
+    prime = _FNV_PRIME
+
+    def hashed(unit_id: str) -> float:
+        if not unit_id.isascii():
+            return hash_unit(seed, unit_id)
+        h = start
+        for b in unit_id.encode("ascii"):
+            h = ((h ^ b) * prime) & 0xFFFFFFFF
+        outer = _FNV_OFFSET
+        for b in str(h).encode("ascii"):
+            outer = ((outer ^ b) * prime) & 0xFFFFFFFF
+        return (outer % 10000) / 10000
+
+    return hashed
 
 
 def bucket_ranges(weights: Sequence[float], coverage: float = 1.0) -> list[tuple[float, float]]:

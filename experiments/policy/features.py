@@ -61,6 +61,7 @@ MAX_FEATURES = 50
 MAX_TOP_K = 50
 DEFAULT_TOP_K = 10
 MISSING = math.nan
+MAX_EXACT_INT = 2**53  # larger integers are not exact as floats (nor in JSON readers)
 
 
 class FeatureSpecError(ValueError):
@@ -207,15 +208,13 @@ def _categories(value: Any) -> list[str]:
 def _number(value: Any) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else MISSING
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
+    try:
+        if not isinstance(value, int | float | str):
             return MISSING
-        return number if math.isfinite(number) else MISSING
-    return MISSING
+        number = float(value)
+    except (ValueError, OverflowError):  # not a number, or an int beyond a float
+        return MISSING
+    return number if math.isfinite(number) else MISSING
 
 
 def _flag(value: Any) -> float:
@@ -240,6 +239,11 @@ def _datetime(value: Any) -> datetime | None:
 def _aware(moment: datetime) -> datetime:
     # Naive times are read as UTC, as the rest of delivery does.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Encoders' serving plans, by identity (the encoder is a frozen, slotted dataclass: no room
+# for a cache on it). The entry holds the encoder, so an id is never reused while cached.
+_PLANS: dict[int, tuple[Any, tuple[tuple[str, str, dict[str, int], int], ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,21 +280,41 @@ class FeatureEncoder:
         `encode` gives for the document it was extracted from, whatever the vocabularies
         were when it was logged."""
         row: list[float] = []
-        for feature, vocabulary in zip(self.features, self.vocabularies, strict=True):
-            value = values.get(feature.name)
-            if feature.kind == "category":
-                cells = [0.0] * (len(vocabulary) + 1)
-                for category in _categories(value):
-                    try:
-                        cells[vocabulary.index(category)] = 1.0
-                    except ValueError:
-                        cells[-1] = 1.0
+        for name, kind, index, width in self._plan:
+            value = values.get(name)
+            if kind == "category":
+                cells = [0.0] * width
+                if value is not None:
+                    for category in _categories(value):
+                        cells[index.get(category, width - 1)] = 1.0
                 row += cells
-            elif feature.kind == "segment":
+            elif kind == "segment":
                 row.append(1.0 if value is True else 0.0)
+            elif value.__class__ is float:
+                row.append(value if value - value == 0.0 else MISSING)  # NaN and ±inf: missing
             else:
                 row.append(_number(value))
         return tuple(row)
+
+    @property
+    def _plan(self) -> tuple[tuple[str, str, dict[str, int], int], ...]:
+        """Per feature (name, kind, vocabulary index, columns), built once per encoder:
+        serving encodes with it on every decision."""
+        plan = _PLANS.get(id(self))
+        if plan is None or plan[0] is not self:
+            steps = tuple(
+                (
+                    feature.name,
+                    feature.kind,
+                    {value: i for i, value in enumerate(vocabulary)},
+                    len(vocabulary) + 1,
+                )
+                for feature, vocabulary in zip(self.features, self.vocabularies, strict=True)
+            )
+            if len(_PLANS) > 4096:
+                _PLANS.clear()
+            plan = _PLANS[id(self)] = (self, steps)
+        return plan[1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -347,13 +371,55 @@ def _frequency(doc: Mapping[str, Any], feature: Feature, now: datetime | None) -
 def _json_scalar(value: Any) -> Any:
     """A JSON-safe copy of what a category, number or flag feature reads (None if it is
     neither a scalar nor a list of scalars)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    cls = value.__class__
+    if cls is str or cls is bool or value is None:
         return value
-    if isinstance(value, int | float):
-        return value if math.isfinite(value) else None
+    if cls is int:
+        return value if -MAX_EXACT_INT <= value <= MAX_EXACT_INT else None
+    if cls is float:
+        return value if value - value == 0.0 else None  # NaN and ±inf: None
     if isinstance(value, list | tuple):
         return [_json_scalar(v) for v in value if not isinstance(v, list | tuple | Mapping)]
+    # Subclasses (enums, numpy scalars...) read as their plain value.
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return _json_scalar(int(value))
+    if isinstance(value, float):
+        return _json_scalar(float(value))
     return None
+
+
+# Per feature tuple (by identity, holding it): (name, kind, root, path parts, feature).
+_EXTRACT_PLANS: dict[int, tuple[Any, tuple[tuple[str, str, str, tuple[str, ...], Feature], ...]]]
+_EXTRACT_PLANS = {}
+
+
+def _extract_plan(
+    features: Sequence[Feature],
+) -> tuple[tuple[str, str, str, tuple[str, ...], Feature], ...]:
+    cached = _EXTRACT_PLANS.get(id(features))
+    if cached is not None and cached[0] is features:
+        return cached[1]
+    steps = []
+    for feature in features:
+        root, _, rest = feature.field.partition(".")
+        steps.append((feature.name, feature.kind, root, tuple(rest.split(".")), feature))
+    plan = tuple(steps)
+    if isinstance(features, tuple):  # immutable: safe to remember
+        if len(_EXTRACT_PLANS) > 4096:
+            _EXTRACT_PLANS.clear()
+        _EXTRACT_PLANS[id(features)] = (features, plan)
+    return plan
+
+
+def _read(doc: Mapping[str, Any], root: str, parts: tuple[str, ...]) -> Any:
+    value: Any = doc.get(root)
+    for part in parts:
+        if value.__class__ is not dict and not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
 
 
 def extract_values(
@@ -370,14 +436,13 @@ def extract_values(
     decision, and training encodes it with whatever vocabulary it then learns
     (`FeatureEncoder.encode_values`, `fit_encoder_values`)."""
     values: dict[str, Any] = {}
-    for feature in features:
-        kind = feature.kind
-        if kind in ("category", "number", "flag"):
-            value = _json_scalar(_lookup(doc, feature.field))
+    for name, kind, root, parts, feature in _extract_plan(features):
+        if kind == "category" or kind == "number" or kind == "flag":
+            value = _json_scalar(_read(doc, root, parts))
         elif kind == "segment":
             value = True if feature.segment in segments else None
-        elif kind in ("hour", "weekday"):
-            moment = _datetime(_lookup(doc, feature.field))
+        elif kind == "hour" or kind == "weekday":
+            moment = _datetime(_read(doc, root, parts))
             # The time as written: local_time carries the visitor's own offset.
             hour = kind == "hour"
             value = None if moment is None else moment.hour if hour else moment.weekday()
@@ -386,7 +451,7 @@ def extract_values(
         else:
             value = _frequency(doc, feature, now)
         if value is not None:
-            values[feature.name] = value
+            values[name] = value
     return values
 
 

@@ -21,13 +21,21 @@ what the report compares the policy against.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from experiments.policy.compiled import CompiledPolicy
-from segments.bucketing import hash_unit
+from segments.bucketing import seeded_hash
 
 HOLDOUT_SALT = ":holdout"
 RANDOM_SALT = ":random"
+
+
+@lru_cache(maxsize=4096)
+def _hasher(seed: str) -> Callable[[str], float]:
+    """`hash_unit(seed, ·)` with the seed's state computed once per seed (and process)."""
+    return seeded_hash(seed)
 
 
 def leaf_of(policy: CompiledPolicy, row: tuple[float, ...] | list[float]) -> int:
@@ -60,7 +68,7 @@ def choose(
     """(arm, the leaf's probabilities over `policy.arms`) for this visitor."""
     leaf = leaf_of(policy, row)
     return (
-        policy.arms[draw(policy.cumulative[leaf], hash_unit(policy.seed, unit_id))],
+        policy.arms[draw(policy.cumulative[leaf], _hasher(policy.seed)(unit_id))],
         policy.probabilities[leaf],
     )
 
@@ -75,7 +83,7 @@ class Decision:
 
 
 def in_holdout(policy: CompiledPolicy, unit_id: str, holdout_share: float) -> bool:
-    return hash_unit(policy.seed + HOLDOUT_SALT, unit_id) < holdout_share
+    return _hasher(policy.seed + HOLDOUT_SALT)(unit_id) < holdout_share
 
 
 def decide(
@@ -88,7 +96,7 @@ def decide(
     """The holdout check, then the policy's draw. A holdout visitor's arm is uniform."""
     k = len(policy.arms)
     if holdout_share > 0 and in_holdout(policy, unit_id, holdout_share):
-        index = min(int(hash_unit(policy.seed + RANDOM_SALT, unit_id) * k), k - 1)
+        index = min(int(_hasher(policy.seed + RANDOM_SALT)(unit_id) * k), k - 1)
         uniform = tuple([1 / k] * k)
         return Decision(
             arm=policy.arms[index],
@@ -99,7 +107,7 @@ def decide(
         )
     leaf = leaf_of(policy, row)
     probabilities = policy.probabilities[leaf]
-    index = draw(policy.cumulative[leaf], hash_unit(policy.seed, unit_id))
+    index = draw(policy.cumulative[leaf], _hasher(policy.seed)(unit_id))
     return Decision(
         arm=policy.arms[index],
         propensity=probabilities[index],

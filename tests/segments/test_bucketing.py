@@ -88,3 +88,12 @@ def test_sql_function_matches_python():
             for unit in IDS:
                 cur.execute("SELECT personalize_hash_unit(%s, %s)", [seed, unit])
                 assert cur.fetchone()[0] == hash_unit(seed, unit), (seed, unit)
+
+
+def test_seeded_hash_equals_hash_unit():
+    from segments.bucketing import seeded_hash
+
+    ids = ["", "a", "user-42", "ünïcode", "😀 astral", "\ud800 lone", "x" * 300]
+    for seed in ("", "opt-1", "opt-1:holdout", "séed"):
+        hashed = seeded_hash(seed)
+        assert [hashed(i) for i in ids] == [hash_unit(seed, i) for i in ids]

@@ -1,3 +1,4 @@
+import json
 import math
 from datetime import UTC, datetime
 
@@ -122,3 +123,31 @@ def test_bad_specs_name_the_offending_path(spec, path):
     with pytest.raises(FeatureSpecError) as info:
         fit_encoder(spec, [])
     assert info.value.path == path
+
+
+def test_encode_values_reads_hostile_numbers_as_missing():
+    encoder = fit_encoder([{"kind": "number", "field": "profile.age"}], [])
+    for value in (10**400, float("nan"), float("inf"), "1e999", "abc", [1], {"a": 1}):
+        assert math.isnan(encoder.encode_values({"profile.age": value})[0])
+    assert encoder.encode_values({"profile.age": 42})[0] == 42.0
+    assert encoder.encode_values({"profile.age": True})[0] == 1.0
+
+
+def test_extract_values_keeps_only_json_safe_scalars():
+    from experiments.policy.features import extract_values, parse_feature_spec
+
+    features = parse_feature_spec(
+        [
+            {"kind": "number", "field": "profile.age"},
+            {"kind": "category", "field": "profile.tags"},
+            {"kind": "flag", "field": "profile.vip"},
+        ]
+    )
+    for age in (10**400, float("nan"), float("-inf"), {"a": 1}):
+        values = extract_values(features, {"profile": {"age": age}})
+        assert "profile.age" not in values
+    values = extract_values(
+        features, {"profile": {"age": 2**53, "tags": ["a", ["nested"], {"x": 1}, 3], "vip": True}}
+    )
+    assert values == {"profile.age": 2**53, "profile.tags": ["a", 3], "profile.vip": True}
+    assert json.loads(json.dumps(values, allow_nan=False)) == values
