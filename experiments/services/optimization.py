@@ -111,16 +111,6 @@ def _arm_instances(
     ]
 
 
-def _check_site(optimization: Optimization) -> Errors:
-    """Related objects given as instances must be the optimization's site's."""
-    errors: Errors = {}
-    for name in ("placement", "screen", "goal"):
-        related = getattr(optimization, name) if getattr(optimization, f"{name}_id") else None
-        if related is not None and related.site_id != optimization.site_id:
-            errors.setdefault(name, []).append(f"Choose a {name} of the same site.")
-    return errors
-
-
 def _same_arms(current: Sequence[OptimizationArm], new: Sequence[OptimizationArm]) -> bool:
     def shape(arms: Sequence[OptimizationArm]) -> list[tuple[str, Any, Any]]:
         return sorted((a.key, a.content_variant_id, a.design_variant_id) for a in arms)
@@ -152,8 +142,7 @@ def optimization_create(
     if not optimization.seed:
         optimization.seed = key
     arm_rows = _arm_instances(optimization, arms)
-    errors = _check_site(optimization)
-    merge(errors, optimization_setup_errors(optimization=optimization, arms=arm_rows))
+    errors = optimization_setup_errors(optimization=optimization, arms=arm_rows)
     if Optimization.objects.filter(site=site, key=key).exists():
         errors.setdefault("key", []).append("An optimization with this key exists on the site.")
     raise_errors(errors)
@@ -193,7 +182,6 @@ def optimization_update(
                 "The eligible variants are fixed once the optimization has started: stop it "
                 "and create a new one."
             )
-        merge(errors, _check_site(optimization))
         merge(errors, optimization_setup_errors(optimization=optimization, arms=arm_rows))
         if (
             "key" in data

@@ -242,7 +242,8 @@ def optimization_setup_errors(
 ) -> Errors:
     """Every check of an optimization about to be saved with these arms."""
     errors = optimization_fields_errors(optimization=optimization)
-    merge(errors, goal_errors(optimization=optimization))
+    if "goal" not in errors:  # the model's clean already named another site's goal
+        merge(errors, goal_errors(optimization=optimization))
     merge(errors, features_errors(optimization=optimization))
     merge(errors, promotion_errors(optimization=optimization))
     if not ({"placement", "screen"} & errors.keys()):
