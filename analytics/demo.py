@@ -191,3 +191,32 @@ def seed(site: Site, *, stdout: TextIO | None = None) -> None:
         segment_sizes_record(site=site, day=day, as_of=as_of)
     if stdout:
         stdout.write(f"  Analytics demo: rollups of {result.days} days; open /admin/reports/\n")
+    _predictive(site, stdout)
+
+
+def _predictive(site: Site, stdout: TextIO | None) -> None:
+    """A "purchase within 14 days" model on the demo people's purchase history, trained
+    (and enabled when it has a held-out AUC) so the admin shows its quality at once."""
+    from analytics.models import PredictiveModel
+    from analytics.predictive.services import (
+        predictive_field_register,
+        predictive_model_create,
+        predictive_model_enable,
+        predictive_model_train,
+        predictive_scores_write,
+    )
+
+    model = PredictiveModel.objects.filter(site=site, name="purchase_14d").first()
+    if model is None:
+        model = predictive_model_create(
+            site=site, name="purchase_14d", goal_event="purchase", horizon_days=14
+        )
+    result = predictive_model_train(model=model)
+    if result.version is not None and result.version.auc is not None:
+        if model.enabled:
+            predictive_field_register(model=model)
+        else:
+            predictive_model_enable(model=model)
+        predictive_scores_write(model=model)
+    if stdout:
+        stdout.write(f"  Analytics demo: predictive model purchase_14d: {result.detail}\n")

@@ -218,3 +218,124 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return "Reports"
+
+
+class PredictiveStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft (never trained)")
+    READY = "ready", _("Trained")
+    NOT_ENOUGH_DATA = "not_enough_data", _("Not enough data")
+    FAILED = "failed", _("Training failed")
+
+
+class PredictiveModel(SiteScopedModel):
+    """A per-site prediction of a goal within `horizon_days`: the probability that a person
+    does the goal (a conversion metric or an event name) in the next N days, or with `churn`
+    that they do NOT (no goal event, or with no goal at all no event of any kind).
+
+    Once enabled, each profile's score is kept at `traits.predicted.<name>` and the field
+    `profile.predicted.<name>` is in the site's catalog (docs/predictive.md)."""
+
+    name = models.SlugField(
+        max_length=50,
+        help_text=_(
+            "Letters, digits and _; the trait is profile.predicted.<name> (e.g. purchase_14d)."
+        ),
+        verbose_name=_("name"),
+    )
+    label = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_('Shown in the segment builder, e.g. "purchase within 14 days".'),
+        verbose_name=_("label"),
+    )
+    goal_metric = models.ForeignKey(
+        Metric,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("A conversion metric (its event and property filter)."),
+        verbose_name=_("goal metric"),
+    )
+    goal_event = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Or an event name. For churn, empty means any event (a visit)."),
+        verbose_name=_("goal event"),
+    )
+    churn = models.BooleanField(
+        default=False,
+        help_text=_("Predict that the goal does NOT happen within the horizon."),
+        verbose_name=_("churn"),
+    )
+    horizon_days = models.PositiveSmallIntegerField(default=14, verbose_name=_("horizon (days)"))
+    enabled = models.BooleanField(
+        default=False,
+        help_text=_("Write scores to profiles and offer the field to segments."),
+        verbose_name=_("enabled"),
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=PredictiveStatus.choices,
+        default=PredictiveStatus.DRAFT,
+        editable=False,
+        verbose_name=_("status"),
+    )
+    status_detail = models.CharField(
+        max_length=500, blank=True, editable=False, verbose_name=_("status detail")
+    )
+    scored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scored_profiles = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        ordering = ["site", "name"]
+        verbose_name = _("predictive model")
+        verbose_name_plural = _("predictive models")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "name"], name="unique_predictive_model_name_per_site"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from analytics.predictive.services import predictive_model_errors
+
+        errors = predictive_model_errors(model=self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class PredictiveModelVersion(models.Model):
+    """One training run: the time split, the held-out quality beside the recency-frequency
+    baseline, the calibration and the fitted parameters as JSON (never pickled)."""
+
+    model = models.ForeignKey(PredictiveModel, on_delete=models.CASCADE, related_name="versions")
+    trained_at = models.DateTimeField(verbose_name=_("trained at"))
+    train_cutoff = models.DateTimeField(verbose_name=_("training cutoff"))
+    test_cutoff = models.DateTimeField(verbose_name=_("test cutoff"))
+    horizon_days = models.PositiveSmallIntegerField()
+    train_size = models.PositiveIntegerField()
+    test_size = models.PositiveIntegerField()
+    train_positives = models.PositiveIntegerField()
+    test_positives = models.PositiveIntegerField()
+    auc = models.FloatField(null=True, blank=True, verbose_name=_("held-out AUC"))
+    baseline_auc = models.FloatField(null=True, blank=True, verbose_name=_("baseline AUC"))
+    # [{"predicted": mean score, "observed": positive rate, "count": n}] per decile.
+    calibration = models.JSONField(default=list)
+    features = models.JSONField(default=list)  # feature names, in the parameters' order
+    spec = models.JSONField(default=dict)  # what the features read (event names, traits…)
+    params = models.JSONField(default=dict)  # means, scales, coefficients, intercept
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+        verbose_name = _("predictive model version")
+        verbose_name_plural = _("predictive model versions")
+
+    def __str__(self) -> str:
+        return f"{self.model} @ {self.trained_at:%Y-%m-%d %H:%M}"

@@ -7,7 +7,15 @@ fr, fr-CA, es and de. The same 2,000 varied visitors are decided in interleaved 
 "pt-BR" (no such translation) / translated, a 10,000-character garbage value); the median
 µs per decision of each is printed beside the floor's, as a ratio. No timing is asserted.
 
-    python benchmarks/localization.py
+`bench_optimized` (step "optimized" of `make bench`): the same site without translations,
+with and without a running optimization on one placement (a depth-4 policy over 6
+features: device, age, local hour, a segment, recency, purchase frequency; 5 arms, 10 %
+holdout); the same visitors decided in interleaved rounds, as a page of that placement and
+as every slot. Prints the medians, the µs an optimized slot adds (target ≤ 20) and the
+ratio.
+
+    python benchmarks/localization.py              # both
+    python benchmarks/localization.py optimized    # the optimized slot only
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +124,165 @@ def _documents(n: int) -> list[dict[str, Any]]:
     ]
 
 
+OPTIMIZED_FEATURES = [
+    {"kind": "category", "field": "context.device_type", "top_k": 3},
+    {"kind": "number", "field": "profile.age"},
+    {"kind": "hour", "field": "context.local_time"},
+    {"kind": "segment", "segment": "segment-0"},
+    {"kind": "recency"},
+    {"kind": "frequency", "event": "purchase", "within_days": 30},
+]
+
+
+def _policy(depth: int = 4) -> Any:
+    """A full tree of `depth` over the 6 features (columns: 0-3 device, 4 age, 5 hour,
+    6 segment, 7 recency, 8 frequency), random splits and leaf probabilities over 5 arms."""
+    from experiments.policy.compiled import CompiledPolicy
+    from experiments.policy.features import FeatureEncoder, parse_feature_spec
+
+    rng = random.Random(3)
+    encoder = FeatureEncoder(
+        features=parse_feature_spec(OPTIMIZED_FEATURES),
+        vocabularies=(("mobile", "desktop", "tablet"), (), (), (), (), ()),
+    )
+    splits = {0: 0.5, 1: 0.5, 2: 0.5, 4: 40.0, 5: 12.5, 6: 0.5, 7: 3.0, 8: 1.5}
+    feature: list[int] = []
+    threshold: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    leaf: list[int] = []
+    probabilities: list[tuple[float, ...]] = []
+
+    def grow(level: int) -> int:  # preorder: children come after their parent
+        node = len(feature)
+        for table in (feature, left, right, leaf):
+            table.append(-1)
+        threshold.append(0.0)
+        if level == depth:
+            leaf[node] = len(probabilities)
+            weights = [rng.random() + 0.1 for _ in range(5)]
+            probabilities.append(tuple(w / sum(weights) for w in weights))
+            return node
+        column = rng.choice(sorted(splits))
+        feature[node], threshold[node] = column, splits[column]
+        left[node] = grow(level + 1)
+        right[node] = grow(level + 1)
+        return node
+
+    grow(0)
+    return CompiledPolicy(
+        version="bench",
+        seed="bench-opt",
+        arms=tuple(f"arm-{k}" for k in range(5)),
+        encoder=encoder,
+        feature=tuple(feature),
+        threshold=tuple(threshold),
+        left=tuple(left),
+        right=tuple(right),
+        missing_left=tuple(rng.random() < 0.5 for _ in feature),
+        leaf=tuple(leaf),
+        probabilities=tuple(probabilities),
+        floor=0.0,
+    )
+
+
+def _optimized_documents(n: int) -> list[dict[str, Any]]:
+    from delivery.engine import visitor_document
+
+    rng = random.Random(13)
+    now = datetime.now(UTC)
+    out = []
+    for i, base in enumerate(_documents(n)):
+        events = [
+            {
+                "name": "purchase",
+                "timestamp": (now - timedelta(days=rng.randint(0, 60))).isoformat(),
+            }
+            for _ in range(rng.randint(0, 3))
+        ]
+        context = {
+            **base["context"],
+            "device_type": rng.choice(["mobile", "desktop", "tablet", "tv"]),
+            "local_time": f"2026-11-30T{rng.randint(0, 23):02d}:15:00-05:00",
+        }
+        out.append(
+            visitor_document(
+                visitor_id=f"anon-{i}",
+                user_id=None,
+                consent=True,
+                stored=None,
+                inline_profile=base["profile"],
+                context=context,
+                inline_events=events,
+            )
+        )
+    return out
+
+
+def bench_optimized() -> dict[str, Any]:
+    """engine.decide with one optimized placement against the same site without it."""
+    from dataclasses import replace
+
+    from delivery.engine import Optimized, decide
+    from experiments.policy.slot import CompiledOptimization
+
+    now = datetime.now(UTC)
+    floor = _snapshot(False)
+    policy = _policy()
+    optimization = CompiledOptimization(
+        key="bench-opt",
+        slot_kind="placement",
+        slot_key="placement_00",
+        policy=policy,
+        version=1,
+        holdout_share=0.1,
+        variants={f"arm-{k}": f"v{k}" for k in range(5)},
+    )
+    optimized = replace(floor, optimizations=(optimization,))
+    assert not optimized.broken_optimizations, optimized.broken_optimizations
+    docs = _optimized_documents(2000)
+    page = ("placement_00",)
+    runs = [
+        ("page of the slot, not optimized", floor, page),
+        ("page of the slot, optimized", optimized, page),
+        ("every slot, not optimized", floor, None),
+        ("every slot, optimized", optimized, None),
+    ]
+    drawn: list[Optimized] = []
+    for _, snapshot, placements in runs:  # warm-up, and a check that the slot is optimized
+        for doc in docs[:200]:
+            decide(snapshot, doc, now=now, placements=placements, optimized=drawn)
+    assert len(drawn) == 400, len(drawn)
+    samples: dict[str, list[int]] = {name: [] for name, _, _ in runs}
+    clock = time.perf_counter_ns
+    for _ in range(ROUNDS):
+        for name, snapshot, placements in runs:
+            for doc in docs:
+                t0 = clock()
+                decide(snapshot, doc, now=now, placements=placements, optimized=[])
+                samples[name].append(clock() - t0)
+    medians = {name: statistics.median(values) / 1000 for name, values in samples.items()}
+    page_added = medians[runs[1][0]] - medians[runs[0][0]]
+    every_added = medians[runs[3][0]] - medians[runs[2][0]]
+    print(
+        f"engine.decide with one optimized slot (depth-4 policy, {policy.leaves} leaves, "
+        f"6 features, 5 arms), {len(docs)} visitors x {ROUNDS}:"
+    )
+    for name, median in medians.items():
+        print(f"  {name:<36} median {median:6.1f} µs")
+    print(
+        f"  added per optimized slot: page {page_added:5.1f} µs "
+        f"({medians[runs[1][0]] / medians[runs[0][0]]:.2f}x), every slot {every_added:5.1f} µs "
+        f"({medians[runs[3][0]] / medians[runs[2][0]]:.2f}x); target <= 20 µs"
+    )
+    return {
+        "medians": medians,
+        "added_us": max(page_added, every_added),
+        "page_ratio": medians[runs[1][0]] / medians[runs[0][0]],
+        "every_ratio": medians[runs[3][0]] / medians[runs[2][0]],
+    }
+
+
 def main() -> dict[str, float]:
     from delivery.engine import decide
 
@@ -152,4 +319,6 @@ def main() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["optimized"]:
+        main()
+    bench_optimized()

@@ -61,7 +61,7 @@ BATCH = 5_000
 LAST = 10_000
 HOLDOUT = 0.10
 HELD_OUT = 0.25
-CONFIG = TrainConfig(max_depth=3, min_leaf=20, floor=0.02)
+CONFIG = TrainConfig(max_depth=3, min_leaf=200, floor=0.02)
 GATE_MARGIN = 0.02  # the not_worse rule: better, and not shown worse by more than this
 SEED = "bench-optimize"
 COVERAGE_SEEDS = 20

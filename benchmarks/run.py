@@ -115,6 +115,14 @@ def done_when(results: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
         rows.append(("optimization: OPE interval coverage, 20 seeds", r, ">= 0.90", r >= 0.9))
         us = optimized["latency"]["choose_us"]
         rows.append(("optimization: policy serve, median us", us, "<= 20", us <= 20))
+    predictive = results.get("predictive")
+    if predictive:
+        r = predictive["auc_ratio"]
+        rows.append(("predictive: held-out AUC / recency-frequency AUC", r, "> 1.0", r > 1.0))
+    slot = results.get("optimized")
+    if slot:
+        us = slot["added_us"]
+        rows.append(("decide: µs an optimized slot adds, median", us, "<= 20", us <= 20))
     behavioural = results.get("counters")
     if behavioural:
         r = behavioural["decide"]["ratio_to_floor"]
@@ -159,6 +167,7 @@ def main() -> int:
     from benchmarks import analytics, experiment_stats, localization
 
     _step("localization", localization.main, results)
+    _step("optimized", localization.bench_optimized, results)
     _step("analytics", analytics.main, results)
     from benchmarks import counters
 
@@ -170,6 +179,9 @@ def main() -> int:
     from benchmarks import policy
 
     _step("policy", policy.main, results)
+    from benchmarks import predictive
+
+    _step("predictive", predictive.main, results)
     from benchmarks import load_multi
 
     _step("load_multi", load_multi.main, results)

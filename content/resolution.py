@@ -24,17 +24,18 @@ ReasonKind = Literal["segment", "experiment", "holdout", "optimized", "default"]
 class Reason(TypedDict):
     """Why a visitor got a variant. `kind` says which of the optional keys are present:
     "segment": `segment`; "experiment": `experiment`, `phase` (a number), `arm`; "holdout"
-    (the site's global holdout: defaults only): none; "optimized": `policy`,
-    `model_version`; "default": none. Build them with the
-    constructors below (`segment_reason`, `default_reason`), never as dict literals."""
+    (the site's global holdout: defaults only): none; "optimized": `optimization`,
+    `version` (the model version number, 0 for the uniform start policy), `arm`; "default":
+    none. Build them with the constructors below (`segment_reason`, `default_reason`),
+    never as dict literals."""
 
     kind: ReasonKind
     segment: NotRequired[str]
     experiment: NotRequired[str]
     phase: NotRequired[int]
     arm: NotRequired[str]
-    policy: NotRequired[str]
-    model_version: NotRequired[str]
+    optimization: NotRequired[str]
+    version: NotRequired[int]
 
 
 def segment_reason(segment: str) -> Reason:
@@ -51,6 +52,12 @@ def experiment_reason(experiment: str, phase: int, arm: str) -> Reason:
     """The visitor is in `arm` of `experiment` (in its phase `phase`); a control arm serves
     what personalization chose, under this reason."""
     return {"kind": "experiment", "experiment": experiment, "phase": phase, "arm": arm}
+
+
+def optimized_reason(optimization: str, version: int, arm: str) -> Reason:
+    """A learnt policy (`optimization`, model version `version`; 0 is the uniform start
+    policy) drew `arm` for the visitor."""
+    return {"kind": "optimized", "optimization": optimization, "version": version, "arm": arm}
 
 
 def holdout_reason() -> Reason:

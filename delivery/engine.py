@@ -13,7 +13,10 @@ variant's entries exist per language it is translated into: a decision resolves 
 visitor's language chain once, then picks an entry per slot with a dict lookup.
 Running experiments (`experiments.assignment`) are compiled into the snapshot with their
 arms' entries; after targeting, an experiment on a slot may override it, and a visitor in
-the site's global holdout gets every slot's default instead (no rule runs).
+the site's global holdout gets every slot's default instead (no rule runs). Running
+optimizations (`experiments.policy.slot`) are compiled the same way, with their policy: a
+slot an experiment did not take is then served the arm `experiments.policy.serve.decide`
+draws for the visitor (the features read once per decision, shared by every such slot).
 """
 
 from __future__ import annotations
@@ -34,9 +37,15 @@ from content.resolution import (
     experiment_reason,
     holdout_reason,
     language_chain,
+    optimized_reason,
     segment_reason,
 )
 from experiments.assignment import Assigned, CompiledExperiment, CompiledHoldout, assign
+from experiments.policy.features import Feature, extract_values
+from experiments.policy.serve import Decision as PolicyDraw
+from experiments.policy.serve import decide as policy_decide
+from experiments.policy.serve import leaf_of
+from experiments.policy.slot import CompiledOptimization
 from segments import criteria
 from segments.criteria.nodes import EventNode, Group, SegmentRef
 from segments.criteria.types import VisitorDocument, VisitorFacts
@@ -86,12 +95,26 @@ class ExperimentExplanation(TypedDict):
     sticky: bool  # from the visitor's stored or echoed assignment, not the hash
 
 
+class OptimizationExplanation(TypedDict):
+    """The arm a running optimization's policy served on a slot (`explain`)."""
+
+    optimization: str
+    version: int  # the model version; 0 is the uniform start policy
+    arm: str
+    holdout: bool  # drawn uniformly at random by the optimization's holdout, not the model
+    propensity: float  # the served arm's probability under what drew it (1/k in the holdout)
+    leaf: int  # the visitor's leaf of the model's tree (0: a single leaf)
+    probabilities: dict[str, float]  # every arm's probability in that leaf, by arm key
+    features: dict[str, Any]  # what the policy read of the visitor, by feature name
+
+
 class SlotExplanation(TypedDict):
     variant: str
     language: str
     reason: Reason
     trace: list[TraceStep]
     experiment: NotRequired[ExperimentExplanation]
+    optimization: NotRequired[OptimizationExplanation]
 
 
 class Explanation(TypedDict):
@@ -180,6 +203,30 @@ class SlotExperiment:
     controls: Mapping[str, Mapping[int, SlotDecision]]
 
 
+@dataclass(frozen=True, slots=True)
+class SlotOptimization:
+    """A running optimization of one slot, precompiled: per arm its variant's entries
+    (default language, others) under the optimized reason."""
+
+    optimization: CompiledOptimization
+    variants: Mapping[str, tuple[SlotDecision, Localized]]
+
+
+@dataclass(frozen=True, slots=True)
+class Optimized:
+    """One optimized slot of a decision: what the policy drew and what it read (the
+    decision's feature values, shared by every optimized slot: keyed by feature name)."""
+
+    optimization: CompiledOptimization
+    draw: PolicyDraw
+    values: Mapping[str, Any]
+
+    def features(self) -> dict[str, Any]:
+        """The values this optimization's policy read (what is logged with the decision)."""
+        values = self.values
+        return {f.name: values[f.name] for f in self.optimization.features if f.name in values}
+
+
 def _variant(slot: PublishedSlot, key: str) -> PublishedVariant | None:
     for variant in (*slot.targeted, slot.default):
         if variant.key == key:
@@ -219,6 +266,22 @@ def compile_slot_experiment(
     return SlotExperiment(experiment=experiment, variants=variants, controls=controls)
 
 
+def compile_slot_optimization(
+    optimization: CompiledOptimization, published: PublishedSlot, default_language: str
+) -> SlotOptimization:
+    """Raises ValueError when an arm the policy serves is not in the slot's live revision."""
+    variants: dict[str, tuple[SlotDecision, Localized]] = {}
+    for arm in optimization.policy.arms:
+        variant = _variant(published, optimization.variants[arm])
+        if variant is None:
+            raise ValueError(
+                f"arm {arm!r} serves variant {optimization.variants[arm]!r}, which is not published"
+            )
+        reason = optimized_reason(optimization.key, optimization.version, arm)
+        variants[arm] = _entries(optimization.slot_kind, variant, reason, default_language)
+    return SlotOptimization(optimization=optimization, variants=variants)
+
+
 def compile_slot(slot: PublishedSlot, kind: SlotKind, default_language: str = "en") -> CompiledSlot:
     targeted = tuple(
         (
@@ -253,11 +316,22 @@ class Snapshot:
     broken_experiments: Mapping[str, str] = field(default_factory=dict)
     # The site catalog's field path -> (label, type): the words of `explain`'s sentences.
     field_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    optimizations: tuple[CompiledOptimization, ...] = ()  # running, by key
+    # Optimizations that cannot run (an arm's variant is not live, the model does not load).
+    broken_optimizations: Mapping[str, str] = field(default_factory=dict)
     placement_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     screen_table: Mapping[str, CompiledSlot] = field(init=False, repr=False)
     # Per slot key, its running experiments (those of a layer take disjoint slices).
     placement_experiments: Mapping[str, tuple[SlotExperiment, ...]] = field(init=False, repr=False)
     screen_experiments: Mapping[str, tuple[SlotExperiment, ...]] = field(init=False, repr=False)
+    # Per slot key, its running optimization (one per slot).
+    placement_optimizations: Mapping[str, SlotOptimization] = field(init=False, repr=False)
+    screen_optimizations: Mapping[str, SlotOptimization] = field(init=False, repr=False)
+    # Every feature the optimizations read (one extraction per decision serves them all),
+    # the segments those features test, and whether any reads the visitor's events.
+    optimization_features: tuple[Feature, ...] = field(init=False, repr=False)
+    optimization_segments: tuple[str, ...] = field(init=False, repr=False)
+    optimizations_read_events: bool = field(init=False, repr=False)
     # Per slot key, its default entries under the holdout reason: (default language, others).
     holdout_table: Mapping[tuple[SlotKind, str], tuple[SlotDecision, Localized]] = field(
         init=False, repr=False
@@ -311,6 +385,40 @@ class Snapshot:
             for copies in compiled_experiment.controls.values():
                 for e in copies.values():
                     fragments[id(e)] = f"{key}:{to_json(e)}".encode()
+        optimized: dict[SlotKind, dict[str, SlotOptimization]] = {"placement": {}, "screen": {}}
+        broken_optimizations = dict(self.broken_optimizations)
+        kept_optimizations: list[CompiledOptimization] = []
+        features: dict[str, Feature] = {}
+        for optimization in sorted(self.optimizations, key=lambda o: o.key):
+            kind = optimization.slot_kind
+            published = (
+                self.published.placements if kind == "placement" else self.published.screens
+            ).get(optimization.slot_key)
+            if published is None:
+                broken_optimizations[optimization.key] = (
+                    f"{kind} {optimization.slot_key!r} is not published"
+                )
+                continue
+            taken = optimized[kind].get(optimization.slot_key)
+            if taken is not None:
+                broken_optimizations[optimization.key] = (
+                    f"{kind} {optimization.slot_key!r} is optimized by "
+                    f"{taken.optimization.key!r} already"
+                )
+                continue
+            try:
+                compiled_optimization = compile_slot_optimization(optimization, published, language)
+            except ValueError as error:
+                broken_optimizations[optimization.key] = str(error)
+                continue
+            kept_optimizations.append(optimization)
+            optimized[kind][optimization.slot_key] = compiled_optimization
+            for feature in optimization.features:
+                features.setdefault(feature.name, feature)
+            key = to_json(optimization.slot_key)
+            for entry, localized in compiled_optimization.variants.values():
+                for e in (entry, *localized.values()):
+                    fragments[id(e)] = f"{key}:{to_json(e)}".encode()
         holdout_table: dict[tuple[SlotKind, str], tuple[SlotDecision, Localized]] = {}
         if self.holdout is not None:
             for kind, table, source in (
@@ -336,6 +444,21 @@ class Snapshot:
         object.__setattr__(self, "broken_experiments", broken)
         object.__setattr__(self, "holdout_table", holdout_table)
         object.__setattr__(self, "fragments", fragments)
+        object.__setattr__(self, "placement_optimizations", optimized["placement"])
+        object.__setattr__(self, "screen_optimizations", optimized["screen"])
+        object.__setattr__(self, "optimizations", tuple(kept_optimizations))
+        object.__setattr__(self, "broken_optimizations", broken_optimizations)
+        object.__setattr__(self, "optimization_features", tuple(features.values()))
+        object.__setattr__(
+            self,
+            "optimization_segments",
+            tuple(sorted({f.segment for f in features.values() if f.kind == "segment"})),
+        )
+        object.__setattr__(
+            self,
+            "optimizations_read_events",
+            any(f.event for f in features.values() if f.kind in ("recency", "frequency")),
+        )
 
     def language_chain(self, language: Any) -> tuple[str, ...]:
         """The translations to look for, best first, for a visitor's `context.language` (a tag
@@ -659,6 +782,7 @@ def decide(
     assignments: Mapping[str, str] | None = None,
     exposures: list[Assigned] | None = None,
     labels: criteria.Labels | None = None,
+    optimized: list[Optimized] | None = None,
 ) -> DecideAnswer:
     """The decide response body (minus `visitor_id`) for one visitor document.
 
@@ -669,6 +793,9 @@ def decide(
     ({experiment key: "phase:arm"}, stored on the profile or echoed by the client) keep a
     unit's arm within a phase; `exposures`, when given, receives every assignment made.
     A unit in the site's global holdout gets every slot's default (reason "holdout").
+    A slot with a running optimization that no experiment took is served the arm its
+    policy draws for the unit (reason "optimized"); `optimized`, when given, receives every
+    such draw. Without a unit (no visitor id) slots are personalized as usual.
     `labels`: the words of `explain`'s segment sentences (default: English, built-in labels).
     """
     if placements is not None and screens is None:
@@ -684,6 +811,7 @@ def decide(
         unit = None
     held = snapshot.holdout is not None and unit is not None and snapshot.holdout.holds(unit)
     assigned: Assignments = {}
+    drawn: Draws = {}
     body: DecideAnswer
     if held:
         seen: dict[str, bool] = {}
@@ -720,6 +848,8 @@ def decide(
             assigned = _apply_experiments(
                 snapshot, body, unit, assignments or {}, in_audience, chain
             )
+        if unit is not None and (snapshot.placement_optimizations or snapshot.screen_optimizations):
+            drawn = _apply_optimizations(snapshot, body, unit, doc, now, seen, chain, assigned)
     unknown: UnknownKeys = {}
     if placements:
         missing = [k for k in placements if k not in snapshot.placement_table]
@@ -735,9 +865,20 @@ def decide(
         body["assignments"] = {a.experiment.key: a.token for a in assigned.values()}
         if exposures is not None:
             exposures.extend(assigned.values())
+    if drawn and optimized is not None:
+        optimized.extend(drawn.values())
     if explain:
         body["explain"] = explain_decision(
-            snapshot, doc, seen, body, now, chain, assigned=assigned, held=held, labels=labels
+            snapshot,
+            doc,
+            seen,
+            body,
+            now,
+            chain,
+            assigned=assigned,
+            held=held,
+            labels=labels,
+            drawn=drawn,
         )
     return body
 
@@ -828,10 +969,13 @@ def explain_decision(
     assigned: Assignments | None = None,
     held: bool = False,
     labels: criteria.Labels | None = None,
+    drawn: Draws | None = None,
 ) -> Explanation:
     """Segments matched (every active one is evaluated), the languages looked for and, per
     slot, the variants tried, and the experiment arm that overrode it (name, phase, arm,
-    probability). In the holdout, the trace is the default alone (no rule ran for it)."""
+    probability) or the optimization's draw (model version, leaf, every arm's probability
+    in it, holdout, propensity). In the holdout, the trace is the default alone (no rule
+    ran for it)."""
     _evaluate_active_segments(snapshot, doc, seen, now)
     out: Explanation = {
         "segments": sorted(compress(seen, seen.values())),  # the matched keys
@@ -848,6 +992,7 @@ def explain_decision(
         "segment_explanations": {},
     }
     assigned = assigned or {}
+    drawn = drawn or {}
     for kind, explained, decided, table in (
         ("placement", out["placements"], body["placements"], snapshot.placement_table),
         ("screen", out["screens"], body["screens"], snapshot.screen_table),
@@ -855,13 +1000,15 @@ def explain_decision(
         for key, entry in decided.items():
             slot = table[key]
             got = assigned.get((kind, key))
+            draw = drawn.get((kind, key))
             if held:
                 trace: list[TraceStep] = [
                     {"variant": slot.default["variant"], "segment": None, "default": True}
                 ]
             else:
                 # The trace is personalization's path, also under an arm that replaced it.
-                chosen = entry["variant"] if got is None else _personalized(slot, seen, now)
+                replaced = got is not None or draw is not None
+                chosen = _personalized(slot, seen, now) if replaced else entry["variant"]
                 trace = _trace(slot, chosen, seen, now)
             explained[key] = {
                 "variant": entry["variant"],
@@ -878,6 +1025,8 @@ def explain_decision(
                     "probability": got.probability,
                     "sticky": got.sticky,
                 }
+            if draw is not None:
+                explained[key]["optimization"] = _optimization_explanation(draw)
             for step in trace:
                 segment = step["segment"]
                 if step.get("scheduled") and segment not in out["segment_explanations"]:
@@ -885,6 +1034,22 @@ def explain_decision(
                     if tree is not None:
                         out["segment_explanations"][segment] = tree
     return out
+
+
+def _optimization_explanation(draw: Optimized) -> OptimizationExplanation:
+    policy = draw.optimization.policy
+    # The visitor's leaf even when the holdout drew the arm: what the model would have done.
+    leaf = leaf_of(policy, policy.encoder.encode_values(draw.values))
+    return {
+        "optimization": draw.optimization.key,
+        "version": draw.optimization.version,
+        "arm": draw.draw.arm,
+        "holdout": draw.draw.holdout,
+        "propensity": draw.draw.propensity,
+        "leaf": leaf,
+        "probabilities": dict(zip(policy.arms, policy.probabilities[leaf], strict=True)),
+        "features": draw.features(),
+    }
 
 
 def _segment_explanation(
@@ -1002,3 +1167,85 @@ def visitor_document(
     return prepare_document(
         {"visitor": facts, "profile": profile, "context": dict(context), "events": events}
     )
+
+
+# (slot kind, slot key) -> the optimization's draw that served it.
+Draws = dict[tuple[SlotKind, str], Optimized]
+
+
+def _apply_optimizations(
+    snapshot: Snapshot,
+    body: DecideAnswer,
+    unit: str,
+    doc: VisitorDocument,
+    now: datetime,
+    seen: dict[str, bool],
+    chain: tuple[str, ...],
+    assigned: Assignments,
+) -> Draws:
+    """Serve each decided slot with a running optimization the arm its policy draws for
+    `unit`, unless an experiment took the slot (experiments win). The features are read
+    once, on the first optimized slot, for every optimization of the snapshot."""
+    out: Draws = {}
+    values: Mapping[str, Any] | None = None
+    for kind, decided, by_slot in (
+        ("placement", body["placements"], snapshot.placement_optimizations),
+        ("screen", body["screens"], snapshot.screen_optimizations),
+    ):
+        for slot_key, compiled in by_slot.items():
+            if slot_key not in decided or (kind, slot_key) in assigned:
+                continue
+            if values is None:
+                values = _feature_values(snapshot, doc, seen, now)
+            optimization = compiled.optimization
+            policy = optimization.policy
+            try:
+                draw = policy_decide(
+                    policy,
+                    policy.encoder.encode_values(values),
+                    unit,
+                    holdout_share=optimization.holdout_share,
+                )
+            except Exception:  # noqa: S112 - never take a page down: the slot keeps personalization
+                continue
+            base, localized = compiled.variants[draw.arm]
+            decided[slot_key] = _localized(base, localized, chain)
+            out[(kind, slot_key)] = Optimized(optimization=optimization, draw=draw, values=values)
+    return out
+
+
+def _feature_values(
+    snapshot: Snapshot, doc: VisitorDocument, seen: dict[str, bool], now: datetime
+) -> Mapping[str, Any]:
+    """`extract_values` of every feature the snapshot's optimizations read. Segment features
+    read membership from `seen` (what the decision evaluated already), evaluating only the
+    segments they name that it has not. Unreadable documents read as nothing (every
+    feature missing), never as an error."""
+    members = []
+    for key in snapshot.optimization_segments:
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = _rule_hit(snapshot.rules, key, doc, now)
+        if hit:
+            members.append(key)
+    try:
+        source = _feature_document(doc) if snapshot.optimizations_read_events else doc
+        return extract_values(snapshot.optimization_features, source, segments=members, now=now)
+    except Exception:
+        return {}
+
+
+def _feature_document(doc: VisitorDocument) -> Mapping[str, Any]:
+    """The document with its event times as datetimes: `prepare_document` stores them as
+    the rules' readings (`When`), which the feature extraction does not read."""
+    events = doc.get("events")
+    if not events:
+        return doc
+    out = []
+    for event in events:
+        if type(event) is dict:
+            stamp = event.get("timestamp")
+            if type(stamp) is When:
+                event = {**event, "timestamp": datetime.fromtimestamp(stamp[0], UTC)}
+        out.append(event)
+    return {**doc, "events": out}

@@ -11,7 +11,7 @@ from typing import Any, TypedDict
 from django.db import connection
 from django.db.models import Q
 
-from experiments.models import Assignment
+from experiments.models import Assignment, PolicyDecision
 from segments.models import Event, Profile, StaticMember, VisitorLink
 
 DECIDE_PROFILE_COLUMNS = (
@@ -84,6 +84,18 @@ class ProfileExport(ProfileFields):
     bucketing_id: str  # the id rollouts and experiments hash for the person
     behaviour_counters: dict[str, list[float]]  # per counter key: recent matching times
     experiment_assignments: list[ExportedAssignment]
+    optimization_decisions: list[ExportedDecision]
+
+
+class ExportedDecision(TypedDict):
+    optimization: str
+    version: int
+    arm: str
+    unit_id: str
+    propensity: float
+    holdout: bool
+    features: dict[str, Any]
+    decided_at: str
 
 
 class ExportedAssignment(TypedDict):
@@ -193,6 +205,8 @@ def profile_export(*, site_id: int, user_id: str) -> ProfileExport | None:
         .values("visitor_id", "linked_at")
     )
     linked_ids = [link["visitor_id"] for link in links]
+    # The units erasure deletes assignments and decisions of (delivery.services.profile_erase).
+    units = {*linked_ids, user_id, profile.bucketing_id} - {""}
     events = (
         Event.objects.filter(site_id=site_id)
         .filter(Q(profile=profile) | Q(visitor_id__in=linked_ids, profile__isnull=True))
@@ -238,14 +252,34 @@ def profile_export(*, site_id: int, user_id: str) -> ProfileExport | None:
                 "probability": a["probability"],
                 "first_exposed_at": _iso(a["first_exposed_at"]),
             }
-            # The same units erasure deletes (delivery.services.profile_erase).
-            for a in Assignment.objects.filter(
-                site_id=site_id,
-                unit_id__in={*linked_ids, user_id, profile.bucketing_id} - {""},
-            )
+            for a in Assignment.objects.filter(site_id=site_id, unit_id__in=units)
             .order_by("first_exposed_at", "pk")
             .values(
                 "experiment__key", "phase", "arm_key", "unit_id", "probability", "first_exposed_at"
+            )
+        ],
+        "optimization_decisions": [
+            {
+                "optimization": d["optimization__key"],
+                "version": d["version"],
+                "arm": d["arm_key"],
+                "unit_id": d["unit_id"],
+                "propensity": d["propensity"],
+                "holdout": d["holdout"],
+                "features": d["features"],
+                "decided_at": _iso(d["decided_at"]),
+            }
+            for d in PolicyDecision.objects.filter(site_id=site_id, unit_id__in=units)
+            .order_by("decided_at", "pk")
+            .values(
+                "optimization__key",
+                "version",
+                "arm_key",
+                "unit_id",
+                "propensity",
+                "holdout",
+                "features",
+                "decided_at",
             )
         ],
     }

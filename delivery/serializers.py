@@ -114,9 +114,12 @@ class ReasonSerializer(serializers.Serializer):
     segment = serializers.CharField(required=False)
     experiment = serializers.CharField(required=False)
     phase = serializers.IntegerField(required=False, help_text="Experiments: the phase.")
-    arm = serializers.CharField(required=False)
-    policy = serializers.CharField(required=False)
-    model_version = serializers.CharField(required=False)
+    arm = serializers.CharField(required=False, help_text="Experiments and optimizations.")
+    optimization = serializers.CharField(required=False, help_text="Optimized: its key.")
+    version = serializers.IntegerField(
+        required=False,
+        help_text="Optimized: the model version that drew the arm (0: the uniform start policy).",
+    )
 
 
 def language_served_field() -> serializers.CharField:
@@ -160,7 +163,9 @@ class DecideResponseSerializer(serializers.Serializer):
         required=False,
         help_text="With `explain`: segments matched, `holdout` (in the site's global holdout), "
         "per slot the trace and, under an experiment, `experiment` (experiment, phase, "
-        "arm, control, probability, sticky), and `segment_explanations`: for each segment a "
+        "arm, control, probability, sticky), under an optimization `optimization` "
+        "(optimization, version, arm, holdout, propensity, leaf, probabilities by arm, "
+        "features read), and `segment_explanations`: for each segment a "
         "trace tried, its criteria tree with `passed`, the machine fields (`path`, `type`, "
         "`field`, `op`, `value`, `actual`) and a human `summary` per node, in the visitor's "
         "language (`context.language`, else Accept-Language; English by default).",
@@ -210,7 +215,8 @@ class EventSerializer(serializers.Serializer):
         allow_null=True,
         help_text='Why it was shown, as decide answered: {"kind": "segment", "segment": key}, '
         '{"kind": "experiment", "experiment": key, "phase": n, "arm": key}, {"kind": '
-        '"holdout"}, {"kind": "optimized", "policy": key} or {"kind": "default"} '
+        '"holdout"}, {"kind": "optimized", "optimization": key, "version": n, "arm": key} or '
+        '{"kind": "default"} '
         "(needs `slot`).",
     )
 
@@ -287,6 +293,12 @@ class ProfileExportSerializer(ProfileSerializer):
         child=serializers.DictField(),
         help_text="Experiment arms recorded for the person's ids: experiment, phase, arm, "
         "unit_id, probability, first_exposed_at.",
+    )
+    optimization_decisions = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Optimization decisions logged for the person's ids (a unit's first under "
+        "each model version): optimization, version, arm, unit_id, propensity, holdout, "
+        "features (the values the policy read), decided_at.",
     )
 
 

@@ -10,6 +10,8 @@ out, the API view after the response has been sent.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,14 +38,17 @@ from delivery.validation import (
     raise_errors,
 )
 from delivery.visit_buffer import (
+    DecisionRecord,
     ExposureRecord,
     VisitRecord,
+    decision_add,
+    decision_recorded,
     exposure_add,
     visit_add,
     visit_unchanged,
 )
 from experiments.assignment import Assigned
-from experiments.models import Assignment, Experiment
+from experiments.models import Assignment, Experiment, Optimization, PolicyDecision
 from segments.criteria import Labels
 from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from segments.services.counters import counters_ingest, counters_recompute
@@ -117,7 +122,8 @@ def decide_for_visitor(
         stored = profile_for_decide(
             site_id=site_id,
             user_id=user_id,
-            with_events=snapshot.reads_events and not plan.covers_all,
+            with_events=(snapshot.reads_events and not plan.covers_all)
+            or snapshot.optimizations_read_events,
             with_counters=bool(plan.ready),
         )
         if stored is not None and not stored["consent"]:
@@ -139,6 +145,7 @@ def decide_for_visitor(
     kept = stored["experiment_assignments"] if stored is not None else {}
     sticky = {**data.assignments, **kept} if kept else data.assignments
     exposures: list[Assigned] = []
+    optimized: list[engine.Optimized] = []
     body: engine.DecideAnswer = {"visitor_id": data.visitor_id or data.user_id}
     body.update(
         engine.decide(
@@ -153,9 +160,22 @@ def decide_for_visitor(
             labels=explain_labels(snapshot=snapshot, language=context.get("language"))
             if data.explain
             else None,
+            optimized=optimized,
         )
     )
     followups: tuple[Callable[[], None], ...] = ()
+    if optimized and data.consent and not withdrawn:
+        # Built after the answer is out: the records (features made storable) cost more
+        # than the draw, and a repeat visit's are dropped by the buffer's memo anyway.
+        followups = (
+            partial(
+                _decisions_add,
+                site_id=site_id,
+                unit=doc["visitor"]["id"],
+                optimized=optimized,
+                now=now,
+            ),
+        )
     if exposures and data.consent and not withdrawn:
         records = _exposures_new(
             site_id=site_id,
@@ -166,7 +186,7 @@ def decide_for_visitor(
             now=now,
         )
         if records:
-            followups = (partial(_exposures_add, records),)
+            followups = (*followups, partial(_exposures_add, records))
     if (
         user_id is not None
         and data.consent
@@ -335,6 +355,101 @@ def _profiles_assignments_keep(
             **tokens[profile.user_id],
         }
     Profile.objects.bulk_update(profiles, ["experiment_assignments"])
+
+
+# --- optimization decisions ---------------------------------------------------------------------
+
+MAX_FEATURE_TEXT = 1000  # characters of a logged string value (a category or a list item)
+MAX_FEATURE_ITEMS = 50  # items of a logged list value
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates (tenancy.jsonsafe)
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def storable_value(value: Any) -> Any:
+    """A copy of a feature value PostgreSQL's jsonb can store (None when nothing is left):
+    NUL and lone surrogates replaced, non-finite and out-of-range numbers dropped, long
+    strings and lists cut. Decide reads documents the API validated, but a stored trait or
+    an enriched context value must not fail the insert either."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value[:MAX_FEATURE_TEXT]
+        return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
+    if isinstance(value, int):
+        return value if _INT_RANGE[0] <= value <= _INT_RANGE[1] else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        items = (storable_value(v) for v in value[:MAX_FEATURE_ITEMS])
+        return [v for v in items if v is not None]
+    return None
+
+
+def _storable_features(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kept = storable_value(value)
+        if kept is not None:
+            out[storable_value(str(name)) or "?"] = kept
+    return out
+
+
+def _decisions_add(
+    *, site_id: int, unit: str, optimized: list[engine.Optimized], now: datetime
+) -> None:
+    """Buffer each draw of a decide as a decision record, unless this process buffered the
+    unit's decision under that model version already."""
+    at = now.isoformat()
+    for o in optimized:
+        key = (site_id, o.optimization.key, o.optimization.version, unit)
+        if decision_recorded(key):
+            continue
+        record: DecisionRecord = {
+            "site_id": site_id,
+            "optimization": o.optimization.key,
+            "version": o.optimization.version,
+            "unit_id": unit,
+            "arm": o.draw.arm,
+            "propensity": o.draw.propensity,
+            "holdout": o.draw.holdout,
+            "features": _storable_features(o.features()),
+            "at": at,
+        }
+        decision_add(record)
+
+
+def policy_decisions_record(*, decisions: list[DecisionRecord]) -> int:
+    """Log optimization decisions: one PolicyDecision per (optimization, version, unit), the
+    first written wins (later ones, from other processes or visits, change nothing).
+    Decisions of optimizations that are gone or of another site are dropped. Two queries
+    per site; returns the decisions created."""
+    created = 0
+    by_site: dict[int, list[DecisionRecord]] = {}
+    for record in decisions:
+        by_site.setdefault(record["site_id"], []).append(record)
+    for site_id, records in sorted(by_site.items()):
+        ids = dict(
+            Optimization.objects.filter(
+                site_id=site_id, key__in={r["optimization"] for r in records}
+            ).values_list("key", "pk")
+        )
+        rows = {
+            (r["optimization"], r["version"], r["unit_id"]): PolicyDecision(
+                site_id=site_id,
+                optimization_id=ids[r["optimization"]],
+                version=r["version"],
+                unit_id=r["unit_id"],
+                arm_key=r["arm"],
+                propensity=r["propensity"],
+                holdout=r["holdout"],
+                features=_storable_features(r["features"]),
+                decided_at=datetime.fromisoformat(r["at"]),
+            )
+            for r in sorted(records, key=lambda r: r["at"], reverse=True)  # earliest wins
+            if r["optimization"] in ids
+        }
+        created += _insert_ignoring_conflicts(PolicyDecision, list(rows.values()))
+    return created
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -876,13 +991,14 @@ class Erasure:
     visitor_links: int
     static_memberships: int
     assignments: int = 0
+    policy_decisions: int = 0
 
 
 def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
     """Delete everything held about a person on a site: the profile, their events (also the
     ones recorded under linked anonymous ids or under the user id itself), the links,
-    their static-segment memberships and their experiment assignments (under the same ids
-    and their bucketing id). None when there is no such person."""
+    their static-segment memberships, their experiment assignments and their optimization
+    decisions (under the same ids and their bucketing id). None when there is no such person."""
     with transaction.atomic():
         profile = (
             Profile.objects.select_for_update().filter(site_id=site_id, user_id=user_id).first()
@@ -901,6 +1017,7 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
         )
         units = {*linked, user_id, profile.bucketing_id} - {""}
         assignments, _ = Assignment.objects.filter(site_id=site_id, unit_id__in=units).delete()
+        decisions, _ = PolicyDecision.objects.filter(site_id=site_id, unit_id__in=units).delete()
         links, _ = VisitorLink.objects.filter(site_id=site_id, profile=profile).delete()
         statics, _ = StaticMember.objects.filter(
             segment__in=Segment.objects.filter(site_id=site_id), user_id=user_id
@@ -914,4 +1031,5 @@ def profile_erase(*, site_id: int, user_id: str) -> Erasure | None:
         visitor_links=links,
         static_memberships=statics,
         assignments=assignments,
+        policy_decisions=decisions,
     )

@@ -33,7 +33,16 @@ from django.utils import timezone
 from content.selectors.configuration import published_site_load
 from delivery.engine import Snapshot
 from experiments.assignment import CompiledExperiment, CompiledHoldout, compile_arms
-from experiments.models import Experiment, ExperimentPhase, ExperimentStatus, GlobalHoldout
+from experiments.models import (
+    Experiment,
+    ExperimentPhase,
+    ExperimentStatus,
+    GlobalHoldout,
+    Optimization,
+    OptimizationArm,
+    OptimizationStatus,
+)
+from experiments.policy.slot import CompiledOptimization, compile_optimization
 from segments.criteria import Labels
 from segments.models import Segment, SegmentStatus
 from segments.selectors.catalog import site_field_catalog
@@ -132,14 +141,18 @@ def _snapshot_build(site_id: int) -> Snapshot:
     )
     experiments, broken_experiments = experiments_compile(site_id=site_id)
     audiences = {e.audience for e in experiments if e.audience}
+    optimizations, broken_optimizations = optimizations_compile(site_id=site_id)
+    # Segments the optimizations' features test (decide evaluates them for those slots).
+    featured = {f.segment for o in optimizations for f in o.features if f.kind == "segment"}
     # A segment that does not compile is reported in `broken`, never raised.
     rules, broken = site_segment_rules(
-        site=site_id, keys={*active, *published.segment_keys, *audiences}
+        site=site_id, keys={*active, *published.segment_keys, *audiences, *featured}
     )
     # Rules generate their evaluation code on first use; decide evaluates the segments the
-    # slots target and the experiments' audiences, so those are generated now, in the
-    # build, not in a visitor's request (the rest serve explain through its RuleSet).
-    for key in {*published.segment_keys, *audiences}:
+    # slots target, the experiments' audiences and the optimizations' segment features, so
+    # those are generated now, in the build, not in a visitor's request (the rest serve
+    # explain through its RuleSet).
+    for key in {*published.segment_keys, *audiences, *featured}:
         rule = rules.get(key)
         if rule is not None:
             rule.ready()
@@ -155,6 +168,8 @@ def _snapshot_build(site_id: int) -> Snapshot:
         experiments=experiments,
         holdout=holdout_compile(site_id=site_id),
         broken_experiments=broken_experiments,
+        optimizations=optimizations,
+        broken_optimizations=broken_optimizations,
         # One query more per build, so that an explaining decide needs none.
         field_labels=Labels.from_catalog(catalog=site_field_catalog(site=site_id)).fields,
     )
@@ -210,6 +225,54 @@ def experiments_compile(*, site_id: int) -> tuple[tuple[CompiledExperiment, ...]
                 )
             )
         except ValueError as error:  # no arms, zero weights: nobody is assigned
+            broken[row.key] = str(error)
+    return tuple(out), broken
+
+
+def optimizations_compile(
+    *, site_id: int
+) -> tuple[tuple[CompiledOptimization, ...], dict[str, str]]:
+    """The site's running optimizations as the engine serves them (two queries), ordered by
+    key, and the ones that cannot run with the reason (the engine adds those whose arm
+    variant is not live). Each serves its live model version's policy, else the uniform
+    policy over its arms (version 0). A paused optimization is not here: its slot serves
+    normal personalization."""
+    rows = list(
+        Optimization.objects.filter(site_id=site_id, status=OptimizationStatus.RUNNING)
+        .select_related("placement", "screen", "live_version")
+        .order_by("key")
+    )
+    arms: dict[int, dict[str, str]] = {}
+    for optimization_id, key, content, design in (
+        OptimizationArm.objects.filter(optimization__in=rows)
+        .order_by("key")
+        .values_list("optimization_id", "key", "content_variant__key", "design_variant__key")
+    ):
+        variant = content or design
+        if variant:
+            arms.setdefault(optimization_id, {})[key] = variant
+    out: list[CompiledOptimization] = []
+    broken: dict[str, str] = {}
+    for row in rows:
+        slot = row.placement if row.placement_id else row.screen
+        live = row.live_version
+        try:
+            if slot is None:
+                raise ValueError("no placement or screen")
+            out.append(
+                compile_optimization(
+                    key=row.key,
+                    slot_kind="placement" if row.placement_id else "screen",
+                    slot_key=slot.key,
+                    variants=arms.get(row.pk, {}),
+                    features=row.features,
+                    seed=row.seed or row.key,
+                    holdout_share=row.holdout_share,
+                    version=live.number if live is not None else 0,
+                    policy=live.policy if live is not None else None,
+                )
+            )
+        except ValueError as error:  # too few arms, a model or feature list that won't load
             broken[row.key] = str(error)
     return tuple(out), broken
 

@@ -1,5 +1,5 @@
 """Delivery's Celery tasks: it owns the writes that must stay off the request path (known
-visitors' visits and experiment exposures, many per task, handed over by
+visitors' visits, experiment exposures and optimization decisions, many per task, handed over by
 `delivery.visit_buffer`; the recent events
 copied onto a profile after an ingest); each task calls the service that does the work."""
 
@@ -39,6 +39,15 @@ def exposures_record_task(exposures: list[dict[str, Any]]) -> None:
     from delivery.services import exposures_record
 
     exposures_record(exposures=exposures)  # type: ignore[arg-type]
+
+
+@shared_task(ignore_result=True)
+def policy_decisions_record_task(decisions: list[dict[str, Any]]) -> None:
+    """Optimization decisions with their propensities, many per task (from the visit
+    buffer): a unit's first decision under each model version is kept."""
+    from delivery.services import policy_decisions_record
+
+    policy_decisions_record(decisions=decisions)  # type: ignore[arg-type]
 
 
 @shared_task(ignore_result=True)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TypedDict
 
 from rest_framework.exceptions import ValidationError
 
+from analytics.predictive import PREDICTED_TRAITS_KEY
 from segments.models import EventKind
 from tenancy import jsonsafe
 
@@ -76,6 +77,16 @@ class Errors:
     def raise_if_any(self) -> None:
         if self.items:
             raise DeliveryValidationError(self.items)
+
+
+def _reserved_traits(traits: dict[str, Any], path: str, errors: Errors) -> None:
+    """`predicted` holds the predictive models' scores (docs/predictive.md): written by the
+    server only, never by a client, inline or stored."""
+    if PREDICTED_TRAITS_KEY in traits:
+        errors.add(
+            f"{path}.{PREDICTED_TRAITS_KEY}",
+            "Reserved for predictive scores; clients may not set it.",
+        )
 
 
 def raise_errors(items: list[FieldError]) -> NoReturn:
@@ -397,6 +408,7 @@ def validate_decide(
     profile = _object(
         data.get("profile"), "profile", errors, max_bytes=MAX_TRAITS_BYTES, body_size=body_size
     )
+    _reserved_traits(profile, "profile", errors)
     context = _object(
         data.get("context"), "context", errors, max_bytes=MAX_CONTEXT_BYTES, body_size=body_size
     )
@@ -466,7 +478,7 @@ REASON_KEYS: dict[str, tuple[str, ...]] = {
     "segment": ("segment",),
     "experiment": ("experiment", "arm"),
     "holdout": (),  # the site's global holdout; an older named holdout is kept (below)
-    "optimized": ("policy",),
+    "optimized": ("optimization", "arm"),  # an older {"policy": key} is kept (below)
     "default": (),
 }
 
@@ -484,7 +496,7 @@ class EventInput:
     slot: str = ""
     variant: str = ""
     reason: str = ""  # segment, experiment, holdout, optimized or default
-    reason_key: str = ""  # the segment, "experiment:arm", the holdout or the policy
+    reason_key: str = ""  # the segment, "experiment:arm", the holdout or "optimization:arm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,6 +534,12 @@ def _attribution(raw: dict[str, Any], kind: Any, path: str, errors: Errors) -> A
     names = REASON_KEYS[reason["kind"]]  # other keys are ignored: decide may add some
     if reason["kind"] == "holdout" and reason.get("holdout") is not None:
         names = ("holdout",)
+    elif (
+        reason["kind"] == "optimized"
+        and reason.get("optimization") is None
+        and reason.get("policy") is not None
+    ):
+        names = ("policy",)
     parts = [
         _id(reason.get(n), f"{path}.reason.{n}", errors, required=True, max_length=MAX_NAME_LENGTH)
         for n in names
@@ -641,6 +659,7 @@ def validate_profile(data: Any) -> ProfileInput:
         raise_errors([{"path": "", "message": "The request body must be a JSON object."}])
     _unknown(data, PROFILE_KEYS, "", errors)
     traits = _object(data.get("traits"), "traits", errors, max_bytes=MAX_TRAITS_BYTES)
+    _reserved_traits(traits, "traits", errors)
     ids: list[str] = []
     raw_ids = data.get("visitor_ids")
     if raw_ids is not None:

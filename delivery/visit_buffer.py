@@ -17,6 +17,9 @@ Experiment exposures ride the same buffer (`exposure_add`): first exposures of a
 experiment phase, deduplicated per process (a bounded memo) and handed to
 `exposures_record_task` by the same flush, so an anonymous decide stays free of SQL; the
 database's unique (experiment, phase, unit) keeps only the first across processes.
+Optimization decisions ride it too (`decision_add`, `decision_recorded`): a unit's first
+decision under each model version, deduplicated per process the same way and handed to
+`policy_decisions_record_task`; the unique (optimization, version, unit) keeps the first.
 """
 
 from __future__ import annotations
@@ -64,10 +67,26 @@ class ExposureRecord(TypedDict):
     user_id: str | None  # a known person: their profile keeps the assignment
 
 
+class DecisionRecord(TypedDict):
+    """A unit's decision by an optimization's policy (what `policy_decisions_record` writes)."""
+
+    site_id: int
+    optimization: str  # key
+    version: int  # the model version; 0 is the uniform start policy
+    unit_id: str
+    arm: str
+    propensity: float
+    holdout: bool
+    features: dict[str, Any]  # what the policy read, storable JSON
+    at: str  # ISO 8601
+
+
 _pending: dict[tuple[int, str], VisitRecord] = {}
 _exposures: dict[tuple[int, str, int, str], ExposureRecord] = {}
 _exposed: set[tuple[int, str, int, str, str | None]] = set()  # recorded by this process
 _REMEMBERED_EXPOSURES = 200_000
+_decisions: dict[tuple[int, str, int, str], DecisionRecord] = {}
+_decided: set[tuple[int, str, int, str]] = set()  # (site, optimization, version, unit)
 _linked: dict[tuple[int, str, str], datetime] = {}  # (site, user, anon id) -> recorded at
 _lock = threading.Lock()
 _wakeup = threading.Event()
@@ -171,13 +190,41 @@ def exposure_add(record: ExposureRecord) -> None:
         _wakeup.set()
 
 
+def decision_recorded(key: tuple[int, str, int, str]) -> bool:
+    """Whether this process has buffered the (site, optimization, version, unit) decision
+    already: a repeat visit's decide need not build its record again."""
+    return key in _decided
+
+
+def decision_add(record: DecisionRecord) -> None:
+    """Buffer an optimization decision; it is written within the flush interval. Repeats
+    of one (site, optimization, version, unit) in this process are dropped here."""
+    key = (record["site_id"], record["optimization"], record["version"], record["unit_id"])
+    if key in _decided:
+        return
+    with _lock:
+        if len(_decided) >= _REMEMBERED_EXPOSURES:
+            _decided.clear()
+        _decided.add(key)
+        _decisions.setdefault(key, record)
+        full = len(_decisions) >= MAX_BUFFERED
+    if flush_interval() <= 0:
+        visits_flush()
+        return
+    _ensure_thread()
+    if full:
+        _wakeup.set()
+
+
 def visits_flush() -> int:
     """Hand every buffered visit to `visits_record_task` and every buffered exposure to
-    `exposures_record_task` now; returns how many people's visits."""
-    global _pending, _exposures
+    `exposures_record_task` and every buffered optimization decision to
+    `policy_decisions_record_task` now; returns how many people's visits."""
+    global _pending, _exposures, _decisions
     with _lock:
         batch, _pending = list(_pending.values()), {}
         exposures, _exposures = list(_exposures.values()), {}
+        decisions, _decisions = list(_decisions.values()), {}
     if batch:
         from delivery.tasks import visits_record_task
 
@@ -188,6 +235,10 @@ def visits_flush() -> int:
         from delivery.tasks import exposures_record_task
 
         publish_quietly(exposures_record_task, exposures)
+    if decisions:
+        from delivery.tasks import policy_decisions_record_task
+
+        publish_quietly(policy_decisions_record_task, decisions)
     return len(batch)
 
 
@@ -202,6 +253,8 @@ def visits_forget() -> None:
         _linked.clear()
         _exposures.clear()
         _exposed.clear()
+        _decisions.clear()
+        _decided.clear()
 
 
 def _run() -> None:
@@ -250,7 +303,7 @@ def _ensure_thread() -> None:
 
 @atexit.register
 def _flush_at_exit() -> None:
-    if _pending or _exposures:
+    if _pending or _exposures or _decisions:
         try:
             visits_flush()
         except Exception:  # the interpreter is going away: nothing more can be done

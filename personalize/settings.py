@@ -311,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
     # Analytics (analytics/tasks.py): fold new events into the rollups; retention purge.
     "analytics-refresh-rollups": {"task": "analytics.refresh_rollups", "schedule": 300.0},
     "analytics-purge-expired": {"task": "analytics.purge_expired", "schedule": 3600.0 * 6},
+    # Predictive traits (analytics/predictive): retrain daily, then refresh profiles' scores.
+    "analytics-train-predictive-models": {
+        "task": "analytics.train_predictive_models",
+        "schedule": 3600.0 * 24,
+    },
     # Behavioural counters (segments/tasks.py): resume interrupted backfills.
     "segments-counters-backfill": {
         "task": "segments.counters_backfill_pending",

@@ -109,14 +109,14 @@ class Optimization(SiteScopedModel):
         "training (checked by the scheduled task).",
     )
     max_depth = models.PositiveIntegerField(
-        default=4,
+        default=3,
         validators=[MinValueValidator(1), MaxValueValidator(8)],
         help_text="Depth of the policy tree: more depth, finer kinds of visitor.",
     )
     min_leaf = models.PositiveIntegerField(
-        default=40,
-        validators=[MinValueValidator(5)],
-        help_text="Converted decisions each kind of visitor (leaf) needs at least.",
+        default=200,
+        validators=[MinValueValidator(20)],
+        help_text="Decisions each kind of visitor (leaf of the policy tree) needs at least.",
     )
     promotion_rule = models.CharField(
         max_length=16, choices=PromotionRule.choices, default=PromotionRule.NOT_WORSE

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
@@ -44,19 +44,27 @@ from experiments.bandit import proportion_weights
 from experiments.policy.compiled import CompiledPolicy, single_leaf_policy
 from experiments.policy.features import FeatureEncoder
 from experiments.policy.logs import Logs
+from experiments.policy.reward import fit_reward_model
+
+Splitter = Literal["reward_model", "outcome_weighted"]
+Allocation = Literal["greedy", "thompson"]
 
 
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
-    max_depth: int = 4
-    # Rewarded decisions per leaf: the weighted fit sees only decisions with a reward (a
-    # zero weight drops a sample), so this is the evidence a split needs on each side.
-    min_leaf: int = 40
-    floor: float = 0.05  # every arm's least probability in every leaf
-    beta: float = 1.0  # 1 = plain Thompson; < 1 = top-two (experiments.bandit)
-    draws: int = 4_000  # Monte Carlo posterior draws per leaf
+    max_depth: int = 3
+    # Decisions per leaf ("reward_model" splitter); rewarded decisions per leaf with the
+    # "outcome_weighted" splitter, whose weighted fit sees only decisions with a reward.
+    min_leaf: int = 200
+    floor: float = 0.02  # every arm's least probability in every leaf
+    splitter: Splitter = "reward_model"
+    allocation: Allocation = "greedy"
+    beta: float = 1.0  # Thompson: 1 = plain; < 1 = top-two (experiments.bandit)
+    draws: int = 4_000  # Thompson: Monte Carlo posterior draws per leaf
     prior_a: float = 1.0
     prior_b: float = 1.0
+    reward_depth: int = 6  # the per-arm reward trees of the "reward_model" splitter
+    reward_min_leaf: int = 100
 
     def validate(self, arms: int) -> None:
         if isinstance(self.max_depth, bool) or not 0 <= self.max_depth <= 8:
@@ -65,6 +73,10 @@ class TrainConfig:
             raise ValueError("min_leaf must be a positive integer")
         if not 0 <= self.floor <= 1 / arms:
             raise ValueError(f"floor must be in [0, 1/arms] = [0, {1 / arms:.4f}]")
+        if self.splitter not in ("reward_model", "outcome_weighted"):
+            raise ValueError("splitter must be 'reward_model' or 'outcome_weighted'")
+        if self.allocation not in ("greedy", "thompson"):
+            raise ValueError("allocation must be 'greedy' or 'thompson'")
         if not 0 < self.beta <= 1:
             raise ValueError("beta must be in (0, 1]")
         if self.draws < 100:
@@ -81,8 +93,19 @@ class TreeTables:
     leaf: tuple[int, ...]
 
 
-def fit_tree(logs: Logs, *, max_depth: int, min_leaf: int) -> DecisionTreeClassifier | None:
-    """The outcome-weighted tree, or None when the logs hold no reward to learn from."""
+def fit_tree(
+    logs: Logs, *, max_depth: int, min_leaf: int, config: TrainConfig | None = None
+) -> DecisionTreeClassifier | None:
+    """The policy tree, or None when the logs hold too little to split on."""
+    config = config or TrainConfig(max_depth=max_depth, min_leaf=min_leaf)
+    if config.splitter == "outcome_weighted":
+        return _outcome_weighted_tree(logs, max_depth=max_depth, min_leaf=min_leaf)
+    return _reward_model_tree(logs, max_depth=max_depth, min_leaf=min_leaf, config=config)
+
+
+def _outcome_weighted_tree(
+    logs: Logs, *, max_depth: int, min_leaf: int
+) -> DecisionTreeClassifier | None:
     weights = logs.rewards / logs.propensities
     if max_depth == 0 or not weights.sum() > 0 or (weights > 0).sum() < 2 * min_leaf:
         return None
@@ -92,6 +115,27 @@ def fit_tree(logs: Logs, *, max_depth: int, min_leaf: int) -> DecisionTreeClassi
         random_state=0,  # ties between equally good splits are broken reproducibly
     )
     tree.fit(logs.rows, logs.actions, sample_weight=weights)
+    return tree
+
+
+def _reward_model_tree(
+    logs: Logs, *, max_depth: int, min_leaf: int, config: TrainConfig
+) -> DecisionTreeClassifier | None:
+    """Distil a per-arm reward model into a shallow tree: each decision is labelled with
+    the arm the model predicts best for its visitor and weighted by the predicted cost of
+    getting it wrong (best minus second best), so a split goes where the best arm changes
+    and matters, and the reward model's noise where arms are alike weighs nothing."""
+    if max_depth == 0 or len(logs) < 2 * min_leaf or not logs.rewards.sum() > 0:
+        return None
+    predicted = fit_reward_model(
+        logs, max_depth=config.reward_depth, min_leaf=config.reward_min_leaf
+    ).predict(logs.rows)
+    ranked = np.sort(predicted, axis=1)
+    regret = ranked[:, -1] - ranked[:, -2] if predicted.shape[1] > 1 else ranked[:, -1]
+    if not (regret > 0).any():
+        return None
+    tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=min_leaf, random_state=0)
+    tree.fit(logs.rows, predicted.argmax(axis=1), sample_weight=regret + 1e-12)
     return tree
 
 
@@ -150,6 +194,22 @@ def leaf_evidence(
     return trials, mean * trials, count
 
 
+def greedy_weights(
+    trials: np.ndarray, successes: np.ndarray, *, floor: float, prior_a: float, prior_b: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per leaf: every arm at the floor, the rest to the arm with the best posterior mean,
+    shared evenly between arms that tie (a leaf with no conversion yet stays uniform):
+    exploitation with a guaranteed floor of exploration (epsilon-greedy with
+    epsilon = floor * arms). Returns (probabilities, share of the best arm(s))."""
+    mean = (successes + prior_a) / (trials + prior_a + prior_b)
+    best = np.isclose(mean, mean.max(axis=1, keepdims=True), rtol=0.0, atol=1e-12)
+    # No conversion yet: the means differ only by how often each arm was shown.
+    best[successes.sum(axis=1) <= 0] = True
+    chosen = best / best.sum(axis=1, keepdims=True)
+    k = mean.shape[1]
+    return np.full_like(mean, floor) + chosen * (1.0 - floor * k), chosen
+
+
 def train_policy(
     *,
     logs: Logs,
@@ -169,21 +229,26 @@ def train_policy(
         raise ValueError(
             f"the logs have {logs.rows.shape[1]} columns, the encoder {len(encoder.columns)}"
         )
-    tree = fit_tree(logs, max_depth=config.max_depth, min_leaf=config.min_leaf)
+    tree = fit_tree(logs, max_depth=config.max_depth, min_leaf=config.min_leaf, config=config)
     tables = compile_tree(tree)
     n_leaves = sum(1 for x in tables.leaf if x >= 0)
     leaves = leaf_indices(tables, logs.rows)
     trials, successes, count = leaf_evidence(logs, leaves, n_leaves)
-    probabilities, p_best = proportion_weights(
-        trials,
-        successes,
-        rng=np.random.default_rng(rng_seed),
-        beta=config.beta,
-        floor=config.floor,
-        draws=config.draws,
-        prior_a=config.prior_a,
-        prior_b=config.prior_b,
-    )
+    if config.allocation == "thompson":
+        probabilities, p_best = proportion_weights(
+            trials,
+            successes,
+            rng=np.random.default_rng(rng_seed),
+            beta=config.beta,
+            floor=config.floor,
+            draws=config.draws,
+            prior_a=config.prior_a,
+            prior_b=config.prior_b,
+        )
+    else:
+        probabilities, p_best = greedy_weights(
+            trials, successes, floor=config.floor, prior_a=config.prior_a, prior_b=config.prior_b
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = np.where(trials > 0, successes / trials, np.nan)
     info: dict[str, Any] = {
@@ -194,6 +259,8 @@ def train_policy(
             "max_depth": config.max_depth,
             "min_leaf": config.min_leaf,
             "floor": config.floor,
+            "splitter": config.splitter,
+            "allocation": config.allocation,
             "beta": config.beta,
         },
         "leaves": [

@@ -7,7 +7,13 @@ import pytest
 
 from experiments.policy.compiled import CompiledPolicy, single_leaf_policy
 from experiments.policy.serve import choose, decide, leaf_of
-from experiments.policy.train import TrainConfig, compile_tree, fit_tree, train_policy
+from experiments.policy.train import (
+    TrainConfig,
+    compile_tree,
+    fit_tree,
+    greedy_weights,
+    train_policy,
+)
 from tests.experiments.policy.sim import ARMS, log_uniform, visitors
 
 CONFIG = TrainConfig(max_depth=4, min_leaf=300, floor=0.05)
@@ -119,3 +125,39 @@ def test_compiled_tables_are_checked():
         train_policy(
             logs=logs, encoder=encoder, seed="s", version="v", config=TrainConfig(floor=0.3)
         )
+
+
+@pytest.mark.parametrize(
+    ("splitter", "allocation", "min_leaf"),
+    [("outcome_weighted", "thompson", 60), ("reward_model", "thompson", 300)],
+)
+def test_the_other_splitter_and_allocation_learn_the_preferred_arms_too(
+    splitter, allocation, min_leaf
+):
+    logs, _, encoder = log_uniform(np.random.default_rng(7), 30_000)
+    config = TrainConfig(
+        max_depth=4, min_leaf=min_leaf, floor=0.05, splitter=splitter, allocation=allocation
+    )
+    policy = train_policy(logs=logs, encoder=encoder, seed="o", version="v", config=config)
+    assert policy.metadata["config"]["splitter"] == splitter
+    for device, hour, best in (("mobile", 21, "b"), ("desktop", 10, "c")):
+        doc = {
+            "visitor": {},
+            "profile": {"age": 40},
+            "context": {"device_type": device, "local_time": f"2026-03-02T{hour}:00:00+00:00"},
+        }
+        probabilities = policy.probabilities[leaf_of(policy, encoder.encode(doc))]
+        assert policy.arms[int(np.argmax(probabilities))] == best
+
+
+def test_greedy_weights_give_the_rest_to_the_best_arm_and_share_ties():
+    trials = np.array([[100.0, 100.0, 100.0], [100.0, 100.0, 50.0], [10.0, 20.0, 30.0]])
+    successes = np.array([[5.0, 9.0, 2.0], [7.0, 7.0, 3.0], [0.0, 0.0, 0.0]])
+    probabilities, best = greedy_weights(trials, successes, floor=0.05, prior_a=1, prior_b=1)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.allclose(probabilities[0], [0.05, 0.90, 0.05])
+    assert np.allclose(probabilities[1], [0.475, 0.475, 0.05])  # a tie shares the rest
+    assert np.allclose(probabilities[2], [1 / 3] * 3)  # no conversion yet: uniform
+    assert np.allclose(best[0], [0, 1, 0])
+    with pytest.raises(ValueError, match="allocation"):
+        TrainConfig(allocation="softmax").validate(3)  # type: ignore[arg-type]
