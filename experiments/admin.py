@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import Metric
 from content.models import ContentVariant, Placement, Screen, ScreenVariant
-from experiments import admin_results
+from experiments import admin_optimization, admin_results  # noqa: F401 - registers Optimization
 from experiments.forms import ArmFormSet, ExperimentForm, ExperimentMetricFormSet, StopForm
 from experiments.models import (
     Arm,

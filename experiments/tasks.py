@@ -1,6 +1,7 @@
 """Experiments' periodic jobs (CELERY_BEAT_SCHEDULE, and the embedded scheduler under
-`make run`): folding new assignments and events into the experiment rollups, and the
-bandits' batch updates. Both are idempotent."""
+`make run`): folding new assignments and events into the experiment rollups, the
+bandits' batch updates, and training the optimizations' policies. All are safe to run
+again: a training right after another finds nothing due."""
 
 from __future__ import annotations
 
@@ -21,3 +22,24 @@ def bandit_batches() -> int:
     from experiments.services.bandits import bandit_batches_run
 
     return sum(1 for r in bandit_batches_run() if r.batch is not None)
+
+
+@shared_task(name="experiments.train_optimizations", ignore_result=True)
+def train_optimizations() -> int:
+    """Train every due optimization (enough new decisions, or a day-old model); each is
+    gated and kept as a new version. The number of optimizations trained."""
+    from experiments.services.optimization_train import optimizations_train_due
+
+    return sum(1 for r in optimizations_train_due() if r.status != "skipped")
+
+
+@shared_task(name="experiments.train_optimization", ignore_result=True)
+def train_optimization(optimization_id: int, force: bool = False) -> dict:
+    """One optimization ("Train now" in the admin and the API): the training's outcome."""
+    from experiments.models import Optimization
+    from experiments.services.optimization_train import optimization_train
+
+    optimization = Optimization.objects.filter(pk=optimization_id).first()
+    if optimization is None:  # deleted since the task was queued
+        return {"optimization": optimization_id, "status": "skipped", "reason": "deleted"}
+    return optimization_train(optimization=optimization, force=force).as_dict()

@@ -326,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
     # Experiments (experiments/tasks.py): results rollups; bandits' batch weight updates.
     "experiments-refresh-rollups": {"task": "experiments.refresh_rollups", "schedule": 300.0},
     "experiments-bandit-batches": {"task": "experiments.bandit_batches", "schedule": 3600.0},
+    # Optimizations (experiments/tasks.py): train, gate and keep a model version when due.
+    "experiments-train-optimizations": {
+        "task": "experiments.train_optimizations",
+        "schedule": 600.0,
+    },
 }
 # Without a broker there is no beat: `runserver` runs the schedule above itself (debug only
 # by default; personalize/scheduler/embedded.py).

@@ -30,6 +30,7 @@ from experiments.models import Assignment, Experiment
 from experiments.services.experiments import experiment_create, experiment_start
 from experiments.services.holdout import holdout_set
 from experiments.services.layers import layer_create
+from experiments.services.optimization import optimization_create
 from segments.models import SegmentKind
 from tenancy.models import Site
 from tenancy.roles import Role
@@ -95,6 +96,18 @@ def _experiments(site: Site, placement: Placement, vip: object) -> None:
         first_exposed_at=timezone.now(),
     )
     holdout_set(site=site, enabled=True, share=0.05)
+    optimization_create(  # a draft beside the running experiment
+        site=site,
+        key="hero-opt",
+        name="Hero optimized",
+        placement=placement,
+        goal=metric,
+        features=[{"kind": "category", "field": "context.device_type"}],
+        arms=[
+            {"key": key, "content_variant": placement.variants.get(key=key)}
+            for key in ("default", "vip")
+        ],
+    )
 
 
 @pytest.fixture

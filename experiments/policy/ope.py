@@ -207,6 +207,32 @@ def promote(
     margin: float = 0.0,
 ) -> PromotionDecision:
     """The gate on held-out logs (see the module doc for the two rules)."""
+    return promote_targets(
+        target_probabilities(candidate, logs),
+        target_probabilities(live, logs),
+        logs,
+        estimator=estimator,
+        reward_predictions=reward_predictions,
+        alpha=alpha,
+        rule=rule,
+        margin=margin,
+    )
+
+
+def promote_targets(
+    candidate: np.ndarray,
+    live: np.ndarray,
+    logs: Logs,
+    *,
+    estimator: Estimator = "dr",
+    reward_predictions: np.ndarray | None = None,
+    alpha: float = 0.05,
+    rule: GateRule = "superior",
+    margin: float = 0.0,
+) -> PromotionDecision:
+    """`promote` from the two policies' (decisions x arms) probability matrices: for
+    policies whose encoders differ (each model version has its own vocabularies), each
+    matrix comes from the held-out decisions encoded with that policy's own encoder."""
     if rule not in ("superior", "not_worse"):
         raise ValueError(f"rule must be 'superior' or 'not_worse', got {rule!r}")
     if rule == "not_worse" and not margin > 0:
@@ -214,14 +240,14 @@ def promote(
     if estimator == "dr" and reward_predictions is None:
         reward_predictions = cross_fitted_rewards(logs)
     cand = estimate(
-        target_probabilities(candidate, logs),
+        candidate,
         logs,
         estimator=estimator,
         reward_predictions=reward_predictions,
         alpha=alpha,
     )
     current = estimate(
-        target_probabilities(live, logs),
+        live,
         logs,
         estimator=estimator,
         reward_predictions=reward_predictions,

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 
-from experiments.models import Arm, Experiment, ExperimentMetric, ExperimentStatus
+from experiments.models import (
+    Arm,
+    Experiment,
+    ExperimentMetric,
+    ExperimentStatus,
+    Optimization,
+    OptimizationStatus,
+)
 from experiments.selectors.experiments import experiments_in_layer, experiments_on_slot
 
 Errors = dict[str, list[str]]
@@ -115,7 +122,7 @@ def layer_errors(*, experiment: Experiment) -> Errors:
 
 def slot_conflict_errors(*, experiment: Experiment) -> Errors:
     """One running experiment per slot, unless both share a layer (whose disjoint slices keep
-    their visitors apart)."""
+    their visitors apart), and none beside a running optimization."""
     errors: Errors = {}
     if experiment.status != ExperimentStatus.RUNNING:
         return errors
@@ -127,6 +134,21 @@ def slot_conflict_errors(*, experiment: Experiment) -> Errors:
             "placement" if experiment.placement_id else "screen",
             f"Experiment '{other.key}' is already running on this {experiment.slot_kind}; "
             "stop or pause it first, or put both in one layer with separate slices.",
+        )
+    # A running optimization decides the slot for every visitor: nothing to test beside it.
+    slot = (
+        {"placement_id": experiment.placement_id}
+        if experiment.placement_id
+        else {"screen_id": experiment.screen_id}
+    )
+    for key in Optimization.objects.filter(
+        site_id=experiment.site_id, status=OptimizationStatus.RUNNING, **slot
+    ).values_list("key", flat=True):
+        _add(
+            errors,
+            "placement" if experiment.placement_id else "screen",
+            f"Optimization '{key}' is running on this {experiment.slot_kind}; pause or stop "
+            "it first.",
         )
     return errors
 
