@@ -98,13 +98,27 @@ def seed_site() -> tuple[Any, Any]:
         },
         status=SegmentStatus.ACTIVE,
     )
+    # Only one variant of a placement may be the default (no segment): the others target a
+    # segment no simulated visitor is in, so normal personalization serves `a`.
+    nobody = segment_create(
+        site=site,
+        key="nobody",
+        name="Nobody",
+        criteria={"all": [{"field": "context.city", "op": "eq", "value": "Nowhere"}]},
+        status=SegmentStatus.ACTIVE,
+    )
     variants = {}
     placements = {}
     for key in ("hero", "plain"):
         placement = placements[key] = placement_create(site=site, key=key, name=key.title())
         for arm in ARMS:
             variants[(key, arm)] = content_variant_create(
-                placement=placement, key=f"{key}-{arm}", name=arm.upper(), body=f"<p>{arm}</p>"
+                placement=placement,
+                key=f"{key}-{arm}",
+                name=arm.upper(),
+                body=f"<p>{arm}</p>",
+                segment=None if arm == "a" else nobody,
+                priority=ARMS.index(arm),
             )
         slot_publish(slot=placement)
     goal = metric_create(

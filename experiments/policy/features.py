@@ -284,7 +284,11 @@ class FeatureEncoder:
             value = values.get(name)
             if kind == "category":
                 cells = [0.0] * width
-                if value is not None:
+                if value.__class__ is str:  # the common case, inline
+                    text = value.strip().lower()
+                    if text:
+                        cells[index.get(text, width - 1)] = 1.0
+                elif value is not None:
                     for category in _categories(value):
                         cells[index.get(category, width - 1)] = 1.0
                 row += cells
