@@ -1,6 +1,6 @@
 """Behavioural clusters turned into criteria trees. Pure (numpy and scikit-learn, no Django).
 
-1. k-means over standardized features, k chosen by silhouette over 2–6 on a sample;
+1. k-means over standardized features, k chosen by silhouette over 2 to 6 on a sample;
 2. per cluster, a shallow decision tree (depth ≤ 3) separating it from the rest, fitted on
    the features in their own units so thresholds read as days, visits and counts;
 3. the leaf with the best F1 for the cluster becomes an `all` of conditions, thresholds
@@ -132,7 +132,7 @@ def readable(value: float) -> float | int:
     """Two significant digits: 1234.5 → 1200, 0.0437 → 0.044, 37.2 → 37."""
     if value == 0 or not math.isfinite(value):
         return 0
-    digits = 2 - int(math.floor(math.log10(abs(value)))) - 1
+    digits = 2 - math.floor(math.log10(abs(value))) - 1
     rounded = round(value, digits)
     return int(rounded) if float(rounded).is_integer() else rounded
 

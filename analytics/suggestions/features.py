@@ -77,7 +77,7 @@ def recency_frequency(
 @dataclass
 class Population:
     ids: np.ndarray  # profile pks, sorted
-    x: np.ndarray  # rows × features, in the features' own units
+    x: np.ndarray  # rows x features, in the features' own units
     specs: list[FeatureSpec]
     categorical: dict[str, list[str | None]] = field(default_factory=dict)
     total: int = 0  # profiles of the site (the sample may be smaller)

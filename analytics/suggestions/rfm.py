@@ -44,8 +44,9 @@ def rfm_thresholds(
     """Cut points from the terciles of recency and frequency (None when nobody did it).
 
     Recent = the most recent third (rounded up to whole days); lapsed = from the second
-    tercile on (rounded down); rare = at most the first tercile of counts; frequent = at least the upper
-    tercile (and more than rare). Clamped so the groups stay possible inside the window."""
+    tercile on (rounded down); rare = at most the first tercile of counts; frequent = at
+    least the upper tercile (and more than rare). Clamped so the groups stay possible
+    inside the window."""
     r = np.asarray(recency_days, dtype=float)
     f = np.asarray(frequency, dtype=float)
     if r.size == 0 or f.size == 0:

@@ -266,7 +266,7 @@ def _cluster_name(index: int, facts: Sequence[dict[str, Any]], labels: Labels) -
             trait = "long-time visitors" if up else "newcomers"
         elif kind == "event":
             verb = "often" if up else "rarely"
-            trait = f"“{f.get('event')}” {verb}"
+            trait = f"{verb} “{f.get('event')}”"
         elif kind == "trait":
             trait = f"{'high' if up else 'low'} {labels.field(str(f.get('path'))).lower()}"
     return f"Cluster {index + 1}: {trait}"

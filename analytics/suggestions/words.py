@@ -1,5 +1,5 @@
 """Plain words for suggestions: a criteria tree as one sentence, and how a group differs
-from the average ("visit 3× more often than average; mostly Mobile").
+from the average ("visit 3x more often than average; mostly Mobile").
 
 Pure (no Django). Field names, operators, operands and event counts come from
 `segments.criteria.labels.Labels` (the words explanations use); this module only joins
@@ -112,15 +112,15 @@ def describe_fact(fact: Mapping[str, Any], labels: Labels) -> str:
         if everyone > 0 and mine >= everyone:
             ratio = _ratio(mine / everyone)
             if kind == "visits":
-                return tr.gettext("visit %(ratio)s× more often than average") % {"ratio": ratio}
-            return tr.gettext("did “%(event)s” %(ratio)s× more often than average") % {
+                return tr.gettext("visit %(ratio)sx more often than average") % {"ratio": ratio}
+            return tr.gettext("did “%(event)s” %(ratio)sx more often than average") % {
                 "event": event,
                 "ratio": ratio,
             }
         ratio = _ratio(everyone / mine) if mine > 0 else "∞"
         if kind == "visits":
-            return tr.gettext("visit %(ratio)s× less often than average") % {"ratio": ratio}
-        return tr.gettext("did “%(event)s” %(ratio)s× less often than average") % {
+            return tr.gettext("visit %(ratio)sx less often than average") % {"ratio": ratio}
+        return tr.gettext("did “%(event)s” %(ratio)sx less often than average") % {
             "event": event,
             "ratio": ratio,
         }

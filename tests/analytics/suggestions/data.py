@@ -14,8 +14,8 @@ PLANTED = ("power", "browser", "dormant")
 
 
 def plant_clusters(site: Site, *, per_group: int = 80, seed: int = 7) -> dict[str, set[int]]:
-    """Three behaviours, well apart: power buyers (visit often, recently, buy 5–8 times in
-    90 days), browsers (page views, no purchase, seen 1–2 weeks ago) and dormant people (a
+    """Three behaviours, well apart: power buyers (visit often, recently, buy 5 to 8 times in
+    90 days), browsers (page views, no purchase, seen 1 or 2 weeks ago) and dormant people (a
     couple of visits, gone for two months). Returns group → profile pks."""
     rng = random.Random(seed)
     now = timezone.now()
