@@ -49,6 +49,7 @@ class SuggestionRunAdmin(ScopedModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
         return [
+            path("suggest/", wrap(self.page_view), name="{}_{}_page".format(*info)),
             path(
                 "<int:pk>/save/<int:index>/",
                 wrap(self.save_view),
@@ -59,7 +60,7 @@ class SuggestionRunAdmin(ScopedModelAdmin):
 
     def _page_url(self, site_id: int, run_id: int | None = None) -> str:
         query = {"site": site_id, **({"run": run_id} if run_id else {})}
-        return f"{reverse('admin:analytics_suggestionrun_changelist')}?{urlencode(query)}"
+        return f"{reverse('admin:analytics_suggestionrun_page')}?{urlencode(query)}"
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any):
         run = self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else 0).first()
@@ -68,6 +69,12 @@ class SuggestionRunAdmin(ScopedModelAdmin):
         return HttpResponseRedirect(self._page_url(run.site_id, run.pk))
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """The app list's entry opens the page (the admin's own list has nothing to add)."""
+        query = request.GET.urlencode()
+        url = reverse("admin:analytics_suggestionrun_page")
+        return HttpResponseRedirect(f"{url}?{query}" if query else url)
+
+    def page_view(self, request: HttpRequest) -> HttpResponse:
         sites = list(sites_for_user(request.user, Perm.VIEW).order_by("name"))
         if not sites:
             raise PermissionDenied
@@ -137,13 +144,12 @@ class SuggestionRunAdmin(ScopedModelAdmin):
             "run": run,
             "cards": cards,
             "refresh": run is not None and not run.is_finished,
-            **(extra_context or {}),
         }
         return render(request, "admin/analytics/suggestions.html", context)
 
     def save_view(self, request: HttpRequest, pk: int, index: int) -> HttpResponse:
         if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:analytics_suggestionrun_changelist"))
+            return HttpResponseRedirect(reverse("admin:analytics_suggestionrun_page"))
         run = self.get_queryset(request).select_related("site").filter(pk=pk).first()
         if run is None:
             raise Http404

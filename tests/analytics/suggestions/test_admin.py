@@ -15,7 +15,7 @@ from tenancy.roles import Role
 from tests.analytics.suggestions.data import plant_clusters, plant_rfm
 from tests.factories import UserFactory, user_with_role
 
-PAGE = "admin:analytics_suggestionrun_changelist"
+PAGE = "admin:analytics_suggestionrun_page"
 pytestmark = pytest.mark.django_db
 
 
@@ -97,6 +97,12 @@ def test_hostile_parameters_are_form_errors(
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert not SuggestionRun.objects.exists()
+
+
+def test_the_app_list_entry_opens_the_page(marketer, site) -> None:
+    response = marketer.get(reverse("admin:analytics_suggestionrun_changelist"), {"site": site.pk})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse(PAGE)}?site={site.pk}"
 
 
 def test_sites_are_isolated(client, site, other_site, django_capture_on_commit_callbacks) -> None:
