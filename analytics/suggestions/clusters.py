@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 
 FeatureKind = Literal["recency", "tenure", "visits", "event", "trait"]
 K_RANGE = range(2, 7)
@@ -56,34 +57,46 @@ class ClusterModel:
     silhouettes: dict[int, float]
 
 
+def _kmeans(z: np.ndarray, k: int, seed: int, n_init: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        # Fewer distinct points than k: sklearn warns, and the caller skips that k.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(z).labels_
+
+
 def choose_and_fit(
     x: np.ndarray, *, ks: Sequence[int] = K_RANGE, seed: int = 0
 ) -> ClusterModel | None:
-    """k-means on standardized columns; k with the best silhouette (on a sample)."""
+    """k-means on standardized columns. k is chosen by silhouette on a sample of at most
+    `SILHOUETTE_SAMPLE` rows (k-means fitted on that sample), then the chosen k is fitted on
+    every row."""
     n = x.shape[0]
     if n < 20 or x.shape[1] == 0:
         return None
     z = StandardScaler().fit_transform(x)
     rng = np.random.default_rng(seed)
-    sample = rng.choice(n, size=min(n, SILHOUETTE_SAMPLE), replace=False)
-    best: tuple[float, int, np.ndarray] | None = None
+    sample = np.sort(rng.choice(n, size=min(n, SILHOUETTE_SAMPLE), replace=False))
+    zs = z[sample]
+    best: tuple[float, int] | None = None
     scores: dict[int, float] = {}
-    for k in ks:
-        if k >= n:
-            break
-        with warnings.catch_warnings():
-            # Fewer distinct points than k: sklearn warns, and the k is skipped below.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(z).labels_
-        if len(set(labels.tolist())) < k or len(set(labels[sample].tolist())) < 2:
-            continue
-        score = float(silhouette_score(z[sample], labels[sample]))
-        scores[k] = round(score, 4)
-        if best is None or score > best[0] + 1e-9:
-            best = (score, k, labels)
-    if best is None:
-        return None
-    return ClusterModel(k=best[1], labels=best[2], silhouettes=scores)
+    # One thread: the numbers are small, and OpenMP threads fighting over shared cores
+    # make k-means many times slower.
+    with threadpool_limits(limits=1):
+        for k in ks:
+            if k >= len(sample):
+                break
+            labels = _kmeans(zs, k, seed, n_init=10)
+            if len(set(labels.tolist())) < k:
+                continue
+            score = float(silhouette_score(zs, labels))
+            scores[k] = round(score, 4)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, k)
+        if best is None:
+            return None
+        k = best[1]
+        labels = _kmeans(z, k, seed, n_init=4) if len(sample) < n else _kmeans(z, k, seed, 10)
+    return ClusterModel(k=k, labels=labels, silhouettes=scores)
 
 
 def best_leaf_bounds(

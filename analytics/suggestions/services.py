@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -44,6 +45,16 @@ SAMPLE_SIZE = 50_000
 MIN_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 730
 DEFAULT_WINDOW_DAYS = 90
+
+# Under `make run` (no broker) the embedded scheduler's process turns this on: runs then go
+# on a thread and the page shows their progress. Elsewhere without a broker (tests,
+# one-off commands) they run eagerly, inside the request.
+_run_on_threads = False
+
+
+def suggestions_run_on_threads(*, enabled: bool) -> None:
+    global _run_on_threads
+    _run_on_threads = enabled
 
 
 class Quality(TypedDict):
@@ -107,13 +118,18 @@ def suggestion_run_start(
 
 
 def _dispatch(run_id: int) -> None:
+    from django.conf import settings
+
     from analytics.tasks import suggest_segments
 
+    if settings.CELERY_TASK_ALWAYS_EAGER and _run_on_threads:
+        threading.Thread(
+            target=_run_on_thread, args=(run_id,), name=f"suggestions-{run_id}", daemon=True
+        ).start()
+        return
     try:
         suggest_segments.delay(run_id)
     except Exception as exc:  # the broker's failure; eager runs record their own
-        from django.conf import settings
-
         if settings.CELERY_TASK_ALWAYS_EAGER:
             raise
         logger.exception("Could not queue suggestion run %s", run_id)
@@ -122,6 +138,14 @@ def _dispatch(run_id: int) -> None:
             error=f"The run could not be queued ({type(exc).__name__}).",
             finished_at=timezone.now(),
         )
+
+
+def _run_on_thread(run_id: int) -> None:
+    try:
+        suggestion_run_execute(run_id=run_id)
+    finally:
+        close_old_connections()
+        connections.close_all()
 
 
 def _phase(run: SuggestionRun, text: str) -> None:
