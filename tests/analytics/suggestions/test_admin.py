@@ -159,3 +159,21 @@ def test_a_missing_suggestion_index_is_a_message_not_a_500(
     response = marketer.post(reverse("admin:analytics_suggestionrun_save", args=[run.pk, 999]))
     assert response.status_code == 302 and f"run={run.pk}" in response["Location"]
     assert not Segment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/analytics/suggestionrun/99999999999999999999999999/save/0/",
+        "/admin/analytics/suggestionrun/1/save/99999999999999999999999999/",
+        "/admin/analytics/suggestionrun/99999999999999999999999999/change/",
+        "/admin/analytics/suggestionrun/suggest/?site=1e9&run=99999999999999999999999999",
+        "/admin/analytics/suggestionrun/suggest/?site=%00&run=-1",
+    ],
+)
+def test_hostile_urls_are_never_a_500(client, site, path) -> None:
+    user_with_role(site, Role.MARKETER, username="mk")
+    client.raise_request_exception = False
+    client.force_login(UserFactory(username="mk"))
+    response = client.post(path) if "/save/" in path else client.get(path)
+    assert response.status_code in (200, 302, 404)
