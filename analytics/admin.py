@@ -178,3 +178,7 @@ class PredictiveModelAdmin(ScopedModelAdmin):
         if obj is not None:
             extra["predictive_versions"] = version_rows(model=obj)
         return super().change_view(request, object_id, form_url, extra)
+
+
+# The "Segment suggestions" page registers its own admin (analytics/suggestions/admin.py).
+import analytics.suggestions.admin  # noqa: E402, F401

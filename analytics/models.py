@@ -339,3 +339,7 @@ class PredictiveModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} @ {self.trained_at:%Y-%m-%d %H:%M}"
+
+
+# Segment suggestions keep their model beside their code (analytics/suggestions/).
+from analytics.suggestions.models import SuggestionRun, SuggestionRunStatus  # noqa: E402, F401

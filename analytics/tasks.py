@@ -58,3 +58,11 @@ def score_predictive_model(model_id: int) -> int:
         PredictiveModel.objects.select_related("goal_metric", "site").filter(pk=model_id).first()
     )
     return predictive_scores_write(model=model) if model is not None else 0
+
+
+@shared_task(name="analytics.suggest_segments", ignore_result=True)
+def suggest_segments(run_id: int) -> None:
+    """Compute a segment suggestion run (analytics.suggestions; scans the site's profiles)."""
+    from analytics.suggestions.services import suggestion_run_execute
+
+    suggestion_run_execute(run_id=run_id)

@@ -12,6 +12,7 @@ class PersonalizeConfig(AppConfig):
     verbose_name = "Personalize"
 
     def ready(self) -> None:
+        from analytics.suggestions.services import suggestions_run_on_threads
         from personalize.scheduler.embedded import embedded_scheduler_start
         from segments.services.jobs import segment_jobs_run_on_threads
 
@@ -19,3 +20,4 @@ class PersonalizeConfig(AppConfig):
             # The same serving process runs segment upload/export jobs on threads, so
             # their progress shows while they run (a worker does it with a broker).
             segment_jobs_run_on_threads(enabled=True)
+            suggestions_run_on_threads(enabled=True)  # segment suggestion runs too

@@ -39,6 +39,7 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     """Create or refresh the demo site. `create_admin`: the local `admin`/`admin` superuser,
     which only debug mode may create (DemoAdminRefused otherwise)."""
     from analytics import demo as analytics_demo
+    from analytics.suggestions import demo as suggestions_demo
     from content import demo as content_demo
     from experiments import demo as experiments_demo
     from segments import demo as segments_demo
@@ -73,5 +74,6 @@ def seed_demo(*, stdout=None, create_admin: bool = True) -> DemoCredentials:
     content_demo.seed(site, stdout=stdout)
     analytics_demo.seed(site, stdout=stdout)
     experiments_demo.seed(site, stdout=stdout)
+    suggestions_demo.seed(site, stdout=stdout)
     login = (ADMIN_USERNAME, admin_password) if create_admin else (None, None)
     return DemoCredentials(site, *login, delivery, server)
