@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 
 from analytics.models import Metric
 from tenancy.models import Site
@@ -57,7 +57,8 @@ def metric_delete(*, metric: Metric) -> None:
     """Delete a metric and its rollups; refused while a ratio metric uses it."""
     try:
         metric.delete()
-    except ProtectedError as exc:
+    except (ProtectedError, RestrictedError) as exc:
         raise ValidationError(
-            "A ratio metric or an experiment uses this metric: remove it there first."
+            "A ratio metric, an experiment or an optimization uses this metric: remove it "
+            "there first."
         ) from exc

@@ -6,6 +6,10 @@ and the reports read (`PolicyDecision`).
 
 The policy itself (training, compiled tables, serving, off-policy evaluation) is the pure
 package `experiments.policy`; this module only stores what it needs and produces.
+
+The slot, goal and variants an optimization uses are RESTRICT, not PROTECT: they cannot be
+deleted on their own while it uses them, but deleting the whole site (which cascades to
+both) goes through.
 """
 
 from __future__ import annotations
@@ -51,19 +55,19 @@ class Optimization(SiteScopedModel):
         "content.Placement",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="optimizations",
     )
     screen = models.ForeignKey(
         "content.Screen",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="optimizations",
     )
     goal = models.ForeignKey(
         "analytics.Metric",
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="The conversion metric the policy maximises (a visitor's reward is 1 if they "
         "converted within the metric's window after the decision).",
@@ -197,7 +201,7 @@ class OptimizationArm(models.Model):
         "content.ContentVariant",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="The placement variant this arm serves.",
     )
@@ -205,7 +209,7 @@ class OptimizationArm(models.Model):
         "content.ScreenVariant",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="The screen design this arm serves.",
     )
