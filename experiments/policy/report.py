@@ -467,18 +467,17 @@ def leaf_conditions(
             if name in positive:
                 clauses.append(f"{what} is {_join(positive[name], 'and')}")
                 continue
-            if name in negative:
-                values = negative[name]
-                if len(values) == 1:
-                    clauses.append(f"{what} is not {values[0]}")
-                else:
-                    clauses.append(f"{what} is not one of {_join(values)}")
-            if name in known:
-                clauses.append(
-                    f"{what} is one of the known values"
-                    if known[name]
-                    else f"{what} is not one of the known values"
-                )
+            values = negative.get(name, [])
+            if known.get(name) is False:  # outside the vocabulary: the negatives follow
+                clauses.append(f"{what} is not one of the known values")
+            elif known.get(name) and values:
+                clauses.append(f"{what} is one of the known values other than {_join(values)}")
+            elif known.get(name):
+                clauses.append(f"{what} is one of the known values")
+            elif len(values) == 1:
+                clauses.append(f"{what} is not {values[0]}")
+            else:
+                clauses.append(f"{what} is not one of {_join(values)}")
         else:
             low, high = bounds[name]
             clauses.append(f"{what} {_range_words(feature, low, high, whole[name])}{unknown}")
