@@ -134,12 +134,14 @@ def mean_rate(rewards: np.ndarray, *, alpha: float = 0.05) -> Rate:
 
 
 def _logs(decisions: Sequence[ReportDecision], arms: Sequence[str]) -> Logs:
-    return Logs.from_records(
-        arms=arms,
-        rows=np.zeros((len(decisions), 0)),
-        actions=[d.arm for d in decisions],
-        propensities=[d.propensity for d in decisions],
-        rewards=[d.reward for d in decisions],
+    index = {arm: i for i, arm in enumerate(arms)}
+    n = len(decisions)
+    return Logs(
+        arms=tuple(arms),
+        rows=np.zeros((n, 0)),  # the report's targets do not read features
+        actions=np.fromiter((index[d.arm] for d in decisions), dtype=int, count=n),
+        propensities=np.fromiter((d.propensity for d in decisions), dtype=float, count=n),
+        rewards=np.fromiter((d.reward for d in decisions), dtype=float, count=n),
     )
 
 

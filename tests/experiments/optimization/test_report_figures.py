@@ -272,3 +272,9 @@ def test_bounds_on_one_column_merge_into_a_range() -> None:
         }
     )
     assert [leaf.sentence for leaf in describe_leaves(single)] == ["Every visitor"]
+
+
+def test_no_decisions_make_an_empty_report() -> None:
+    report = policy_report([], arms=ARMS)
+    assert report.decisions == 0 and report.periods == [] and report.best_arm is None
+    assert report.overall.policy.value is None and report.overall.lift_over_best is None
