@@ -82,7 +82,7 @@ def test_optimization_report_page(
     expect(rows).to_have_count(len(data.leaves))
     for i, leaf in enumerate(data.leaves):
         expect(rows.nth(i).locator(".pz-opt-sentence")).to_have_text(leaf.sentence)
-    expect(page.locator("#pz-opt-leaves")).to_contain_text("Device type is mobile")
+    expect(page.locator("#pz-opt-leaves")).to_contain_text("Device type is desktop")
     expect(page.locator("#pz-opt-versions tbody tr")).to_have_count(len(data.versions))
 
     with page.expect_download() as info:
