@@ -53,8 +53,7 @@ from experiments.policy.logs import Logs
 from experiments.policy.ope import promote
 from experiments.policy.serve import decide
 from experiments.policy.train import TrainConfig, train_policy
-from segments.models import Event, Segment, SegmentStatus
-from segments.services.segments import segment_create
+from segments.models import Event, Segment
 from tenancy.models import Site
 
 KEY = "deals-banner"
@@ -75,8 +74,9 @@ FEATURES = [
     {"kind": "hour", "field": "context.local_time"},
 ]
 CONFIG = TrainConfig(max_depth=3, min_leaf=200, floor=FLOOR)
-DESKTOP_SEGMENT = "desktop-visitors"
-# (key, name, the segment its rules target, body): the optimization serves all four.
+# (key, name, the segment its rules would target, body): the optimization serves all four
+# to everyone, whatever their targeting; existing demo segments, so that the demo page's
+# visitor presets keep landing in the segments they are about.
 DEALS = [
     (
         "commute-deals",
@@ -87,7 +87,7 @@ DEALS = [
     (
         "desk-setup",
         "Desk setup",
-        DESKTOP_SEGMENT,
+        "high-balance",
         "<h2>Desk setup</h2><p>Monitors, chairs and keyboards for your home office.</p>",
     ),
     (
@@ -112,16 +112,7 @@ def true_rate(arm: str, device: str, hour: int) -> float:
 
 
 def _segment(site: Site, key: str) -> Segment | None:
-    segment = Segment.objects.filter(site=site, key=key).first()
-    if segment is None and key == DESKTOP_SEGMENT:
-        segment = segment_create(
-            site=site,
-            key=DESKTOP_SEGMENT,
-            name="Desktop visitors",
-            criteria={"all": [{"field": "context.device_type", "op": "eq", "value": "desktop"}]},
-            status=SegmentStatus.ACTIVE,
-        )
-    return segment
+    return Segment.objects.filter(site=site, key=key).first()
 
 
 def _placement(site: Site) -> Placement | None:
