@@ -440,7 +440,3 @@ class AssignmentAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-# The optimization report's view (and a read-only Optimization admin while none exists).
-from experiments import admin_optimization_report  # noqa: E402, F401

@@ -6,8 +6,9 @@ Thin: the figures come from `experiments.selectors.optimization_report`, their f
 from `experiments.reports_optimization`. The chart's data goes through `json_script` and is
 drawn by the experiments' static script, so the page runs under the strict CSP.
 
-Wiring: the Optimization ModelAdmin adds `*report_urls(self)` to its `get_urls()`; the URL
-is `admin:experiments_optimization_report` with the optimization's pk.
+Wiring: the Optimization ModelAdmin (experiments.admin_optimization) adds
+`*report_urls(self)` to its `get_urls()` and `report_link` to its list and status line; the
+URL is `admin:experiments_optimization_report` with the optimization's pk.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import csv
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,8 +28,6 @@ from experiments import reports_optimization as display
 from experiments.models import Optimization
 from experiments.results_display import fmt_share
 from experiments.selectors.optimization_report import optimization_report
-from tenancy.admin_scoping import ScopedModelAdmin
-from tenancy.roles import Perm
 
 
 def _csv_response(data: Any, optimization: Optimization) -> HttpResponse:
@@ -90,40 +88,3 @@ def report_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
 def report_link(obj: Optimization) -> str:
     url = reverse("admin:experiments_optimization_report", args=[obj.pk])
     return format_html('<a href="{}">Report</a>', url)
-
-
-# --- TEMPORARY: a minimal read-only Optimization admin, only while no other exists ---------
-# The Optimization setup admin (experiments/admin_optimization.py) owns the real
-# registration; once it is there it adds `*report_urls(self)` to its get_urls() and a
-# report link, and this class is never registered (it is only a fallback).
-
-
-class OptimizationReportAdmin(ScopedModelAdmin):
-    read_perm = Perm.VIEW
-    write_perm = Perm.MANAGE_EXPERIMENTS
-    list_display = ("name", "key", "status", "live_version", "site", "report")
-    list_filter = ("site", "status")
-    search_fields = ("key", "name")
-
-    @admin.display(description="report")
-    def report(self, obj: Optimization) -> str:
-        return report_link(obj)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Optimization]:
-        return super().get_queryset(request).select_related("live_version", "site")
-
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_urls(self) -> list:
-        return [*report_urls(self), *super().get_urls()]
-
-
-if not admin.site.is_registered(Optimization):
-    admin.site.register(Optimization, OptimizationReportAdmin)
