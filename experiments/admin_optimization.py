@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from analytics.models import Metric
 from content.models import ContentVariant, Placement, Screen, ScreenVariant
+from experiments.admin_optimization_report import report_link, report_urls
 from experiments.forms_optimization import OptimizationArmFormSet, OptimizationForm
 from experiments.models import (
     Optimization,
@@ -177,6 +178,7 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
         "live",
         "decisions_logged",
         "last_trained_at",
+        "report",
         "site",
     )
     list_filter = ("site", "status")
@@ -219,6 +221,10 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
     def live(self, obj: Optimization) -> str:
         return f"v{obj.live_version.number}" if obj.live_version_id else "uniform (v0)"
 
+    @admin.display(description="report")
+    def report(self, obj: Optimization) -> str:
+        return report_link(obj)
+
     @admin.display(description="decisions logged", ordering="logged")
     def decisions_logged(self, obj: Optimization) -> int:
         return getattr(obj, "logged", 0)
@@ -233,7 +239,7 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
         if obj.stopped_at:
             text += f", stopped {obj.stopped_at:%Y-%m-%d %H:%M}"
         model = f"v{obj.live_version.number}" if obj.live_version_id else "the uniform policy (v0)"
-        return f"{text}; serving {model}."
+        return format_html("{}; serving {}. {}", text, model, report_link(obj))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Optimization | None = None):
         fields = ["lifecycle"]
@@ -330,6 +336,7 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
                 self.admin_site.admin_view(require_POST(self.train_view)),
                 name="experiments_optimization_train",
             ),
+            *report_urls(self),
             *super().get_urls(),
         ]
 

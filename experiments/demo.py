@@ -21,6 +21,7 @@ from django.utils import timezone
 from analytics.models import Metric
 from analytics.services.rollups import rollups_rebuild
 from content.models import Placement
+from experiments import demo_optimization
 from experiments.models import Assignment, Experiment, ExperimentPhase, GlobalHoldout
 from experiments.services.experiments import experiment_create, experiment_start
 from experiments.services.holdout import holdout_set
@@ -151,6 +152,11 @@ def _simulate(site: Site, experiment: Experiment, now: datetime) -> tuple[list, 
 
 
 def seed(site: Site, *, stdout: TextIO | None = None) -> None:
+    _seed_experiment(site, stdout=stdout)
+    demo_optimization.seed(site, stdout=stdout)
+
+
+def _seed_experiment(site: Site, *, stdout: TextIO | None = None) -> None:
     experiment = _experiment(site)
     if experiment is None:
         if stdout:
