@@ -14,9 +14,10 @@ So each targeted deal is poor for most visitors and the best single deal is Ever
 right deal for each visitor converts about 8.9 %. Eighteen days of history
 are simulated day by day through the pure policy, as delivery serves it
 (`extract_values` -> `encode_values` -> `serve.decide`, 10 % random holdout), each decision
-logged as a PolicyDecision and each claim as a `deal_claimed` event; every two days a
-model is trained on the decisions whose goal window has closed (`train_version`) and goes
-live if the promotion gate lets it. Seeded, so every run tells the same story; idempotent.
+logged as a PolicyDecision and each claim as a `deal_claimed` event; every two days the
+training service (`optimization_train`, what the scheduled task runs) trains a model on
+what had happened by then and it goes live if the promotion gate lets it. Seeded, so every
+run tells the same story; idempotent.
 """
 
 from __future__ import annotations
@@ -39,20 +40,12 @@ from experiments.models import (
     OptimizationArm,
     OptimizationStatus,
     PolicyDecision,
-    PolicyVersion,
-    PolicyVersionStatus,
 )
-from experiments.policy.compiled import CompiledPolicy, single_leaf_policy
-from experiments.policy.features import (
-    FeatureEncoder,
-    extract_values,
-    fit_encoder_values,
-    parse_feature_spec,
-)
-from experiments.policy.logs import Logs
-from experiments.policy.ope import promote
+from experiments.policy.compiled import CompiledPolicy
+from experiments.policy.features import extract_values, parse_feature_spec
 from experiments.policy.serve import decide
-from experiments.policy.train import TrainConfig, train_policy
+from experiments.policy.slot import compile_optimization
+from experiments.services.optimization_train import optimization_train
 from segments.models import Event, Segment
 from tenancy.models import Site
 
@@ -66,14 +59,14 @@ VISITORS_PER_DAY = 1400
 RETRAIN_DAYS = 2
 HOLDOUT = 0.10
 FLOOR = 0.05
-HELD_OUT = 0.25  # share of the logs kept aside (by visitor) for the promotion gate
 PREFIX = "opt-"
 DEVICES = (("mobile", 0.5), ("desktop", 0.35), ("tablet", 0.15))
 FEATURES = [
     {"kind": "category", "field": "context.device_type", "top_k": 5},
     {"kind": "hour", "field": "context.local_time"},
 ]
-CONFIG = TrainConfig(max_depth=3, min_leaf=200, floor=FLOOR)
+MAX_DEPTH = 3
+MIN_LEAF = 200  # decisions per kind of visitor
 # (key, name, the segment its rules would target, body): the optimization serves all four
 # to everyone, whatever their targeting; existing demo segments, so that the demo page's
 # visitor presets keep landing in the segments they are about.
@@ -172,8 +165,8 @@ def _optimization(site: Site) -> Optimization | None:
         holdout_share=HOLDOUT,
         floor=FLOOR,
         retrain_every=RETRAIN_DAYS * VISITORS_PER_DAY,
-        max_depth=CONFIG.max_depth,
-        min_leaf=CONFIG.min_leaf,
+        max_depth=MAX_DEPTH,
+        min_leaf=MIN_LEAF,
     )
     for variant in placement.variants.all():
         OptimizationArm.objects.create(
@@ -182,91 +175,80 @@ def _optimization(site: Site) -> Optimization | None:
     return optimization
 
 
-def train_version(
-    *,
-    optimization: Optimization,
-    encoder: FeatureEncoder,
-    live: CompiledPolicy,
-    live_row: PolicyVersion | None,
-    decisions: list[dict[str, Any]],
-    number: int,
-    now: datetime,
-) -> tuple[CompiledPolicy, PolicyVersion | None, PolicyVersion]:
-    """Train, gate and store one model version from the decisions whose goal window has
-    closed by `now`: (live policy, its row, the new row). Kept in one function so the
-    demo can call the training service instead once it exists."""
-    arms = live.arms
-    window = [d for d in decisions if d["decided_at"] + timedelta(days=1) <= now]
-    logs = Logs.from_records(
-        arms=arms,
-        rows=[encoder.encode_values(d["features"]) for d in window],
-        actions=[d["arm"] for d in window],
-        propensities=[d["propensity"] for d in window],
-        rewards=[1.0 if d["converted_at"] and d["converted_at"] <= now else 0.0 for d in window],
-        units=[d["unit"] for d in window],
-    )
-    train, held = logs.split(salt=f"{optimization.seed}:split", held_out_share=HELD_OUT)
-    candidate = train_policy(
-        logs=train,
-        encoder=encoder,
-        seed=optimization.seed,
-        version=f"v{number}",
-        config=CONFIG,
-        rng_seed=number,
-    )
-    gate = promote(candidate, live, held, rule="not_worse", margin=optimization.promotion_margin)
-    row = PolicyVersion.objects.create(
-        optimization=optimization,
-        number=number,
-        status=PolicyVersionStatus.LIVE if gate.promote else PolicyVersionStatus.REJECTED,
-        trained_at=now,
-        window_start=window[0]["decided_at"],
-        window_end=window[-1]["decided_at"],
-        decisions=len(train),
-        rewarded=int(train.rewards.sum()),
-        held_out=len(held),
-        features=FEATURES,
-        policy=candidate.to_json(),
-        quality=gate.as_dict(),
-        promoted_at=now if gate.promote else None,
-    )
-    if not gate.promote:
-        return live, live_row, row
-    if live_row is not None:
-        live_row.status = PolicyVersionStatus.RETIRED
-        live_row.retired_at = now
-        live_row.save(update_fields=["status", "retired_at"])
-    return candidate, row, row
-
-
 def _visitor(rng: random.Random) -> str:
     return rng.choices([d for d, _ in DEVICES], weights=[w for _, w in DEVICES])[0]
 
 
+def _served(optimization: Optimization) -> CompiledPolicy:
+    """The policy delivery serves for the optimization now (as its snapshot compiles it)."""
+    live = optimization.live_version
+    return compile_optimization(
+        key=optimization.key,
+        slot_kind="placement",
+        slot_key=SLOT,
+        variants=dict(optimization.arms.values_list("key", "content_variant__key")),
+        features=optimization.features,
+        seed=optimization.seed,
+        holdout_share=optimization.holdout_share,
+        version=live.number if live is not None else 0,
+        policy=live.policy if live is not None else None,
+    ).policy
+
+
+def _write(site: Site, optimization: Optimization, decisions: list[dict[str, Any]]) -> int:
+    """Store a day's decisions and the claims they led to; the number of claims."""
+    PolicyDecision.objects.bulk_create(
+        [
+            PolicyDecision(
+                site=site,
+                optimization=optimization,
+                version=d["version"],
+                unit_id=d["unit"],
+                arm_key=d["arm"],
+                propensity=d["propensity"],
+                holdout=d["holdout"],
+                features=d["features"],
+                decided_at=d["decided_at"],
+            )
+            for d in decisions
+        ],
+        batch_size=2000,
+    )
+    events = [
+        Event(
+            site=site,
+            visitor_id=d["unit"],
+            kind="conversion",
+            name=GOAL_EVENT,
+            occurred_at=d["converted_at"],
+        )
+        for d in decisions
+        if d["converted_at"] is not None
+    ]
+    Event.objects.bulk_create(events, batch_size=2000)
+    return len(events)
+
+
 def _simulate(site: Site, optimization: Optimization, now: datetime) -> dict[str, Any]:
+    """Day by day: the day's visitors served by the live policy, their decisions and claims
+    stored, and every RETRAIN_DAYS the training service run at that moment (it reads only
+    what had happened by then, gates the candidate and keeps the version)."""
     rng = random.Random(SEED)
     tz = zoneinfo.ZoneInfo(site.timezone)
     features = parse_feature_spec(FEATURES)
-    arms = tuple(optimization.arms.order_by("key").values_list("key", flat=True))
     start = datetime.combine(now.astimezone(UTC).date() - timedelta(days=DAYS), time.min, UTC)
-    encoder: FeatureEncoder | None = None
-    live: CompiledPolicy | None = None
-    live_row: PolicyVersion | None = None
-    decisions: list[dict[str, Any]] = []
-    versions: list[PolicyVersion] = []
+    Optimization.objects.filter(pk=optimization.pk).update(
+        status=OptimizationStatus.RUNNING, started_at=start
+    )
+    optimization.refresh_from_db()
+    decided = claims = 0
     for day in range(DAYS):
         moment = start + timedelta(days=day)
-        if day and day % RETRAIN_DAYS == 0 and encoder is not None and live is not None:
-            live, live_row, row = train_version(
-                optimization=optimization,
-                encoder=encoder,
-                live=live,
-                live_row=live_row,
-                decisions=decisions,
-                number=len(versions) + 1,
-                now=moment,
-            )
-            versions.append(row)
+        if day and day % RETRAIN_DAYS == 0:
+            optimization_train(optimization=optimization, now=moment, force=True)
+            optimization.refresh_from_db()
+        live = _served(optimization)
+        version = optimization.live_version.number if optimization.live_version else 0
         today: list[dict[str, Any]] = []
         for n in range(VISITORS_PER_DAY):
             at = moment + timedelta(seconds=rng.uniform(0, 86_400))
@@ -284,22 +266,19 @@ def _simulate(site: Site, optimization: Optimization, now: datetime) -> dict[str
                     "features": extract_values(features, doc, now=at),
                 }
             )
-        if encoder is None:  # the vocabularies come from the first day's traffic
-            encoder = fit_encoder_values(features, [d["features"] for d in today])
-            live = single_leaf_policy(arms=arms, encoder=encoder, seed=optimization.seed)
-        assert live is not None
-        version = live_row.number if live_row is not None else 0
         for d in sorted(today, key=lambda d: d["decided_at"]):
             choice = decide(
-                live, encoder.encode_values(d["features"]), d["unit"], holdout_share=HOLDOUT
+                live, live.encoder.encode_values(d["features"]), d["unit"], holdout_share=HOLDOUT
             )
             d.update(arm=choice.arm, propensity=choice.propensity, holdout=choice.holdout)
             d["version"] = version
             converted = rng.random() < true_rate(choice.arm, d["device"], d["hour"])
             claimed = d["decided_at"] + timedelta(hours=rng.uniform(0.05, 20))
             d["converted_at"] = claimed if converted and claimed < now else None
-            decisions.append(d)
-    return {"decisions": decisions, "versions": versions, "live": live_row, "start": start}
+        claims += _write(site, optimization, today)
+        decided += len(today)
+    optimization.refresh_from_db()
+    return {"decisions": decided, "claims": claims, "optimization": optimization}
 
 
 def seed(site: Site, *, stdout: TextIO | None = None) -> None:
@@ -311,48 +290,12 @@ def seed(site: Site, *, stdout: TextIO | None = None) -> None:
             return
         if PolicyDecision.objects.filter(optimization=optimization).exists():
             return
-        now = timezone.now()
-        result = _simulate(site, optimization, now)
-        decisions = result["decisions"]
-        PolicyDecision.objects.bulk_create(
-            [
-                PolicyDecision(
-                    site=site,
-                    optimization=optimization,
-                    version=d["version"],
-                    unit_id=d["unit"],
-                    arm_key=d["arm"],
-                    propensity=d["propensity"],
-                    holdout=d["holdout"],
-                    features=d["features"],
-                    decided_at=d["decided_at"],
-                )
-                for d in decisions
-            ],
-            batch_size=2000,
-        )
-        events = [
-            Event(
-                site=site,
-                visitor_id=d["unit"],
-                kind="conversion",
-                name=GOAL_EVENT,
-                occurred_at=d["converted_at"],
-            )
-            for d in decisions
-            if d["converted_at"] is not None
-        ]
-        Event.objects.bulk_create(events, batch_size=2000)
-        versions = result["versions"]
-        Optimization.objects.filter(pk=optimization.pk).update(
-            status=OptimizationStatus.RUNNING,
-            started_at=result["start"],
-            live_version=result["live"],
-            last_trained_at=versions[-1].trained_at if versions else None,
-        )
+        result = _simulate(site, optimization, timezone.now())
     if stdout:
-        live = result["live"].number if result["live"] else 0
+        optimization = result["optimization"]
+        live = optimization.live_version.number if optimization.live_version else 0
+        trained = optimization.versions.count()
         stdout.write(
-            f"  Optimization demo: '{KEY}' running (model v{live} live, {len(versions)} "
-            f"trained) with {len(decisions)} decisions and {len(events)} claims\n"
+            f"  Optimization demo: '{KEY}' running (model v{live} live, {trained} "
+            f"trained) with {result['decisions']} decisions and {result['claims']} claims\n"
         )
