@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0004_suggestion_runs'),
+        ('analytics', '0002_verbose_names_in_french'),
         ('content', '0005_verbose_names_in_french'),
         ('experiments', '0003_experiment_method'),
         ('tenancy', '0006_verbose_names_in_french'),
