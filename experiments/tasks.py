@@ -43,3 +43,11 @@ def train_optimization(optimization_id: int, force: bool = False) -> dict:
     if optimization is None:  # deleted since the task was queued
         return {"optimization": optimization_id, "status": "skipped", "reason": "deleted"}
     return optimization_train(optimization=optimization, force=force).as_dict()
+
+
+@shared_task(name="experiments.purge_expired", ignore_result=True)
+def purge_expired() -> int:
+    """Delete assignments and logged policy decisions older than each site's retention."""
+    from experiments.services.retention import experiments_retention_purge_all
+
+    return sum(p.assignments + p.decisions for p in experiments_retention_purge_all())

@@ -326,6 +326,8 @@ CELERY_BEAT_SCHEDULE = {
     # Experiments (experiments/tasks.py): results rollups; bandits' batch weight updates.
     "experiments-refresh-rollups": {"task": "experiments.refresh_rollups", "schedule": 300.0},
     "experiments-bandit-batches": {"task": "experiments.bandit_batches", "schedule": 3600.0},
+    # Assignments and policy decisions older than each site's retention (as analytics').
+    "experiments-purge-expired": {"task": "experiments.purge_expired", "schedule": 3600.0 * 6},
     # Optimizations (experiments/tasks.py): train, gate and keep a model version when due.
     "experiments-train-optimizations": {
         "task": "experiments.train_optimizations",

@@ -29,7 +29,8 @@ def retention_cutoff(*, site: Site, now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=site.retention_days)
 
 
-def _delete_in_chunks(queryset) -> int:
+def delete_in_chunks(queryset) -> int:
+    """Delete a queryset CHUNK rows per statement and transaction; the rows deleted."""
     deleted = 0
     while True:
         ids = list(queryset.values_list("pk", flat=True)[:CHUNK])
@@ -48,7 +49,7 @@ def retention_purge(*, site: Site, now: datetime | None = None) -> Purge:
     behavioural counters), and the people (profiles, with their links, events and
     counters) not seen within it."""
     cutoff = retention_cutoff(site=site, now=now)
-    events = _delete_in_chunks(Event.objects.filter(site=site, occurred_at__lt=cutoff))
+    events = delete_in_chunks(Event.objects.filter(site=site, occurred_at__lt=cutoff))
     # Behavioural counters name when a person did something: theirs age out with the events.
     counters_purge(site_id=site.pk, before=cutoff)
     stale = Profile.objects.filter(site=site, last_seen__lt=cutoff)
