@@ -184,6 +184,18 @@ def true_value(policy: Any, people: dict[str, Any]) -> float:
     )
 
 
+def _settled(optimization: Any, expected: int, timeout: float = 60.0) -> None:
+    """Wait for the visit buffer's flush thread to finish writing what it took: every
+    decision so far is then in the table (one per visitor: each is a new visitor)."""
+    from experiments.models import PolicyDecision
+
+    deadline = time.monotonic() + timeout
+    while PolicyDecision.objects.filter(optimization=optimization).count() < expected:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {expected:,} decisions were logged")
+        time.sleep(0.05)
+
+
 def simulate(site: Any, optimization: Any, seed: int = 1) -> dict[str, Any]:
     from django.utils import timezone
 
@@ -233,6 +245,7 @@ def simulate(site: Any, optimization: Any, seed: int = 1) -> dict[str, Any]:
                 )
         decide_seconds += time.perf_counter() - t0
         visits_flush()  # the buffered decisions, written by the recording task (eager)
+        _settled(optimization, batch_end)
         Event.objects.bulk_create(purchases, batch_size=1000)
         if batch_end == DECISIONS:
             break
