@@ -74,7 +74,7 @@ class Metric(SiteScopedModel):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         verbose_name=_("numerator"),
     )
@@ -82,7 +82,7 @@ class Metric(SiteScopedModel):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         verbose_name=_("denominator"),
     )
@@ -252,7 +252,7 @@ class PredictiveModel(SiteScopedModel):
         Metric,
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text=_("A conversion metric (its event and property filter)."),
         verbose_name=_("goal metric"),

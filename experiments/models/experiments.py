@@ -92,7 +92,7 @@ class Experiment(SiteScopedModel):
         Layer,
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="experiments",
         help_text="Optional: experiments of one layer never share a visitor.",
     )
@@ -106,21 +106,21 @@ class Experiment(SiteScopedModel):
         "content.Placement",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="experiments",
     )
     screen = models.ForeignKey(
         "content.Screen",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="experiments",
     )
     audience = models.ForeignKey(
         "segments.Segment",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="Only visitors in this segment take part; empty: everyone.",
     )
@@ -268,7 +268,7 @@ class Arm(models.Model):
         "content.ContentVariant",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="The placement variant this arm serves.",
     )
@@ -276,7 +276,7 @@ class Arm(models.Model):
         "content.ScreenVariant",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="The screen design this arm serves.",
     )
@@ -319,7 +319,7 @@ class MetricRole(models.TextChoices):
 
 class ExperimentMetric(models.Model):
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="metrics")
-    metric = models.ForeignKey("analytics.Metric", on_delete=models.PROTECT, related_name="+")
+    metric = models.ForeignKey("analytics.Metric", on_delete=models.RESTRICT, related_name="+")
     role = models.CharField(max_length=16, choices=MetricRole.choices, default=MetricRole.PRIMARY)
     cuped_days = models.PositiveIntegerField(
         default=0,

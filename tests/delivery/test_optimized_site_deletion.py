@@ -41,3 +41,12 @@ def test_what_an_optimization_uses_cannot_be_deleted_on_its_own(site, config):
     with pytest.raises(RestrictedError):
         optimization.arms.first().content_variant.delete()
     assert Optimization.objects.filter(pk=optimization.pk).exists()
+
+
+def test_the_demo_site_with_everything_in_it_can_be_deleted():
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--no-admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    demo = Site.objects.get(slug="demo")
+    demo.delete()  # experiments, optimizations, ratio metrics, predictive models...
+    assert not Site.objects.filter(slug="demo").exists()
