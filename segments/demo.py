@@ -172,8 +172,17 @@ def _profile(rng: random.Random, n: int, now: datetime) -> tuple[Profile, list[d
     )
     events = []
     shopper = city == "Detroit" and gender == "female" and 20 <= age <= 30
+    # When people are active has a pattern a predictive model can find (its own random
+    # stream, so every other draw of the demo stays as it was): gold and platinum members
+    # did everything in the last two months; about a third of the others lapsed a month to
+    # five ago; the rest spread over 200 days.
+    timing = random.Random(SEED * 1_000_003 + n)
+    regular = tier in ("gold", "platinum")
+    lapsed = 0.0 if regular or timing.random() >= 0.35 else timing.uniform(30, 150)
     for _ in range(rng.choice([0, 1, 2, 3, 3, 4, 4, 5, 6, 5])):
-        when = now - timedelta(days=rng.uniform(0, 200), minutes=rng.randint(0, 1440))
+        rng.uniform(0, 200), rng.randint(0, 1440)  # the main stream's draws, kept
+        days_ago = timing.uniform(0, 60) if regular else timing.uniform(lapsed, 200)
+        when = now - timedelta(days=days_ago, minutes=timing.randint(0, 1440))
         if rng.random() < 0.45:
             category = "shoes" if shopper and rng.random() < 0.6 else _pick(rng, CATEGORIES)
             price = round(rng.uniform(15, 49) if shopper else rng.lognormvariate(3.8, 0.7), 2)
