@@ -82,7 +82,43 @@ class ExperimentMethod(models.TextChoices):
 BANDIT_METHODS = (ExperimentMethod.SEQUENTIAL, ExperimentMethod.FIXED)
 
 
-class Experiment(SiteScopedModel):
+class SlotTarget:
+    """What an experiment and an optimization share: exactly one target slot (placement or
+    screen), a hash seed defaulting to the key, related rows of the same site."""
+
+    SLOT_MESSAGE = "Choose exactly one target: a placement or a screen."
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.seed:
+            self.seed = self.key
+        super().save(*args, **kwargs)
+
+    @property
+    def slot(self):
+        """The placement or screen targeted."""
+        return self.placement if self.placement_id else self.screen
+
+    @property
+    def slot_kind(self) -> Literal["placement", "screen"]:
+        return "placement" if self.placement_id else "screen"
+
+    def slot_errors(self, *related: str) -> dict[str, list[str]]:
+        """The one-slot rule, and each of `related` (plus the slot) of this site."""
+        errors: dict[str, list[str]] = {}
+        if bool(self.placement_id) == bool(self.screen_id):
+            errors.setdefault("placement", []).append(self.SLOT_MESSAGE)
+        for name in ("placement", "screen", *related):
+            value = getattr(self, name) if getattr(self, f"{name}_id") else None
+            site_id = self.site_id
+            if value is not None and site_id and value.site_id != site_id:
+                errors.setdefault(name, []).append(f"Choose a {name} of the same site.")
+        return errors
+
+
+class Experiment(SlotTarget, SiteScopedModel):
     """An A/B/n test (or a bandit) on exactly one placement or screen."""
 
     key = models.SlugField(max_length=100, help_text=KEY_HELP)
@@ -184,33 +220,8 @@ class Experiment(SiteScopedModel):
         ]
         indexes = [models.Index(fields=["site", "status"], name="experiment_site_status")]
 
-    def __str__(self) -> str:
-        return self.name or self.key
-
-    def save(self, *args, **kwargs) -> None:
-        if not self.seed:
-            self.seed = self.key
-        super().save(*args, **kwargs)
-
-    @property
-    def slot(self):
-        """The placement or screen under test."""
-        return self.placement if self.placement_id else self.screen
-
-    @property
-    def slot_kind(self) -> Literal["placement", "screen"]:
-        return "placement" if self.placement_id else "screen"
-
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        if bool(self.placement_id) == bool(self.screen_id):
-            errors.setdefault("placement", []).append(
-                "Choose exactly one target: a placement or a screen."
-            )
-        for name in ("placement", "screen", "audience", "layer"):
-            related = getattr(self, name) if getattr(self, f"{name}_id") else None
-            if related is not None and self.site_id and related.site_id != self.site_id:
-                errors.setdefault(name, []).append(f"Choose a {name} of the same site.")
+        errors = self.slot_errors("audience", "layer")
         if self.layer_start is not None and self.layer_end is not None:
             if not 0.0 <= self.layer_start < self.layer_end <= 1.0:
                 errors.setdefault("layer_end", []).append(

@@ -21,7 +21,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from experiments.models.experiments import KEY_HELP, SHARE_VALIDATORS
+from experiments.models.experiments import KEY_HELP, SHARE_VALIDATORS, SlotTarget
 from tenancy.models import SiteScopedModel
 
 OptimizationStatusName = Literal["draft", "running", "paused", "stopped"]
@@ -44,7 +44,7 @@ class PromotionRule(models.TextChoices):
     NOT_WORSE = "not_worse", "Better by the estimate and not shown worse than the margin"
 
 
-class Optimization(SiteScopedModel):
+class Optimization(SlotTarget, SiteScopedModel):
     """A slot whose variant a learnt policy picks per visitor, to maximise a goal metric,
     with a random-allocation holdout it is always measured against."""
 
@@ -161,33 +161,8 @@ class Optimization(SiteScopedModel):
         ]
         indexes = [models.Index(fields=["site", "status"], name="optimization_site_status")]
 
-    def __str__(self) -> str:
-        return self.name or self.key
-
-    def save(self, *args, **kwargs) -> None:
-        if not self.seed:
-            self.seed = self.key
-        super().save(*args, **kwargs)
-
-    @property
-    def slot(self):
-        """The placement or screen optimized."""
-        return self.placement if self.placement_id else self.screen
-
-    @property
-    def slot_kind(self) -> Literal["placement", "screen"]:
-        return "placement" if self.placement_id else "screen"
-
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        if bool(self.placement_id) == bool(self.screen_id):
-            errors.setdefault("placement", []).append(
-                "Choose exactly one target: a placement or a screen."
-            )
-        for name in ("placement", "screen", "goal"):
-            related = getattr(self, name) if getattr(self, f"{name}_id") else None
-            if related is not None and self.site_id and related.site_id != self.site_id:
-                errors.setdefault(name, []).append(f"Choose a {name} of the same site.")
+        errors = self.slot_errors("goal")
         if errors:
             raise ValidationError(errors)
 
