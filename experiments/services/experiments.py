@@ -24,8 +24,6 @@ from django.utils import timezone
 
 from analytics.models import Metric
 from content.models import ContentVariant, ScreenVariant
-from content.models.audit import AuditAction
-from content.services.audit import audit_log
 from content.services.drafts import content_variant_update, screen_variant_update
 from content.services.publishing import slot_publish
 from experiments.models import (
@@ -37,6 +35,7 @@ from experiments.models import (
     MetricRole,
 )
 from experiments.selectors.experiments import LIVE_STATUSES
+from experiments.services.slots import lock_row, slot_audit
 from experiments.services.validation import (
     Errors,
     experiment_setup_errors,
@@ -118,19 +117,10 @@ def _audit(
     user: AbstractBaseUser | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    audit_log(
-        slot=experiment.slot,
-        action=AuditAction.EXPERIMENT,
-        user=user,
-        details={"experiment": experiment.key, "change": change, **(details or {})},
-    )
+    slot_audit(experiment, kind="experiment", change=change, user=user, details=details)
 
 
-def _lock(experiment: Experiment) -> Experiment:
-    """Lock the row and refresh the caller's instance (callers keep using theirs)."""
-    Experiment.objects.select_for_update().filter(pk=experiment.pk).exists()
-    experiment.refresh_from_db()
-    return experiment
+_lock = lock_row
 
 
 def _normalised(weights: Mapping[str, float]) -> dict[str, float]:

@@ -25,13 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from content.models import ContentVariant, ScreenVariant
-from content.models.audit import AuditAction
-from content.services.audit import audit_log
 from experiments.models import Optimization, OptimizationArm, OptimizationStatus
 from experiments.services.optimization_validation import (
     optimization_setup_errors,
     optimization_slot_errors,
 )
+from experiments.services.slots import lock_row, slot_audit
 from experiments.services.validation import Errors, merge, raise_errors
 from tenancy.models import Site
 from tenancy.services import site_config_bump
@@ -75,18 +74,10 @@ def optimization_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """An entry in the slot's audit log (what visitors of the slot get changed)."""
-    audit_log(
-        slot=optimization.slot,
-        action=AuditAction.EXPERIMENT,
-        user=user,
-        details={"optimization": optimization.key, "change": change, **(details or {})},
-    )
+    slot_audit(optimization, kind="optimization", change=change, user=user, details=details)
 
 
-def _lock(optimization: Optimization) -> Optimization:
-    Optimization.objects.select_for_update().filter(pk=optimization.pk).exists()
-    optimization.refresh_from_db()
-    return optimization
+_lock = lock_row
 
 
 def _apply(optimization: Optimization, data: Mapping[str, Any]) -> None:
