@@ -149,8 +149,10 @@ OPERATION_TAGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "experiments",
         "A/B/n tests and bandits: layers, experiments with their arms, metrics and phases "
-        "(start, pause, resume, stop, re-weight), results, and the site's global holdout.",
-        ("/api/v1/experiments/", "/api/v1/layers/", "/api/v1/holdout/"),
+        "(start, pause, resume, stop, re-weight), results, and the site's global holdout; "
+        "one-to-one optimizations (eligible arms, start, pause, resume, stop, train now) and "
+        "their model versions.",
+        ("/api/v1/experiments/", "/api/v1/layers/", "/api/v1/holdout/", "/api/v1/optimizations/"),
     ),
     (
         "tenancy",
@@ -179,8 +181,8 @@ Create keys in the admin (*Sites and access → API keys → Add API key*), or w
 while signed in to the admin. A key is shown once, when created or rotated; only its \
 digest is stored. `GET /api/v1/whoami` tells which site and kind a key is.
 
-The management API (segments, content, analytics, tenancy) is for people signed in to the \
-admin (session cookie and CSRF token), not for API keys."""
+The management API (segments, content, analytics, experiments, tenancy) is for people \
+signed in to the admin (session cookie and CSRF token), not for API keys."""
 
 
 def operation_tag(path: str) -> str:
