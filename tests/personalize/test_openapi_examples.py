@@ -101,6 +101,32 @@ def prepare_experiment(site: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "placement": slot.pk, "arms": arms, "metrics": metrics}
 
 
+def prepare_optimization(site: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The slot, variants, goal and segments an optimization example names, made on `site`."""
+    from analytics.services.metrics import metric_create
+    from content.services.drafts import content_variant_create, placement_create
+
+    slot = placement_create(site=site, key="optimized-slot", name="Optimized", kind="text")
+    content_variant_create(placement=slot, key="default", name="Default", body="Hello")
+    nobody = segment_create(site=site, key="example-nobody", name="Nobody", criteria={"all": []})
+    for feature in body.get("features", []):
+        if feature.get("kind") == "segment":
+            segment_create(
+                site=site, key=feature["segment"], name=feature["segment"], criteria={"all": []}
+            )
+    arms = [
+        {
+            **arm,
+            "content_variant": content_variant_create(
+                placement=slot, key=f"arm-{n}", name=f"Arm {n}", body=f"Hi {n}", segment=nobody
+            ).pk,
+        }
+        for n, arm in enumerate(body.get("arms", []))
+    ]
+    goal = metric_create(site=site, key="goal", name="Goal", kind="conversion", event="purchase")
+    return {**body, "placement": slot.pk, "goal": goal.pk, "arms": arms}
+
+
 def uses_api_key(operation: dict[str, Any]) -> bool:
     return any("ApiKeyAuth" in requirement for requirement in operation.get("security", []))
 
@@ -133,6 +159,8 @@ def test_every_request_example_is_accepted(client) -> None:
             body = {**body, "site": site.pk}
         if isinstance(body, dict) and path == "/api/v1/experiments/":
             body = prepare_experiment(site, body)
+        if isinstance(body, dict) and path == "/api/v1/optimizations/":
+            body = prepare_optimization(site, body)
         if isinstance(body, dict) and "criteria" in body:
             prepare_criteria(site, example_named_by_tree(body["criteria"]))
         url = path
