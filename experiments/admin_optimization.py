@@ -258,11 +258,17 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
     def get_form(self, request: HttpRequest, obj: Optimization | None = None, **kwargs: Any):
         request._optimization_parent = obj
         form = super().get_form(request, obj, **kwargs)
-        # The feature picker offers the fields and segments of the sites the user may edit.
+        # The feature picker offers the fields and segments of the sites the user may edit;
+        # its rows are read-only where the JSON is (started, or a viewer).
         site_ids = (
             (obj.site_id,) if obj is not None else tuple(site_ids_for_user(request.user, WRITE))
         )
-        return type(form.__name__, (form,), {"picker_site_ids": site_ids})
+        editable = obj is None or (
+            "features" not in self.get_readonly_fields(request, obj)
+            and self.has_change_permission(request, obj)
+        )
+        attrs = {"picker_site_ids": site_ids, "picker_editable": editable}
+        return type(form.__name__, (form,), attrs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Optimization | None = None) -> bool:
         if obj is not None and obj.status == OptimizationStatus.RUNNING:

@@ -168,6 +168,7 @@ class OptimizationForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 6}),
     )
     picker_site_ids: tuple[int, ...] = ()
+    picker_editable = True
 
     class Meta:
         model = Optimization
@@ -177,9 +178,11 @@ class OptimizationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = self.instance.features if isinstance(self.instance.features, list) else []
         self.feature_rows_readonly = [feature_row_label(item) for item in stored]
+        self._stored_features = stored
         self.feature_rows: Any = None
         self._row_forms: list[FeatureRowForm] = []
-        if "features" not in self.fields:  # locked once started, or a read-only viewer
+        self._rows_used = False  # the rows, not the JSON, made the saved features
+        if "features" not in self.fields or not self.picker_editable:  # started, or a viewer
             return
         site_ids = [self.instance.site_id] if self.instance.pk else list(self.picker_site_ids)
         fields, segments = _picker_choices(site_ids=site_ids, features=stored)
@@ -200,12 +203,19 @@ class OptimizationForm(forms.ModelForm):
         if not rows.is_valid():
             self.add_error(None, "Check the rows of what the model may read.")
             return cleaned
-        if "features" in self.changed_data and not rows.has_changed():
+        # Edited: it says something else than what is stored (an empty textarea is []).
+        posted = cleaned.get("features")
+        json_edited = "features" in cleaned and (posted if posted is not None else []) != (
+            self._stored_features
+        )
+        if json_edited and not rows.has_changed():
             return cleaned  # the JSON was edited, the rows were not: the JSON wins
+        # Otherwise the rows (when neither was edited they say what the JSON says).
         self._row_forms = [
-            form for form in rows.forms if form.cleaned_data and not rows._should_delete_form(form)
+            form for form in rows.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         cleaned["features"] = [form.feature() for form in self._row_forms]
+        self._rows_used = True
         site = cleaned.get("site") or getattr(self.instance, "site", None)
         if site is not None:
             known = {f.path for f in site_field_catalog(site=site)}
@@ -230,7 +240,7 @@ class OptimizationForm(forms.ModelForm):
             merge(errors, optimization_slot_errors(optimization=optimization))
         rows_failed = False
         for field, messages in errors.items():
-            if field.startswith("features") and self._row_forms:
+            if field.startswith("features") and self._rows_used:
                 rows_failed = True
                 self._row_error(field, messages)
                 continue
