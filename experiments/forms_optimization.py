@@ -218,7 +218,9 @@ class OptimizationForm(forms.ModelForm):
         self._rows_used = True
         site = cleaned.get("site") or getattr(self.instance, "site", None)
         if site is not None:
+            # The catalog's paths, and those already stored (the API accepts any path).
             known = {f.path for f in site_field_catalog(site=site)}
+            known |= {i.get("field") for i in self._stored_features if isinstance(i, dict)}
             for form in self._row_forms:
                 path = form.feature().get("field")
                 if path and path not in known:

@@ -179,6 +179,26 @@ def test_editing_shows_the_features_as_rows_and_saves_the_changes(
     assert opt.features == [{"kind": "hour", "field": "context.local_time"}]
 
 
+def test_a_path_outside_the_catalog_is_kept_but_not_added(site, placement, metric, marketer):
+    """A stored path the catalog lacks (the API accepts any) stays a choice and saves; a new
+    row naming a path outside this site's catalog is refused on its field."""
+    stored = [{"kind": "number", "field": "context.basket"}]
+    opt = make_optimization(site, placement, metric, features=stored)
+    data = setup_post(site, placement, metric, features=json.dumps(stored), **_arms_of(opt))
+    data["name"] = "Renamed"
+    rows = [{"kind": "number", "field": "context.basket", "top_k": "10"}]
+    assert marketer.post(change_url(opt), with_rows(data, rows, initial=1)).status_code == 302
+    opt.refresh_from_db()
+    assert opt.name == "Renamed" and opt.features == stored
+    other = make_optimization(site, placement, metric, key="other")
+    data = setup_post(site, placement, metric, key="other", **_arms_of(other))
+    rows = [{"kind": "number", "field": "context.basket"}]
+    r = marketer.post(change_url(other), with_rows(data, rows, initial=1, extra=0))
+    assert r.status_code == 200
+    assert "Select a valid choice" in row_errors(r.content.decode(), 0)
+    assert Optimization.objects.get(pk=other.pk).features == FEATURES
+
+
 def _arms_of(opt) -> dict:
     arms = list(opt.arms.order_by("key"))
     data = {"arms-TOTAL_FORMS": str(len(arms)), "arms-INITIAL_FORMS": str(len(arms))}
