@@ -193,7 +193,11 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
     fieldsets = (
         (None, {"fields": ("site", "key", "name", "description", "lifecycle")}),
         ("Target and goal", {"fields": ("placement", "screen", "goal")}),
-        ("What the model reads", {"fields": ("features",)}),
+        # The picker's rows render above this (the change form template); the JSON stays.
+        (
+            "Advanced: edit as JSON",
+            {"fields": ("features",), "classes": ("collapse", "pz-features-json")},
+        ),
         ("Traffic", {"fields": ("holdout_share", "floor", "seed")}),
         (
             "Training and promotion",
@@ -253,7 +257,18 @@ class OptimizationAdmin(OptimizationChoicesMixin, ScopedModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Optimization | None = None, **kwargs: Any):
         request._optimization_parent = obj
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        # The feature picker offers the fields and segments of the sites the user may edit;
+        # its rows are read-only where the JSON is (started, or a viewer).
+        site_ids = (
+            (obj.site_id,) if obj is not None else tuple(site_ids_for_user(request.user, WRITE))
+        )
+        editable = obj is None or (
+            "features" not in self.get_readonly_fields(request, obj)
+            and self.has_change_permission(request, obj)
+        )
+        attrs = {"picker_site_ids": site_ids, "picker_editable": editable}
+        return type(form.__name__, (form,), attrs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Optimization | None = None) -> bool:
         if obj is not None and obj.status == OptimizationStatus.RUNNING:
