@@ -363,6 +363,9 @@ MAX_FEATURE_TEXT = 1000  # characters of a logged string value (a category or a 
 MAX_FEATURE_ITEMS = 50  # items of a logged list value
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates (tenancy.jsonsafe)
 _INT_RANGE = (-(2**63), 2**63 - 1)
+# jsonb keeps numbers as exact decimals: 1e308 comes back as a 309-digit integer, which no
+# reader takes. Floats beyond 2**53 are dropped (a feature value that large means nothing).
+_FLOAT_LIMIT = float(2**53)
 
 
 def storable_value(value: Any) -> Any:
@@ -378,7 +381,7 @@ def storable_value(value: Any) -> Any:
     if isinstance(value, int):
         return value if _INT_RANGE[0] <= value <= _INT_RANGE[1] else None
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if math.isfinite(value) and abs(value) <= _FLOAT_LIMIT else None
     if isinstance(value, list | tuple):
         items = (storable_value(v) for v in value[:MAX_FEATURE_ITEMS])
         return [v for v in items if v is not None]
