@@ -260,21 +260,10 @@ class ExperimentPhase(models.Model):
         return f"{self.experiment} phase {self.number}"
 
 
-class Arm(models.Model):
-    """One branch of an experiment: a variant of the slot, or control (normal personalization,
-    no override)."""
+class ServesVariant(models.Model):
+    """An arm that serves a variant of its slot: a placement's content variant or a
+    screen's design (experiment arms, optimizations' eligible arms)."""
 
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
-    key = models.SlugField(max_length=100, help_text=KEY_HELP)
-    name = models.CharField(max_length=200, blank=True)
-    weight = models.FloatField(
-        default=1.0,
-        validators=[MinValueValidator(0.0)],
-        help_text="Relative share of traffic (> 0); weights are normalised.",
-    )
-    is_control = models.BooleanField(
-        default=False, help_text="Control: the visitor gets normal personalization."
-    )
     content_variant = models.ForeignKey(
         "content.ContentVariant",
         null=True,
@@ -290,6 +279,35 @@ class Arm(models.Model):
         on_delete=models.RESTRICT,
         related_name="+",
         help_text="The screen design this arm serves.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def variant(self):
+        """The variant served (None for a control arm)."""
+        if self.content_variant_id:
+            return self.content_variant
+        if self.design_variant_id:
+            return self.design_variant
+        return None
+
+
+class Arm(ServesVariant):
+    """One branch of an experiment: a variant of the slot, or control (normal personalization,
+    no override)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
+    key = models.SlugField(max_length=100, help_text=KEY_HELP)
+    name = models.CharField(max_length=200, blank=True)
+    weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="Relative share of traffic (> 0); weights are normalised.",
+    )
+    is_control = models.BooleanField(
+        default=False, help_text="Control: the visitor gets normal personalization."
     )
 
     class Meta:
@@ -311,15 +329,6 @@ class Arm(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.key
-
-    @property
-    def variant(self):
-        """The variant served (None for control)."""
-        if self.content_variant_id:
-            return self.content_variant
-        if self.design_variant_id:
-            return self.design_variant
-        return None
 
 
 class MetricRole(models.TextChoices):

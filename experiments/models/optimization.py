@@ -21,7 +21,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from experiments.models.experiments import KEY_HELP, SHARE_VALIDATORS, SlotTarget
+from experiments.models.experiments import KEY_HELP, SHARE_VALIDATORS, ServesVariant, SlotTarget
 from tenancy.models import SiteScopedModel
 
 OptimizationStatusName = Literal["draft", "running", "paused", "stopped"]
@@ -167,27 +167,11 @@ class Optimization(SlotTarget, SiteScopedModel):
             raise ValidationError(errors)
 
 
-class OptimizationArm(models.Model):
+class OptimizationArm(ServesVariant):
     """One eligible variant of an optimized slot."""
 
     optimization = models.ForeignKey(Optimization, on_delete=models.CASCADE, related_name="arms")
     key = models.SlugField(max_length=100, help_text=KEY_HELP)
-    content_variant = models.ForeignKey(
-        "content.ContentVariant",
-        null=True,
-        blank=True,
-        on_delete=models.RESTRICT,
-        related_name="+",
-        help_text="The placement variant this arm serves.",
-    )
-    design_variant = models.ForeignKey(
-        "content.ScreenVariant",
-        null=True,
-        blank=True,
-        on_delete=models.RESTRICT,
-        related_name="+",
-        help_text="The screen design this arm serves.",
-    )
 
     class Meta:
         ordering = ["optimization", "key"]
@@ -205,10 +189,6 @@ class OptimizationArm(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-    @property
-    def variant(self):
-        return self.content_variant if self.content_variant_id else self.design_variant
 
 
 class PolicyVersionStatus(models.TextChoices):
