@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +53,7 @@ from segments.models import Event, Profile, Segment, StaticMember, VisitorLink
 from segments.services.counters import counters_ingest, counters_recompute
 from tenancy.failopen import publish_quietly
 from tenancy.identity import user_id_verified
+from tenancy.jsonsafe import MAX_INT, MIN_INT, UNSTORABLE
 from tenancy.services import site_config_bump
 
 RECENT_EVENTS_CAP = 100  # events kept on the profile row for decide (newest first)
@@ -361,8 +361,6 @@ def _profiles_assignments_keep(
 
 MAX_FEATURE_TEXT = 1000  # characters of a logged string value (a category or a list item)
 MAX_FEATURE_ITEMS = 50  # items of a logged list value
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates (tenancy.jsonsafe)
-_INT_RANGE = (-(2**63), 2**63 - 1)
 # jsonb keeps numbers as exact decimals: 1e308 comes back as a 309-digit integer, which no
 # reader takes. Floats beyond 2**53 are dropped (a feature value that large means nothing).
 _FLOAT_LIMIT = float(2**53)
@@ -377,9 +375,9 @@ def storable_value(value: Any) -> Any:
         return value
     if isinstance(value, str):
         text = value[:MAX_FEATURE_TEXT]
-        return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
+        return UNSTORABLE.sub("\ufffd", text) if UNSTORABLE.search(text) else text
     if isinstance(value, int):
-        return value if _INT_RANGE[0] <= value <= _INT_RANGE[1] else None
+        return value if MIN_INT <= value <= MAX_INT else None
     if isinstance(value, float):
         return value if math.isfinite(value) and abs(value) <= _FLOAT_LIMIT else None
     if isinstance(value, list | tuple):

@@ -17,7 +17,7 @@ from typing import Any
 MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
 # Lone surrogates cannot be encoded as UTF-8; NUL cannot be stored in a text column.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # A \u escape (the only way a lone surrogate or NUL gets through the JSON parser) or an
 # integer literal long enough to leave the 64-bit range (2**63 has 19 digits).
 _SUSPECT_TEXT = re.compile(r"\\u|\d{19}")
@@ -35,7 +35,7 @@ class UnsafeJSON(ValueError):
 
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be stored, or None."""
-    match = _UNSTORABLE.search(text)
+    match = UNSTORABLE.search(text)
     if match is None:
         return None
     if match.group() == "\x00":
